@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+import { AppError } from '../../storage/errors.js';
+import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { ConfigError, loadConfig } from './config.js';
+import { catalogFile } from './server.js';
+import { createClient } from './tokens.js';
+
+const USAGE = `usage: npm run admin -- <command> [--data DIR]
+  add-client NAME [--admin]   create a client; its token is printed as the last line
+  list-clients                list clients
+  revoke-client NAME          refuse the client's token from now on (its files stay)`;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { admin: { type: 'boolean', default: false }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const config = loadConfig(values.data ? ['--data', values.data] : [], process.env);
+  const catalog = new SqliteCatalog({ file: catalogFile(config.dataDir) });
+  try {
+    switch (command) {
+      case 'add-client': {
+        const name = rest[0];
+        if (!name || rest.length > 1 || !NAME.test(name)) {
+          console.error('add-client needs one NAME: letters, digits, ".", "_" or "-", at most 64, not starting with a symbol');
+          return 2;
+        }
+        const token = await createClient(catalog, name, values.admin ?? false);
+        console.log(`added client ${name}${values.admin ? ' (admin)' : ''}; it writes to ${name}/... Keep this token secret, it is not shown again:`);
+        console.log(token);
+        return 0;
+      }
+      case 'list-clients': {
+        const all = await catalog.listClients();
+        if (all.length === 0) console.log('no clients yet: npm run admin -- add-client NAME');
+        for (const c of all) {
+          const status = c.revokedAt === null ? 'active' : `revoked ${new Date(c.revokedAt).toISOString()}`;
+          console.log(`${c.name}\t${c.admin ? 'admin' : 'client'}\t${status}\tcreated ${new Date(c.createdAt).toISOString()}`);
+        }
+        return 0;
+      }
+      case 'revoke-client': {
+        const name = rest[0];
+        if (!name || rest.length > 1) {
+          console.error('revoke-client needs one NAME');
+          return 2;
+        }
+        if (!(await catalog.revokeClient(name, Date.now()))) {
+          console.error(`no active client named ${name}`);
+          return 1;
+        }
+        console.log(`revoked ${name}: its token is refused from now on`);
+        return 0;
+      }
+      default:
+        console.error(`unknown command ${command}\n${USAGE}`);
+        return 2;
+    }
+  } finally {
+    await catalog.close();
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof AppError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`admin: ${(err as Error).message}`);
+    process.exitCode = err instanceof AppError ? 1 : 2;
+  } else throw err;
+}

@@ -1,0 +1,109 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration, parseSize } from './units.js';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  hotTimeMs: number;
+  sweepIntervalMs: number;
+  /** Compression jobs at once; default CPU count - 1, at least 1. */
+  sweepConcurrency: number;
+  storage: 'disk' | 's3';
+  maxUploadBytes: number;
+  /** Incomplete resumable uploads are dropped after this long. */
+  uploadExpiryMs: number;
+  /** fsync blobs and folders before acknowledging a write. */
+  durable: boolean;
+}
+
+/** A configuration error: main prints it as one line and exits with code 2. */
+export class ConfigError extends Error {}
+
+interface Option {
+  flag: string;
+  env: string;
+  fallback: string;
+  parse: (v: string, name: string) => unknown;
+  key: keyof ServerConfig;
+  help: string;
+}
+
+function integer(min: number, max: number) {
+  return (v: string, name: string) => {
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new ConfigError(`${name}: expected an integer from ${min} to ${max}, got "${v}"`);
+    return Number(v);
+  };
+}
+
+function wrap<T>(fn: (v: string) => T) {
+  return (v: string, name: string): T => {
+    try {
+      return fn(v);
+    } catch (err) {
+      throw new ConfigError(`${name}: ${(err as Error).message}`);
+    }
+  };
+}
+
+export const OPTIONS: readonly Option[] = [
+  { flag: 'port', env: 'CB_PORT', fallback: '9090', parse: integer(0, 65535), key: 'port', help: 'TCP port' },
+  { flag: 'host', env: 'CB_HOST', fallback: '0.0.0.0', parse: (v) => v, key: 'host', help: 'address to listen on' },
+  { flag: 'data', env: 'CB_DATA_DIR', fallback: './data', parse: (v) => resolve(v), key: 'dataDir', help: 'data directory' },
+  { flag: 'hot-time', env: 'CB_HOT_TIME', fallback: '7d', parse: wrap(parseDuration), key: 'hotTimeMs', help: 'unread this long -> compressed' },
+  { flag: 'sweep-interval', env: 'CB_SWEEP_INTERVAL', fallback: '60s', parse: wrap(parseDuration), key: 'sweepIntervalMs', help: 'how often the sweeper runs' },
+  { flag: 'sweep-concurrency', env: 'CB_SWEEP_CONCURRENCY', fallback: 'auto', parse: (v, n) => (v === 'auto' ? 0 : integer(1, 64)(v, n)), key: 'sweepConcurrency', help: 'compression jobs at once' },
+  {
+    flag: 'storage',
+    env: 'CB_STORAGE',
+    fallback: 'disk',
+    parse: (v, n) => {
+      if (v !== 'disk' && v !== 's3') throw new ConfigError(`${n}: expected disk or s3, got "${v}"`);
+      return v;
+    },
+    key: 'storage',
+    help: 'disk or s3',
+  },
+  { flag: 'max-upload', env: 'CB_MAX_UPLOAD', fallback: '1T', parse: wrap(parseSize), key: 'maxUploadBytes', help: 'largest accepted file' },
+  { flag: 'upload-expiry', env: 'CB_UPLOAD_EXPIRY', fallback: '24h', parse: wrap(parseDuration), key: 'uploadExpiryMs', help: 'incomplete resumable uploads expire after' },
+  {
+    flag: 'durable',
+    env: 'CB_DURABLE',
+    fallback: 'true',
+    parse: (v, n) => {
+      if (!['true', 'false', '1', '0'].includes(v)) throw new ConfigError(`${n}: expected true or false`);
+      return v === 'true' || v === '1';
+    },
+    key: 'durable',
+    help: 'fsync before acknowledging writes',
+  },
+];
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const out: Record<string, unknown> = {};
+  for (const o of OPTIONS) {
+    const fromFlag = values[o.flag];
+    const raw = typeof fromFlag === 'string' ? fromFlag : (env[o.env] ?? o.fallback);
+    const name = typeof fromFlag === 'string' ? `--${o.flag}` : env[o.env] !== undefined ? o.env : `--${o.flag}`;
+    out[o.key] = o.parse(raw, name);
+  }
+  return out as unknown as ServerConfig;
+}
+
+export function usage(): string {
+  const rows = OPTIONS.map((o) => `  --${o.flag.padEnd(18)} ${o.env.padEnd(22)} ${o.help} (default ${o.fallback})`);
+  return ['usage: npm run serve:node -- [options]', ...rows].join('\n');
+}

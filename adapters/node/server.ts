@@ -1,0 +1,80 @@
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { createApp } from '../../handlers/app.js';
+import { DEFAULT_CONFIG, type AppDeps } from '../../handlers/deps.js';
+import { DiskBlobStore } from '../../storage/disk-blob-store.js';
+import { KeyedMutex } from '../../storage/keyed-mutex.js';
+import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { ConfigError, type ServerConfig } from './config.js';
+
+export interface RunningServer {
+  /** http://host:port, with 127.0.0.1 when listening on every address. */
+  url: string;
+  port: number;
+  deps: AppDeps;
+  catalog: SqliteCatalog;
+  blobs: DiskBlobStore;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function catalogFile(dataDir: string): string {
+  return join(dataDir, 'catalog.sqlite');
+}
+
+/** Wires local disk + SQLite + the Hono app into a listening Node HTTP server. */
+export async function startServer(config: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
+  if (config.storage !== 'disk') throw new ConfigError(`storage "${config.storage}" is not available in this build; use disk`);
+  await mkdir(config.dataDir, { recursive: true });
+  const catalog = new SqliteCatalog({ file: catalogFile(config.dataDir) });
+  const blobs = new DiskBlobStore({ root: config.dataDir, durable: config.durable });
+  await blobs.init();
+  const cleaned = await blobs.cleanupTemp();
+  if (cleaned > 0) log(`start-up: removed ${cleaned} temporary leftover(s) of an earlier run`);
+
+  const deps: AppDeps = {
+    blobs,
+    catalog,
+    clock: Date.now,
+    locks: new KeyedMutex(),
+    config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes },
+    log,
+  };
+  const app = createApp(deps);
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
+    s.once('error', reject);
+  });
+  // Backups of large files over slow links take hours: no whole-request deadline, but a socket
+  // that stays silent for two minutes is dropped.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.setTimeout(120_000);
+
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 10_000): Promise<void> => {
+    closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await catalog.close();
+    })();
+    return closing;
+  };
+
+  return { url, port, deps, catalog, blobs, close };
+}

@@ -1,0 +1,86 @@
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** A backup client: one namespace, one token. Only a hash of the token is kept. */
+export const clients = sqliteTable('clients', {
+  name: text('name').primaryKey(),
+  /** Public half of the token, used to find the row for a Bearer token. */
+  tokenId: text('token_id').notNull().unique(),
+  /** SHA-256 (hex) of the whole token. */
+  tokenHash: text('token_hash').notNull(),
+  admin: integer('admin', { mode: 'boolean' }).notNull().default(false),
+  createdAt: integer('created_at').notNull(),
+  revokedAt: integer('revoked_at'),
+});
+
+/** Content-addressed blobs: one row per distinct content, whatever its paths. */
+export const blobs = sqliteTable(
+  'blobs',
+  {
+    sha256: text('sha256').primaryKey(),
+    size: integer('size').notNull(),
+    /** 'hot' = stored plain, 'cold' = stored compressed with `codec`. */
+    state: text('state', { enum: ['hot', 'cold'] }).notNull().default('hot'),
+    codec: text('codec'),
+    storedSize: integer('stored_size').notNull(),
+    /** Compression was tried and did not pay off: never tried again. */
+    incompressible: integer('incompressible', { mode: 'boolean' }).notNull().default(false),
+    lastAccess: integer('last_access').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('blobs_state_access').on(t.state, t.lastAccess)],
+);
+
+/** A file is a path in a namespace pointing at a blob. `path` includes the namespace. */
+export const files = sqliteTable(
+  'files',
+  {
+    path: text('path').primaryKey(),
+    namespace: text('namespace').notNull(),
+    /** Parent folder's full path ('alice' for 'alice/a.txt'). */
+    dir: text('dir').notNull(),
+    name: text('name').notNull(),
+    sha256: text('sha256')
+      .notNull()
+      .references(() => blobs.sha256),
+    size: integer('size').notNull(),
+    /** The client's modification time (ms since epoch), when it sent one. */
+    mtime: integer('mtime'),
+    uploadedAt: integer('uploaded_at').notNull(),
+  },
+  (t) => [
+    index('files_dir_name').on(t.dir, t.name),
+    index('files_sha').on(t.sha256),
+    index('files_ns_sha').on(t.namespace, t.sha256),
+  ],
+);
+
+/** Every folder that holds at least one file below it, so listings never scan all files. */
+export const dirs = sqliteTable(
+  'dirs',
+  {
+    path: text('path').primaryKey(),
+    parent: text('parent').notNull(),
+    name: text('name').notNull(),
+  },
+  (t) => [index('dirs_parent_name').on(t.parent, t.name)],
+);
+
+/** Resumable (tus) uploads in progress. */
+export const uploads = sqliteTable(
+  'uploads',
+  {
+    id: text('id').primaryKey(),
+    owner: text('owner').notNull(),
+    path: text('path').notNull(),
+    length: integer('length').notNull(),
+    offset: integer('offset').notNull().default(0),
+    sha256: text('sha256'),
+    mtime: integer('mtime'),
+    /** The raw Upload-Metadata header, echoed back on HEAD. */
+    metadata: text('metadata').notNull().default(''),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('uploads_expires').on(t.expiresAt)],
+);
+

@@ -1,0 +1,106 @@
+import { Hono } from 'hono';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../storage/errors.js';
+import { isSha256 } from './sha.js';
+import { assertWrite } from './auth.js';
+import { fileJson, linkFile } from './commit.js';
+import type { AppDeps } from './deps.js';
+import { parseDecodedPath } from './path.js';
+
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 1000;
+
+function parseLimit(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_PAGE;
+  if (!/^\d{1,6}$/.test(value)) throw new BadRequestError('limit must be a positive integer');
+  const n = Number(value);
+  if (n < 1) throw new BadRequestError('limit must be a positive integer');
+  return Math.min(n, MAX_PAGE);
+}
+
+function encodeCursor(path: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(path)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const b64 = cursor.replace(/-/g, '+').replace(/_/g, '/');
+    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
+  } catch {
+    throw new BadRequestError('invalid cursor');
+  }
+}
+
+/** JSON API under /api. */
+export function apiRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+
+  app.get('/whoami', (c) => {
+    const p = c.get('principal');
+    return c.json({ name: p.name, admin: p.admin });
+  });
+
+  app.get('/files', async (c) => {
+    const p = c.get('principal');
+    let prefix = c.req.query('prefix') ?? '';
+    if (!p.admin) {
+      if (prefix === '' || prefix === p.name) prefix = `${p.name}/`;
+      if (!prefix.startsWith(`${p.name}/`)) throw new ForbiddenError(`client ${p.name} may only list ${p.name}/...`);
+    }
+    const limit = parseLimit(c.req.query('limit'));
+    const cursor = c.req.query('cursor');
+    const rows = await deps.catalog.listFiles({
+      prefix,
+      limit: limit + 1,
+      after: cursor ? decodeCursor(cursor) : undefined,
+    });
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return c.json({
+      items: items.map(fileJson),
+      nextCursor: rows.length > limit && last ? encodeCursor(last.path) : null,
+    });
+  });
+
+  app.get('/stats', async (c) => {
+    const p = c.get('principal');
+    const s = await deps.catalog.stats(p.admin ? undefined : p.name);
+    return c.json({ ...s, savedBytes: s.blobBytes - s.storedBytes, scope: p.admin ? 'all' : p.name });
+  });
+
+  app.post('/link', async (c) => {
+    const p = c.get('principal');
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new BadRequestError('body must be JSON {path, sha256, mtime}');
+    }
+    const { path, sha256, mtime } = (body ?? {}) as { path?: unknown; sha256?: unknown; mtime?: unknown };
+    if (typeof path !== 'string') throw new BadRequestError('path must be a string');
+    if (typeof sha256 !== 'string' || !isSha256(sha256.toLowerCase())) throw new BadRequestError('sha256 must be 64 hex digits');
+    if (mtime !== undefined && mtime !== null && (typeof mtime !== 'number' || !Number.isSafeInteger(mtime) || mtime < 0)) {
+      throw new BadRequestError('mtime must be milliseconds since the epoch');
+    }
+    const fp = parseDecodedPath(path);
+    assertWrite(p, fp.namespace);
+    const sha = sha256.toLowerCase();
+    // Only content this namespace already references (or anything, for an admin): answering
+    // 201 for another namespace's blob would tell a client what someone else has stored.
+    const allowed = p.admin || (await deps.catalog.namespaceHasBlob(fp.namespace, sha));
+    const blob = allowed ? await deps.catalog.getBlob(sha) : undefined;
+    if (!blob) throw new NotFoundError('content not held for this namespace: upload it');
+    const result = await linkFile(deps, { path: fp.path, sha256: sha, size: blob.size, mtime: (mtime as number | null | undefined) ?? null });
+    return c.json(fileJson(result.entry), 201);
+  });
+
+  return app;
+}

@@ -1,0 +1,27 @@
+import { Hono } from 'hono';
+import { apiRoutes } from './api.js';
+import { requireAuth } from './auth.js';
+import { browseRoutes } from './browse.js';
+import type { AppDeps } from './deps.js';
+import { errorResponse } from './error-response.js';
+import { fileRoutes } from './files.js';
+
+/**
+ * The whole HTTP surface as one Hono app over injected dependencies: no file system, no
+ * database driver, no timers here. Adapters (adapters/node, adapters/lambda) serve it.
+ */
+export function createApp(deps: AppDeps): Hono {
+  const log = deps.log ?? ((line: string) => console.log(line));
+  const app = new Hono();
+
+  app.onError((err, c) => errorResponse(c, err, log));
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+
+  app.use('*', requireAuth(deps));
+  app.route('/files', fileRoutes(deps));
+  app.route('/api', apiRoutes(deps));
+  app.route('/', browseRoutes(deps));
+  return app;
+}

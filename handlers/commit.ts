@@ -1,0 +1,69 @@
+import type { TempBlob } from '../storage/blob-store.js';
+import type { FileEntry, PutFileResult } from '../storage/catalog.js';
+import { NotFoundError } from '../storage/errors.js';
+import type { AppDeps } from './deps.js';
+
+/**
+ * Makes a verified temporary blob the content of `path`: the blob becomes visible under its
+ * SHA-256 (or is dropped when that content is already stored), then the catalog points the path
+ * at it. Both steps run under the blob's lock so a concurrent delete of the same content cannot
+ * remove it in between. PUT, tus completion and every other writer go through here.
+ */
+export async function commitFile(
+  deps: AppDeps,
+  input: { path: string; temp: TempBlob; mtime: number | null },
+): Promise<PutFileResult> {
+  let result: PutFileResult;
+  try {
+    result = await deps.locks.run(input.temp.sha256, async () => {
+      await deps.blobs.commit(input.temp);
+      return deps.catalog.putFile({
+        path: input.path,
+        sha256: input.temp.sha256,
+        size: input.temp.size,
+        mtime: input.mtime,
+        now: deps.clock(),
+      });
+    });
+  } catch (err) {
+    await deps.blobs.discard(input.temp);
+    throw err;
+  }
+  if (result.orphan) await releaseBlob(deps, result.orphan);
+  return result;
+}
+
+/** Records `path` -> an already stored blob (instant upload by hash). */
+export async function linkFile(
+  deps: AppDeps,
+  input: { path: string; sha256: string; size: number; mtime: number | null },
+): Promise<PutFileResult> {
+  const result = await deps.locks.run(input.sha256, async () => {
+    // Re-checked under the lock: the last other reference may have been deleted meanwhile.
+    if (!(await deps.catalog.getBlob(input.sha256))) throw new NotFoundError('content no longer stored: upload it');
+    return deps.catalog.putFile({ path: input.path, sha256: input.sha256, size: input.size, mtime: input.mtime, now: deps.clock() });
+  });
+  if (result.orphan) await releaseBlob(deps, result.orphan);
+  return result;
+}
+
+/** Frees a blob once nothing references it: catalog row first, then the bytes. */
+export async function releaseBlob(deps: AppDeps, sha256: string): Promise<void> {
+  await deps.locks.run(sha256, async () => {
+    if (await deps.catalog.deleteBlobIfUnreferenced(sha256)) await deps.blobs.delete(sha256);
+  });
+}
+
+/** The JSON shape of a file in every API answer. */
+export function fileJson(e: FileEntry) {
+  return {
+    path: e.path,
+    size: e.size,
+    mtime: e.mtime,
+    sha256: e.sha256,
+    state: e.state,
+    storedSize: e.storedSize,
+    lastAccess: e.lastAccess,
+    uploadedAt: e.uploadedAt,
+  };
+}

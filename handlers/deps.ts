@@ -1,0 +1,40 @@
+import type { BlobStore } from '../storage/blob-store.js';
+import type { BlobState, Catalog } from '../storage/catalog.js';
+import type { KeyedMutex } from '../storage/keyed-mutex.js';
+
+/** What the handlers need from the outside world. Adapters build it; tests build real ones. */
+export interface AppDeps {
+  blobs: BlobStore;
+  catalog: Catalog;
+  /** Milliseconds since the epoch. */
+  clock: () => number;
+  /** Per-blob serialisation of commit / delete / stored-form swaps. */
+  locks: KeyedMutex;
+  /** Told about every download of a blob (batched access times, promotion of cold blobs). */
+  reads?: ReadTracker;
+  /** Failed-login limiting; absent means unlimited. */
+  loginLimiter?: LoginLimiter;
+  config: AppConfig;
+  /** Where the handlers log (one line per event); defaults to console. */
+  log?: (line: string) => void;
+}
+
+export interface AppConfig {
+  /** Largest accepted upload in bytes. */
+  maxUploadBytes: number;
+}
+
+export interface ReadTracker {
+  recordRead(sha256: string, state: BlobState): void;
+}
+
+export interface LoginLimiter {
+  /** Throws TooManyRequestsError when `key` failed too often recently. */
+  check(key: string): void;
+  fail(key: string): void;
+  succeed(key: string): void;
+}
+
+export const DEFAULT_CONFIG: AppConfig = {
+  maxUploadBytes: 1024 ** 4,
+};

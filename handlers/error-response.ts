@@ -1,0 +1,43 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { AppError, RangeNotSatisfiableError, TooManyRequestsError, type ErrorKind } from '../storage/errors.js';
+
+const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
+  'bad-request': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  gone: 410,
+  conflict: 409,
+  'precondition-failed': 412,
+  'too-large': 413,
+  'unsupported-media-type': 415,
+  'range-not-satisfiable': 416,
+  'too-many-requests': 429,
+  'insufficient-storage': 507,
+};
+
+export const AUTH_CHALLENGE = 'Basic realm="cloud-backup"';
+
+/** The one place where failures become HTTP responses: JSON `{error}` with the right status. */
+export function errorResponse(c: Context, err: unknown, log: (line: string) => void): Response {
+  if (err instanceof AppError) {
+    const status = STATUS[err.kind];
+    if (err.kind === 'unauthorized') c.header('WWW-Authenticate', AUTH_CHALLENGE);
+    if (err instanceof RangeNotSatisfiableError) c.header('Content-Range', `bytes */${err.size}`);
+    if (err instanceof TooManyRequestsError) c.header('Retry-After', String(err.retryAfterSeconds));
+    c.header('Cache-Control', 'no-store');
+    return c.json({ error: err.message }, status);
+  }
+  if (isClientAbort(err)) {
+    // The client went away mid-request: nothing to answer, nothing was stored.
+    return c.json({ error: 'request aborted' }, 400);
+  }
+  log(`error: ${c.req.method} ${new URL(c.req.url).pathname}: ${(err as Error)?.stack ?? String(err)}`);
+  return c.json({ error: 'internal error' }, 500);
+}
+
+function isClientAbort(err: unknown): boolean {
+  const e = err as { code?: string; name?: string } | null;
+  return e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.name === 'AbortError';
+}

@@ -1,0 +1,67 @@
+import { Hono } from 'hono';
+import { DigestMismatchError, NotFoundError, TooLargeError, BadRequestError } from '../storage/errors.js';
+import { assertRead, assertWrite } from './auth.js';
+import { commitFile, fileJson, releaseBlob } from './commit.js';
+import type { AppDeps } from './deps.js';
+import { serveFile } from './download.js';
+import { parseContentDigest, parseContentLength, parseMtime } from './headers.js';
+import { parseFilePath, type FilePath } from './path.js';
+
+/** The still-encoded path after `prefix` in the request URL (decoded exactly once later). */
+export function rawPathAfter(url: string, prefix: string): string {
+  const pathname = new URL(url).pathname;
+  return pathname.startsWith(prefix) ? pathname.slice(prefix.length) : '';
+}
+
+function filePathOf(url: string): FilePath {
+  return parseFilePath(rawPathAfter(url, '/files/'));
+}
+
+/** PUT / GET / HEAD / DELETE /files/<namespace>/<path>. */
+export function fileRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.on(['GET', 'HEAD'], '/*', async (c) => {
+    const fp = filePathOf(c.req.url);
+    assertRead(c.get('principal'), fp.namespace);
+    const entry = await deps.catalog.getFile(fp.path);
+    if (!entry) throw new NotFoundError(`no file ${fp.path}`);
+    return serveFile(c, deps, entry);
+  });
+
+  app.put('/*', async (c) => {
+    const fp = filePathOf(c.req.url);
+    assertWrite(c.get('principal'), fp.namespace);
+    const declared = parseContentLength(c.req.header('content-length'));
+    const max = deps.config.maxUploadBytes;
+    if (declared !== undefined && declared > max) {
+      throw new TooLargeError(`upload of ${declared} bytes exceeds the maximum of ${max} bytes`);
+    }
+    const digest = parseContentDigest(c.req.header('content-digest'));
+    const mtime = parseMtime(c.req.header('x-file-mtime'));
+    const temp = await deps.blobs.writeTemp(c.req.raw.body, { maxBytes: max, signal: c.req.raw.signal });
+    if (declared !== undefined && temp.size !== declared) {
+      await deps.blobs.discard(temp);
+      throw new BadRequestError(`body ended after ${temp.size} of ${declared} bytes: nothing was stored`);
+    }
+    if (digest !== undefined && digest !== temp.sha256) {
+      await deps.blobs.discard(temp);
+      throw new DigestMismatchError();
+    }
+    const result = await commitFile(deps, { path: fp.path, temp, mtime });
+    c.header('ETag', `"${result.entry.sha256}"`);
+    c.header('Location', new URL(c.req.url).pathname);
+    return c.json(fileJson(result.entry), result.created ? 201 : 200);
+  });
+
+  app.delete('/*', async (c) => {
+    const fp = filePathOf(c.req.url);
+    assertWrite(c.get('principal'), fp.namespace);
+    const gone = await deps.catalog.deleteFile(fp.path);
+    if (!gone) throw new NotFoundError(`no file ${fp.path}`);
+    if (gone.orphan) await releaseBlob(deps, gone.orphan);
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,166 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { BlobLocation, BlobStore, ByteRange, TempBlob, WriteOptions } from './blob-store.js';
+import { InsufficientStorageError, NotFoundError, TooLargeError } from './errors.js';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function isSha256Hex(s: string): boolean {
+  return SHA256_HEX.test(s);
+}
+
+/** True for the errors a full disk or an exhausted quota produce. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+export interface DiskBlobStoreOptions {
+  /** The data directory; blobs go to `<root>/blobs`, temporary objects to `<root>/tmp`. */
+  root: string;
+  /** fsync files and folders before a commit is reported (default true). */
+  durable?: boolean;
+}
+
+/**
+ * Blobs as files: `blobs/ab/cd/<sha256>` for the plain form. Temporary objects live in `tmp/`
+ * on the same filesystem, so a commit is one atomic rename.
+ */
+export class DiskBlobStore implements BlobStore {
+  readonly root: string;
+  readonly blobDir: string;
+  readonly tmpDir: string;
+  readonly durable: boolean;
+
+  constructor(options: DiskBlobStoreOptions) {
+    this.root = options.root;
+    this.blobDir = join(options.root, 'blobs');
+    this.tmpDir = join(options.root, 'tmp');
+    this.durable = options.durable ?? true;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true });
+  }
+
+  /** Folder of a blob's stored forms. */
+  dirOf(sha256: string): string {
+    return join(this.blobDir, sha256.slice(0, 2), sha256.slice(2, 4));
+  }
+
+  plainPath(sha256: string): string {
+    return join(this.dirOf(sha256), sha256);
+  }
+
+  /** A fresh path in tmp/ for a temporary object. */
+  newTempPath(suffix = ''): string {
+    return join(this.tmpDir, `${Date.now().toString(36)}-${randomBytes(9).toString('base64url')}${suffix}`);
+  }
+
+  async writeTemp(body: ReadableStream<Uint8Array> | null, options: WriteOptions = {}): Promise<TempBlob> {
+    const path = this.newTempPath();
+    const hash = createHash('sha256');
+    let size = 0;
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+      if (body) {
+        for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+          options.signal?.throwIfAborted();
+          size += chunk.byteLength;
+          if (options.maxBytes !== undefined && size > options.maxBytes) {
+            throw new TooLargeError(`upload exceeds the maximum size of ${options.maxBytes} bytes`);
+          }
+          hash.update(chunk);
+          let off = 0;
+          while (off < chunk.byteLength) {
+            const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+            off += bytesWritten;
+          }
+        }
+      }
+      if (this.durable) await fh.sync();
+      await fh.close();
+      fh = undefined;
+      return { id: path, sha256: hash.digest('hex'), size };
+    } catch (err) {
+      await fh?.close().catch(() => {});
+      await rm(path, { force: true });
+      if (isDiskFull(err)) throw new InsufficientStorageError();
+      throw err;
+    }
+  }
+
+  async commit(temp: TempBlob): Promise<{ stored: boolean }> {
+    if (await this.has(temp.sha256)) {
+      await this.discard(temp);
+      return { stored: false };
+    }
+    const dir = this.dirOf(temp.sha256);
+    try {
+      await mkdir(dir, { recursive: true });
+      await rename(temp.id, this.plainPath(temp.sha256));
+      if (this.durable) await syncDir(dir);
+    } catch (err) {
+      await this.discard(temp);
+      if (isDiskFull(err)) throw new InsufficientStorageError();
+      throw err;
+    }
+    return { stored: true };
+  }
+
+  async discard(temp: TempBlob): Promise<void> {
+    await rm(temp.id, { force: true }).catch(() => {});
+  }
+
+  async read(sha256: string, range?: ByteRange, _where?: BlobLocation): Promise<ReadableStream<Uint8Array>> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.plainPath(sha256), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`blob ${sha256} is missing`);
+      throw err;
+    }
+    const stream = fh.createReadStream({
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: 256 * 1024,
+      autoClose: true,
+    });
+    return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    try {
+      await stat(this.plainPath(sha256));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(sha256: string): Promise<void> {
+    await rm(this.plainPath(sha256), { force: true });
+  }
+
+  async cleanupTemp(): Promise<number> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const names = await readdir(this.tmpDir);
+    await Promise.all(names.map((n) => rm(join(this.tmpDir, n), { force: true, recursive: true })));
+    return names.length;
+  }
+}
+
+/** fsync a folder so that a rename into it survives a power cut. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

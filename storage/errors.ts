@@ -1,0 +1,101 @@
+/**
+ * One typed error per kind of failure. handlers/error-response.ts maps each to its HTTP status
+ * in one place; storage code throws these and never thinks about HTTP.
+ */
+export class AppError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ErrorKind,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export type ErrorKind =
+  | 'bad-request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'gone'
+  | 'conflict'
+  | 'precondition-failed'
+  | 'too-large'
+  | 'unsupported-media-type'
+  | 'range-not-satisfiable'
+  | 'too-many-requests'
+  | 'insufficient-storage';
+
+export class BadRequestError extends AppError {
+  constructor(message: string) {
+    super(message, 'bad-request');
+  }
+}
+/** The body did not match the digest the client announced. Nothing was stored. */
+export class DigestMismatchError extends AppError {
+  constructor(message = 'content digest mismatch: nothing was stored') {
+    super(message, 'bad-request');
+  }
+}
+export class UnauthorizedError extends AppError {
+  constructor(message = 'authentication required') {
+    super(message, 'unauthorized');
+  }
+}
+export class ForbiddenError extends AppError {
+  constructor(message = 'forbidden') {
+    super(message, 'forbidden');
+  }
+}
+export class NotFoundError extends AppError {
+  constructor(message = 'not found') {
+    super(message, 'not-found');
+  }
+}
+export class GoneError extends AppError {
+  constructor(message = 'gone') {
+    super(message, 'gone');
+  }
+}
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super(message, 'conflict');
+  }
+}
+export class PreconditionFailedError extends AppError {
+  constructor(message = 'precondition failed') {
+    super(message, 'precondition-failed');
+  }
+}
+export class TooLargeError extends AppError {
+  constructor(message: string) {
+    super(message, 'too-large');
+  }
+}
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message: string) {
+    super(message, 'unsupported-media-type');
+  }
+}
+export class RangeNotSatisfiableError extends AppError {
+  constructor(
+    readonly size: number,
+    message = 'range not satisfiable',
+  ) {
+    super(message, 'range-not-satisfiable');
+  }
+}
+export class TooManyRequestsError extends AppError {
+  constructor(
+    message = 'too many requests',
+    readonly retryAfterSeconds = 60,
+  ) {
+    super(message, 'too-many-requests');
+  }
+}
+/** The disk (or quota) is full. Whatever was being written has been removed. */
+export class InsufficientStorageError extends AppError {
+  constructor(message = 'insufficient storage: the server is out of space') {
+    super(message, 'insufficient-storage');
+  }
+}

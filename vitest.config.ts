@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Integration tests start real servers on loopback ports and write real files:
+    // keep the parallelism modest for a 2-core machine.
+    maxWorkers: 2,
+  },
+});
