@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { BadRequestError } from '../../storage/errors.js';
+import { encodePath, parseDecodedPath, parseFilePath } from '../../handlers/path.js';
+
+describe('parseFilePath: accepted paths keep their names exactly', () => {
+  it.each([
+    ['alice/a.txt', 'alice/a.txt'],
+    ['alice/docs/a%20b.txt', 'alice/docs/a b.txt'],
+    ['alice/%E4%B8%AD%E6%96%87.txt', 'alice/中文.txt'],
+    ['alice/caf%C3%A9.txt', 'alice/caf\u00e9.txt'], // NFC stays NFC
+    ['alice/cafe%CC%81.txt', 'alice/cafe\u0301.txt'], // NFD stays NFD
+    ['alice/%F0%9F%98%80.png', 'alice/😀.png'],
+    ['alice/100%25.txt', 'alice/100%.txt'], // decoded exactly once
+    ['alice/%252e%252e/x', 'alice/%2e%2e/x'],
+    ['alice/.hidden', 'alice/.hidden'],
+    ['alice/...', 'alice/...'],
+    ['alice/ab:c', 'alice/ab:c'],
+  ])('%s -> %s', (raw, path) => {
+    expect(parseFilePath(raw).path).toBe(path);
+  });
+
+  it('splits namespace and relative path', () => {
+    expect(parseFilePath('bob/x/y.txt')).toMatchObject({ namespace: 'bob', relative: 'x/y.txt', segments: ['bob', 'x', 'y.txt'] });
+  });
+});
+
+describe('parseFilePath: the attack list is refused with 400', () => {
+  const long = 'a'.repeat(256);
+  it.each([
+    ['../etc/passwd'],
+    ['alice/../bob/x'],
+    ['alice/%2e%2e/bob/x'],
+    ['alice/%2E%2E/x'],
+    ['alice/..%2fbob'],
+    ['alice/..%2Fbob'],
+    ['alice/.%2e/x'],
+    ['alice/./x'],
+    ['alice/%2e/x'],
+    ['alice/a%00b'],
+    ['alice/a%0ab'],
+    ['alice/a%7fb'],
+    ['alice/a%c2%85b'],
+    ['alice/C:%5Cwindows'],
+    ['C:/windows/x'],
+    ['alice/C:'],
+    ['alice/c:notes.txt'], // drive-relative on Windows
+    ['alice/%5C%5Cserver%5Cshare'],
+    ['alice/a%5Cb'],
+    ['/alice/x'],
+    ['//alice/x'],
+    ['alice//x'],
+    ['alice/x/'],
+    ['alice'],
+    [''],
+    ['alice/%'],
+    ['alice/%zz'],
+    ['alice/%ff'],
+    ['alice/%c0%ae%c0%ae'],
+    ['alice/%ed%a0%80'],
+    [`alice/${long}`],
+    [`alice/${'d/'.repeat(70)}x`],
+    [`alice/${('b'.repeat(200) + '/').repeat(21)}x`],
+  ])('%s', (raw) => {
+    expect(() => parseFilePath(raw)).toThrow(BadRequestError);
+  });
+});
+
+describe('folders and decoded input', () => {
+  it('accepts a bare namespace as a folder', () => {
+    expect(parseFilePath('alice/', { folder: true }).path).toBe('alice');
+    expect(parseFilePath('alice/docs/', { folder: true }).path).toBe('alice/docs');
+  });
+  it('validates decoded paths the same way', () => {
+    expect(parseDecodedPath('alice/a b/100%.txt').path).toBe('alice/a b/100%.txt');
+    expect(() => parseDecodedPath('alice/../x')).toThrow(BadRequestError);
+    expect(() => parseDecodedPath('alice\\x')).toThrow(BadRequestError);
+  });
+  it('encodes paths segment by segment', () => {
+    expect(encodePath('alice/a b/#?.txt')).toBe('alice/a%20b/%23%3F.txt');
+  });
+});
