@@ -79,10 +79,15 @@ export interface ListDirQuery {
   descending?: boolean;
   /** Opaque cursor from the previous page. */
   cursor?: string;
+  /** Only folders and files whose name contains this text (case-insensitive for ASCII). */
+  q?: string;
 }
 
 export interface DirListing {
-  /** Sub-folders (names only), only on the first page. */
+  /**
+   * Sub-folders (names only) on this page. Folders come before files and are paged by the same
+   * cursor and limit; they sort by name (descending only when sorting by name descending).
+   */
   folders: string[];
   files: FileEntry[];
   nextCursor: string | null;

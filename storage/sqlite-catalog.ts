@@ -48,6 +48,11 @@ function likePrefix(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
 }
 
+/** A LIKE pattern matching names that contain `text` literally (ESCAPE '\'). */
+function likeContains(text: string): string {
+  return '%' + likePrefix(text);
+}
+
 const entryColumns = {
   path: files.path,
   namespace: files.namespace,
@@ -64,17 +69,22 @@ const entryColumns = {
 };
 
 type Cursor = [string | number | null, string];
+/** listDir pages folders first: this cursor means "after this folder", files not started yet. */
+type FolderCursor = { d: string };
 
-function encodeCursor(c: Cursor): string {
+function encodeCursor(c: Cursor | FolderCursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-function decodeCursor(s: string): Cursor {
+function decodeCursor(s: string): Cursor | FolderCursor {
   try {
     const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
     if (Array.isArray(v) && v.length === 2 && typeof v[1] === 'string') {
       const k: unknown = v[0];
       if (k === null || typeof k === 'string' || typeof k === 'number') return [k, v[1]];
+    }
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as FolderCursor).d === 'string') {
+      return { d: (v as FolderCursor).d };
     }
   } catch {
     // fall through
@@ -240,9 +250,31 @@ export class SqliteCatalog implements Catalog {
       mtime: sql`coalesce(${files.mtime}, ${files.uploadedAt})`,
       uploaded: sql`${files.uploadedAt}`,
     }[sort];
+    const position = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const foldersDescending = sort === 'name' && descending;
+    let folders: string[] = [];
+    if (position === undefined || !Array.isArray(position)) {
+      const fconds: SQL[] = [eq(dirs.parent, query.dir)];
+      if (position) fconds.push((foldersDescending ? lt : gt)(dirs.name, position.d));
+      if (query.q) fconds.push(sql`${dirs.name} like ${likeContains(query.q)} escape '\\'`);
+      folders = this.db
+        .select({ name: dirs.name })
+        .from(dirs)
+        .where(and(...fconds))
+        .orderBy((foldersDescending ? desc : asc)(dirs.name))
+        .limit(query.limit + 1)
+        .all()
+        .map((r) => r.name);
+      if (folders.length > query.limit) {
+        const page = folders.slice(0, query.limit);
+        return { folders: page, files: [], nextCursor: encodeCursor({ d: page[page.length - 1] as string }) };
+      }
+    }
+    const fileLimit = query.limit - folders.length;
     const conds: SQL[] = [eq(files.dir, query.dir)];
-    if (query.cursor) {
-      const [k, name] = decodeCursor(query.cursor);
+    if (query.q) conds.push(sql`${files.name} like ${likeContains(query.q)} escape '\\'`);
+    if (Array.isArray(position)) {
+      const [k, name] = position;
       const cmp = descending ? lt : gt;
       if (sort === 'name') conds.push(cmp(files.name, name));
       else {
@@ -259,24 +291,18 @@ export class SqliteCatalog implements Catalog {
       .innerJoin(blobs, eq(files.sha256, blobs.sha256))
       .where(and(...conds))
       .orderBy(order(key), order(files.name))
-      .limit(query.limit + 1)
+      .limit(fileLimit + 1)
       .all();
-    const page = rows.slice(0, query.limit);
+    const page = rows.slice(0, fileLimit);
     const last = page[page.length - 1];
     let nextCursor: string | null = null;
-    if (rows.length > query.limit && last) {
+    if (rows.length > fileLimit && last) {
       const k = { name: last.name, size: last.size, mtime: last.mtime ?? last.uploadedAt, uploaded: last.uploadedAt }[sort];
       nextCursor = encodeCursor([k, last.name]);
+    } else if (rows.length > fileLimit) {
+      // The page filled up with folders exactly: files start on the next page.
+      nextCursor = encodeCursor({ d: folders[folders.length - 1] as string });
     }
-    const folders = query.cursor
-      ? []
-      : this.db
-          .select({ name: dirs.name })
-          .from(dirs)
-          .where(eq(dirs.parent, query.dir))
-          .orderBy(asc(dirs.name))
-          .all()
-          .map((r) => r.name);
     return { folders, files: page, nextCursor };
   }
 
