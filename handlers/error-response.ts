@@ -15,6 +15,8 @@ const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
   'range-not-satisfiable': 416,
   'too-many-requests': 429,
   'insufficient-storage': 507,
+  // tus checksum extension: "460 Checksum Mismatch" (not a registered HTTP status).
+  'checksum-mismatch': 460 as ContentfulStatusCode,
 };
 
 export const AUTH_CHALLENGE = 'Basic realm="cloud-backup"';

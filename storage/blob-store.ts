@@ -26,6 +26,11 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+export interface AppendOptions extends WriteOptions {
+  /** Expected SHA-256 (lower-case hex) of this body alone (tus checksum extension). */
+  sha256?: string;
+}
+
 export interface BlobLocation {
   /** 'hot': stored plain; 'cold': stored compressed with `codec`. */
   state: 'hot' | 'cold';
@@ -56,4 +61,28 @@ export interface BlobStore {
   delete(sha256: string): Promise<void>;
   /** Removes temporary leftovers of earlier runs. Call at start-up only. */
   cleanupTemp(): Promise<number>;
+
+  // --- upload parts (resumable uploads): bytes that arrive over many requests, kept across restarts ---
+  /** Creates an empty part. `id` is [A-Za-z0-9_-]{1,128}; an existing part is a ConflictError. */
+  createPartial(id: string): Promise<void>;
+  /**
+   * Streams `body` into part `id` starting at exactly `offset` (the size the caller recorded; any
+   * bytes beyond it, left by a crash, are dropped first) and resolves with the part's new size.
+   * If the body breaks off or `options.signal` aborts, the bytes already written are kept (a
+   * resumable upload keeps what arrived) and their size returned. On TooLargeError (past
+   * `maxBytes` in this call), ChecksumMismatchError (`sha256` of this body given and wrong),
+   * InsufficientStorageError or any other failure, the part is cut back to `offset` and the error
+   * thrown. With `sha256` a broken-off body cannot be verified, so it is cut back to `offset` too.
+   * NotFoundError when the part does not exist; ConflictError when it is shorter than `offset`.
+   */
+  appendPartial(id: string, offset: number, body: ReadableStream<Uint8Array> | null, options?: AppendOptions): Promise<number>;
+  /** Current size of a part in bytes (NotFoundError when missing). */
+  partialSize(id: string): Promise<number>;
+  /**
+   * Hashes the whole part (one streaming pass) and turns it into a temporary object for
+   * commit() or discard(); after that the part is no longer available under `id`.
+   */
+  finishPartial(id: string): Promise<TempBlob>;
+  /** Removes a part (termination, expiry). Missing is not an error. */
+  deletePartial(id: string): Promise<void>;
 }

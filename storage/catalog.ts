@@ -157,7 +157,8 @@ export interface Catalog {
   // --- resumable uploads ---
   createUpload(upload: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
-  setUploadOffset(id: string, offset: number): Promise<void>;
+  /** Records the bytes received so far and, when given, the new expiry (it slides with activity). */
+  setUploadOffset(id: string, offset: number, expiresAt?: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   listExpiredUploads(now: number, limit: number): Promise<UploadRecord[]>;
 

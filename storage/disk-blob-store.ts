@@ -3,7 +3,8 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { BlobLocation, BlobStore, ByteRange, TempBlob, WriteOptions } from './blob-store.js';
+import type { AppendOptions, BlobLocation, BlobStore, ByteRange, TempBlob, WriteOptions } from './blob-store.js';
+import { DiskUploadParts } from './disk-upload-parts.js';
 import { InsufficientStorageError, NotFoundError, TooLargeError } from './errors.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -34,12 +35,15 @@ export class DiskBlobStore implements BlobStore {
   readonly blobDir: string;
   readonly tmpDir: string;
   readonly durable: boolean;
+  /** Parts of resumable uploads in `<root>/uploads` (kept across restarts, unlike tmp/). */
+  readonly parts: DiskUploadParts;
 
   constructor(options: DiskBlobStoreOptions) {
     this.root = options.root;
     this.blobDir = join(options.root, 'blobs');
     this.tmpDir = join(options.root, 'tmp');
     this.durable = options.durable ?? true;
+    this.parts = new DiskUploadParts({ dir: join(options.root, 'uploads'), durable: this.durable, isDiskFull });
   }
 
   async init(): Promise<void> {
@@ -152,6 +156,27 @@ export class DiskBlobStore implements BlobStore {
     const names = await readdir(this.tmpDir);
     await Promise.all(names.map((n) => rm(join(this.tmpDir, n), { force: true, recursive: true })));
     return names.length;
+  }
+
+  // --- upload parts: see DiskUploadParts ---
+  createPartial(id: string): Promise<void> {
+    return this.parts.create(id);
+  }
+
+  appendPartial(id: string, offset: number, body: ReadableStream<Uint8Array> | null, options?: AppendOptions): Promise<number> {
+    return this.parts.append(id, offset, body, options);
+  }
+
+  partialSize(id: string): Promise<number> {
+    return this.parts.size(id);
+  }
+
+  finishPartial(id: string): Promise<TempBlob> {
+    return this.parts.finish(id);
+  }
+
+  deletePartial(id: string): Promise<void> {
+    return this.parts.delete(id);
   }
 }
 

@@ -24,7 +24,8 @@ export type ErrorKind =
   | 'unsupported-media-type'
   | 'range-not-satisfiable'
   | 'too-many-requests'
-  | 'insufficient-storage';
+  | 'insufficient-storage'
+  | 'checksum-mismatch';
 
 export class BadRequestError extends AppError {
   constructor(message: string) {
@@ -35,6 +36,12 @@ export class BadRequestError extends AppError {
 export class DigestMismatchError extends AppError {
   constructor(message = 'content digest mismatch: nothing was stored') {
     super(message, 'bad-request');
+  }
+}
+/** A resumable-upload chunk did not match its Upload-Checksum (tus: 460). The chunk was dropped. */
+export class ChecksumMismatchError extends AppError {
+  constructor(message = 'checksum mismatch: the chunk was discarded') {
+    super(message, 'checksum-mismatch');
   }
 }
 export class UnauthorizedError extends AppError {

@@ -408,8 +408,12 @@ export class SqliteCatalog implements Catalog {
     return this.db.select().from(uploads).where(eq(uploads.id, id)).get();
   }
 
-  async setUploadOffset(id: string, offset: number): Promise<void> {
-    this.db.update(uploads).set({ offset }).where(eq(uploads.id, id)).run();
+  async setUploadOffset(id: string, offset: number, expiresAt?: number): Promise<void> {
+    this.db
+      .update(uploads)
+      .set(expiresAt === undefined ? { offset } : { offset, expiresAt })
+      .where(eq(uploads.id, id))
+      .run();
   }
 
   async deleteUpload(id: string): Promise<void> {
