@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import { beforeEach, afterEach, describe, expect, it } from 'vitest';
+import type { BlobStore, TempBlob } from '../../storage/blob-store.js';
+import { NotFoundError, TooLargeError } from '../../storage/errors.js';
+
+export interface BlobStoreFixture {
+  store: BlobStore;
+  close(): Promise<void>;
+}
+
+export interface BlobStoreContractOptions {
+  /** Bytes of the "large" object: past the implementation's multipart / buffering threshold. */
+  largeSize: number;
+}
+
+const enc = new TextEncoder();
+
+export function streamOf(...parts: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
+  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
+  return new ReadableStream({
+    pull(controller) {
+      const next = chunks.shift();
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  });
+}
+
+/** A stream that delivers `first`, then fails as a dropped connection would. */
+function brokenStream(first: string): ReadableStream<Uint8Array> {
+  let sent = false;
+  return new ReadableStream({
+    pull(controller) {
+      if (!sent) {
+        sent = true;
+        controller.enqueue(enc.encode(first));
+      } else controller.error(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    },
+  });
+}
+
+const CHUNK = 64 * 1024;
+
+/** Deterministic, incompressible-looking content: chunk i is a hash of i, repeated. */
+function patternChunk(i: number): Uint8Array {
+  const seed = createHash('sha256').update(`chunk ${i}`).digest();
+  const out = new Uint8Array(CHUNK);
+  for (let off = 0; off < CHUNK; off += seed.byteLength) out.set(seed.subarray(0, Math.min(seed.byteLength, CHUNK - off)), off);
+  // Mix the position in so that equal seeds never line up across chunks.
+  for (let j = 0; j < CHUNK; j += 4096) out[j] = (i + j) & 0xff;
+  return out;
+}
+
+/** The bytes [start, end] of the pattern (for checking ranged reads without keeping the object). */
+export function patternSlice(start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start + 1);
+  for (let pos = start; pos <= end; ) {
+    const i = Math.floor(pos / CHUNK);
+    const off = pos - i * CHUNK;
+    const take = Math.min(CHUNK - off, end - pos + 1);
+    out.set(patternChunk(i).subarray(off, off + take), pos - start);
+    pos += take;
+  }
+  return out;
+}
+
+/** A stream of `size` pattern bytes, generated chunk by chunk, never whole in memory. */
+export function patternStream(size: number): { stream: ReadableStream<Uint8Array>; sha256: Promise<string> } {
+  const hash = createHash('sha256');
+  let pos = 0;
+  let done!: (s: string) => void;
+  const sha256 = new Promise<string>((res) => (done = res));
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pos >= size) {
+        done(hash.digest('hex'));
+        controller.close();
+        return;
+      }
+      const i = Math.floor(pos / CHUNK);
+      const c = patternChunk(i).subarray(0, Math.min(CHUNK, size - pos));
+      hash.update(c);
+      pos += c.byteLength;
+      controller.enqueue(c);
+    },
+  });
+  return { stream, sha256 };
+}
+
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of stream as unknown as AsyncIterable<Uint8Array>) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+async function hashStream(stream: ReadableStream<Uint8Array>): Promise<{ sha256: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const c of stream as unknown as AsyncIterable<Uint8Array>) {
+    h.update(c);
+    size += c.byteLength;
+  }
+  return { sha256: h.digest('hex'), size };
+}
+
+const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * The behaviour every BlobStore must have. Register it from a test file with a factory that
+ * opens a fresh, empty store per test.
+ */
+export function blobStoreContract(name: string, open: () => Promise<BlobStoreFixture>, options: BlobStoreContractOptions): void {
+  describe(`BlobStore contract: ${name}`, () => {
+    let fx: BlobStoreFixture;
+    let store: BlobStore;
+    beforeEach(async () => {
+      fx = await open();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.close();
+    });
+
+    async function put(text: string): Promise<TempBlob> {
+      const temp = await store.writeTemp(streamOf(text));
+      await store.commit(temp);
+      return temp;
+    }
+
+    it('writeTemp hashes and counts the body; commit makes it readable under its SHA-256', async () => {
+      const temp = await store.writeTemp(streamOf('hello ', 'world'));
+      expect(temp).toMatchObject({ sha256: sha('hello world'), size: 11 });
+      expect(await store.has(temp.sha256)).toBe(false);
+      expect(await store.commit(temp)).toEqual({ stored: true });
+      expect(await store.has(temp.sha256)).toBe(true);
+      expect((await readAll(await store.read(temp.sha256))).toString()).toBe('hello world');
+    });
+
+    it('the same content committed twice is stored once and stays readable', async () => {
+      const a = await put('same bytes');
+      const b = await store.writeTemp(streamOf('same ', 'bytes'));
+      expect(b.sha256).toBe(a.sha256);
+      expect(await store.commit(b)).toEqual({ stored: false });
+      expect((await readAll(await store.read(a.sha256))).toString()).toBe('same bytes');
+      // The dropped temporary object is gone: nothing left for a clean-up to find.
+      expect(await store.cleanupTemp()).toBe(0);
+    });
+
+    it('discard drops a temporary object, never throws, and stores nothing', async () => {
+      const temp = await store.writeTemp(streamOf('thrown away'));
+      await store.discard(temp);
+      await store.discard(temp);
+      expect(await store.has(temp.sha256)).toBe(false);
+      expect(await store.cleanupTemp()).toBe(0);
+      await expect(store.commit(temp)).rejects.toThrow();
+      expect(await store.has(temp.sha256)).toBe(false);
+    });
+
+    it('empty bodies (null or an empty stream) are the empty blob', async () => {
+      const a = await store.writeTemp(null);
+      const b = await store.writeTemp(streamOf());
+      expect(a).toMatchObject({ sha256: sha(''), size: 0 });
+      expect(b).toMatchObject({ sha256: sha(''), size: 0 });
+      expect(await store.commit(a)).toEqual({ stored: true });
+      expect(await store.commit(b)).toEqual({ stored: false });
+      expect((await readAll(await store.read(sha('')))).byteLength).toBe(0);
+    });
+
+    it.each([
+      [0, 0, 'a'],
+      [0, 9, 'abcdefghij'],
+      [3, 5, 'def'],
+      [25, 25, 'z'],
+      [20, 25, 'uvwxyz'],
+    ])('ranged read %i-%i', async (start, end, want) => {
+      const t = await put('abcdefghijklmnopqrstuvwxyz');
+      expect((await readAll(await store.read(t.sha256, { start, end }))).toString()).toBe(want);
+    });
+
+    it('reading a missing blob is a NotFoundError', async () => {
+      await expect(store.read(sha('never stored'))).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.read(sha('never stored'), { start: 0, end: 1 })).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('delete removes a blob; deleting a missing one is fine', async () => {
+      const t = await put('short-lived');
+      await store.delete(t.sha256);
+      expect(await store.has(t.sha256)).toBe(false);
+      await expect(store.read(t.sha256)).rejects.toBeInstanceOf(NotFoundError);
+      await store.delete(t.sha256);
+      await store.delete(sha('never stored'));
+    });
+
+    it('past maxBytes: TooLargeError and no temporary data left', async () => {
+      const big = 'x'.repeat(10_000);
+      await expect(store.writeTemp(streamOf(big, big), { maxBytes: 15_000 })).rejects.toBeInstanceOf(TooLargeError);
+      expect(await store.has(sha(big + big))).toBe(false);
+      expect(await store.cleanupTemp()).toBe(0);
+      // Exactly at the limit is allowed.
+      const ok = await store.writeTemp(streamOf(big), { maxBytes: 10_000 });
+      expect(ok.size).toBe(10_000);
+      await store.discard(ok);
+    });
+
+    it('a body that breaks off or an aborted signal stores nothing and leaves nothing', async () => {
+      await expect(store.writeTemp(brokenStream('partial data'))).rejects.toThrow();
+      const ac = new AbortController();
+      const endless = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(enc.encode('more '));
+          if (!ac.signal.aborted) ac.abort(new Error('client went away'));
+        },
+      });
+      await expect(store.writeTemp(endless, { signal: ac.signal })).rejects.toThrow();
+      expect(await store.cleanupTemp()).toBe(0);
+    });
+
+    it('cleanupTemp removes temporary objects left uncommitted; they can no longer be committed', async () => {
+      const t1 = await store.writeTemp(streamOf('left behind 1'));
+      const t2 = await store.writeTemp(streamOf('left behind 2'));
+      const kept = await put('committed');
+      expect(await store.cleanupTemp()).toBe(2);
+      expect(await store.cleanupTemp()).toBe(0);
+      await expect(store.commit(t1)).rejects.toThrow();
+      expect(await store.has(t1.sha256)).toBe(false);
+      expect(await store.has(t2.sha256)).toBe(false);
+      expect((await readAll(await store.read(kept.sha256))).toString()).toBe('committed');
+    });
+
+    it('a large object (past the multipart threshold) round-trips with its SHA-256, ranges too', async () => {
+      const size = options.largeSize;
+      const src = patternStream(size);
+      const temp = await store.writeTemp(src.stream);
+      expect(temp.size).toBe(size);
+      expect(temp.sha256).toBe(await src.sha256);
+      expect(await store.commit(temp)).toEqual({ stored: true });
+      expect(await hashStream(await store.read(temp.sha256))).toEqual({ sha256: temp.sha256, size });
+      // Across the 5 MiB boundary (S3's minimum part size) and the very end.
+      const mid = 5 * 1024 * 1024;
+      for (const r of [
+        { start: mid - 100, end: mid + 100 },
+        { start: size - 7, end: size - 1 },
+      ]) {
+        expect(new Uint8Array(await readAll(await store.read(temp.sha256, r)))).toEqual(patternSlice(r.start, r.end));
+      }
+    });
+
+    it('concurrent writes of different content all land intact', async () => {
+      const texts = Array.from({ length: 6 }, (_, i) => `parallel ${i} `.repeat(100 + i));
+      const temps = await Promise.all(texts.map((t) => store.writeTemp(streamOf(t))));
+      await Promise.all(temps.map((t) => store.commit(t)));
+      for (const [i, t] of temps.entries()) {
+        expect((await readAll(await store.read(t.sha256))).toString()).toBe(texts[i]);
+      }
+    });
+  });
+}
