@@ -22,6 +22,8 @@ export interface AppDeps {
 export interface AppConfig {
   /** Largest accepted upload in bytes. */
   maxUploadBytes: number;
+  /** Incomplete resumable uploads are dropped after this long without activity. */
+  uploadExpiryMs: number;
 }
 
 export interface ReadTracker {
@@ -37,4 +39,5 @@ export interface LoginLimiter {
 
 export const DEFAULT_CONFIG: AppConfig = {
   maxUploadBytes: 1024 ** 4,
+  uploadExpiryMs: 24 * 60 * 60 * 1000,
 };

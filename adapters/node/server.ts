@@ -7,8 +7,11 @@ import { createApp } from '../../handlers/app.js';
 import { DEFAULT_CONFIG, type AppDeps } from '../../handlers/deps.js';
 import { DiskBlobStore } from '../../storage/disk-blob-store.js';
 import { KeyedMutex } from '../../storage/keyed-mutex.js';
+import { SlidingLoginLimiter } from '../../storage/login-limiter.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ConfigError, type ServerConfig } from './config.js';
+import { claimPidFile } from './pid-file.js';
+import { scheduleUploadReclaim } from './upload-expiry.js';
 
 export interface RunningServer {
   /** http://host:port, with 127.0.0.1 when listening on every address. */
@@ -40,7 +43,8 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     catalog,
     clock: Date.now,
     locks: new KeyedMutex(),
-    config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes },
+    loginLimiter: new SlidingLoginLimiter({ clock: Date.now }),
+    config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes, uploadExpiryMs: config.uploadExpiryMs },
     log,
   };
   const app = createApp(deps);
@@ -54,8 +58,10 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.setTimeout(120_000);
+  const reclaim = scheduleUploadReclaim(deps, log);
 
   const port = (server.address() as AddressInfo).port;
+  const releasePidFile = await claimPidFile(config.dataDir);
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
@@ -71,7 +77,9 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
         });
         server.closeIdleConnections();
       });
+      await reclaim.stop();
       await catalog.close();
+      await releasePidFile();
     })();
     return closing;
   };

@@ -1,0 +1,19 @@
+import type { Handler } from 'hono';
+import type { AppDeps } from '../deps.js';
+import type { UploadGate } from './upload-lock.js';
+import { dropUpload, loadOwnUpload } from './uploads.js';
+
+/**
+ * DELETE /uploads/<id> (termination): the upload and its bytes are gone, later requests get 404.
+ * A file already committed by a completed upload stays (delete it at /files/).
+ */
+export function deleteHandler(deps: AppDeps, gate: UploadGate): Handler {
+  return async (c) => {
+    const id = c.req.param('id') ?? '';
+    await gate.run(id, async () => {
+      await loadOwnUpload(deps, id, c.get('principal'));
+      await dropUpload(deps, id);
+    });
+    return c.body(null, 204);
+  };
+}
