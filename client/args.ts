@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { UsageError } from './errors.js';
+import { defaultPrefix, parsePrefix, pathApi, pathFlavor, type PathFlavor } from './remote-path.js';
+
+export interface ClientConfig {
+  /** Absolute path of the folder to back up, in its own flavor's syntax. */
+  folder: string;
+  flavor: PathFlavor;
+  /** Server base URL without a trailing slash. */
+  server: string;
+  token: string;
+  once: boolean;
+  /** Remote folder under the namespace, as segments ([] = the namespace itself). */
+  prefix: string[];
+  concurrency: number;
+  /** Bytes per second over all uploads together; null = unlimited. */
+  limitRate: number | null;
+  settleMs: number;
+  intervalMs: number;
+  /** The state DB file. */
+  statePath: string;
+}
+
+/** Everything args.ts needs from the outside world, so it stays pure and testable. */
+export interface ArgsEnv {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  homedir: string;
+  platform: NodeJS.Platform;
+}
+
+export const DEFAULTS = {
+  server: 'http://127.0.0.1:9090',
+  concurrency: 4,
+  settle: '3s',
+  interval: '60s',
+} as const;
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** '3s', '500ms', '2m', '1h'; a bare number means seconds. */
+export function parseDurationMs(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new UsageError(`${flag}: expected a duration like 3s, 500ms, 2m, got "${value}"`);
+  return Math.round(Number(m[1]) * (DURATION_MS[m[2] ?? 's'] as number));
+}
+
+const RATE_FACTOR: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** '500K', '2M', '1.5m', '65536' bytes/s (binary multiples, as curl's --limit-rate); 0 = unlimited. */
+export function parseRate(flag: string, value: string): number | null {
+  const v = value.trim().toLowerCase();
+  if (v === 'unlimited' || v === 'none') return null;
+  const m = /^(\d+(?:\.\d+)?)([kmg]?)(?:i?b)?(?:\/s)?$/.exec(v);
+  if (!m) throw new UsageError(`${flag}: expected a rate like 500K or 2M (bytes per second), got "${value}"`);
+  const bytes = Math.floor(Number(m[1]) * (RATE_FACTOR[m[2] ?? ''] as number));
+  if (bytes === 0) return null;
+  if (bytes < 1024) throw new UsageError(`${flag}: ${bytes} bytes/s is too slow to be useful (at least 1K)`);
+  return bytes;
+}
+
+function parseConcurrency(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > 64) {
+    throw new UsageError(`--concurrency: expected an integer from 1 to 64, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function parseServer(flag: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag}: "${value}" is not a URL (example: http://backup:9090)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`${flag}: expected an http:// or https:// URL, got "${value}"`);
+  }
+  if (url.search || url.hash) throw new UsageError(`${flag}: no query or fragment, please: "${value}"`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * Where the state DB lives by default: per user, outside the backed-up folder, one file per
+ * (server, folder) pair so two backups never share records.
+ */
+export function defaultStatePath(folder: string, flavor: PathFlavor, server: string, e: ArgsEnv): string {
+  const api = pathApi(e.platform === 'win32' ? 'win32' : 'posix');
+  let dir: string;
+  if (e.platform === 'win32') {
+    dir = api.join(e.env.LOCALAPPDATA || api.join(e.homedir, 'AppData', 'Local'), 'cloud-backup');
+  } else if (e.platform === 'darwin') {
+    dir = api.join(e.homedir, 'Library', 'Application Support', 'cloud-backup');
+  } else {
+    const xdg = e.env.XDG_STATE_HOME;
+    dir = api.join(xdg && api.isAbsolute(xdg) ? xdg : api.join(e.homedir, '.local', 'state'), 'cloud-backup');
+  }
+  // Windows paths are case-insensitive: C:\Docs and c:\docs are one folder, one DB.
+  const folderKey = flavor === 'win32' ? folder.toLowerCase() : folder;
+  const key = createHash('sha256').update(`${server}\n${folderKey}`).digest('hex').slice(0, 16);
+  const label = (pathApi(flavor).basename(folder) || 'root').replace(/[^\p{L}\p{N}._-]+/gu, '_').slice(0, 40);
+  return api.join(dir, `${label}-${key}.sqlite`);
+}
+
+export const USAGE = `usage: npm run client -- <folder> [options]
+
+Backs up every file under <folder> to a cloud-backup server and keeps watching for changes.
+
+  --server URL         server address (env CB_SERVER; default ${DEFAULTS.server})
+  --token TOKEN        this client's token (env CB_TOKEN; required)
+  --once               one pass, then exit: 0 all backed up, 1 some failed, 2 bad usage
+  --prefix NAME        remote folder under your namespace (default: the folder's own name)
+  --concurrency N      files uploaded at once (default ${DEFAULTS.concurrency})
+  --limit-rate RATE    total upload bandwidth, e.g. 500K or 2M bytes/s (default unlimited)
+  --settle DURATION    a file must be unchanged this long before upload (default ${DEFAULTS.settle})
+  --interval DURATION  full rescan period in watch mode (default ${DEFAULTS.interval})
+  --state PATH         the client's state DB (default: per user, outside the folder)
+  -h, --help           this text`;
+
+export type ParsedArgs = { help: true } | { help: false; config: ClientConfig };
+
+/** Flags win over environment variables, which win over defaults. Bad input: UsageError. */
+export function parseClientArgs(argv: readonly string[], e: ArgsEnv): ParsedArgs {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? 'missing <folder> to back up' : `expected one folder, got ${positionals.length}: ${positionals.join(' ')}`);
+  }
+
+  const raw = positionals[0] as string;
+  const flavor = pathFlavor(raw, e.platform);
+  const api = pathApi(flavor);
+  // A relative folder is resolved against cwd only when both follow the same rules.
+  const folder = api.isAbsolute(raw) ? api.resolve(raw) : api.resolve(e.cwd, raw);
+
+  const serverFlag = values.server !== undefined ? '--server' : 'CB_SERVER';
+  const server = parseServer(serverFlag, values.server ?? e.env.CB_SERVER ?? DEFAULTS.server);
+  const token = (values.token ?? e.env.CB_TOKEN ?? '').trim();
+  if (token === '') throw new UsageError('no token: pass --token TOKEN or set CB_TOKEN (npm run admin -- add-client NAME prints one)');
+
+  const prefix = values.prefix !== undefined ? parsePrefix(values.prefix) : parsePrefix(defaultPrefix(folder, flavor));
+  const statePath = values.state !== undefined ? api.resolve(e.cwd, values.state) : defaultStatePath(folder, flavor, server, e);
+  const intervalMs = parseDurationMs('--interval', values.interval ?? DEFAULTS.interval);
+  if (intervalMs < 1000) throw new UsageError('--interval: at least 1s');
+
+  return {
+    help: false,
+    config: {
+      folder,
+      flavor,
+      server,
+      token,
+      once: values.once ?? false,
+      prefix,
+      concurrency: values.concurrency !== undefined ? parseConcurrency(values.concurrency) : DEFAULTS.concurrency,
+      limitRate: values['limit-rate'] !== undefined ? parseRate('--limit-rate', values['limit-rate']) : null,
+      settleMs: parseDurationMs('--settle', values.settle ?? DEFAULTS.settle),
+      intervalMs,
+      statePath,
+    },
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      server: { type: 'string' },
+      token: { type: 'string' },
+      once: { type: 'boolean' },
+      prefix: { type: 'string' },
+      concurrency: { type: 'string' },
+      'limit-rate': { type: 'string' },
+      settle: { type: 'string' },
+      interval: { type: 'string' },
+      state: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * The client's typed failures. main.ts maps them to exit codes; the pass records them per file.
+ * The client never imports the server's errors: it only knows what the HTTP API says.
+ */
+
+/** Bad flags, environment or folder: one line to the user, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The server answered with a status we do not treat as success. */
+export class HttpStatusError extends Error {
+  override name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    /** The server's `{error}` text when it sent one, else the status text. */
+    readonly serverMessage: string,
+    readonly method: string,
+    readonly url: string,
+    /** Seconds from a Retry-After header, when given. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`${method} ${url}: ${status} ${serverMessage}`);
+  }
+}
+
+/** The server could not be reached or the connection broke (refused, reset, timeout). */
+export class NetworkError extends Error {
+  override name = 'NetworkError';
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The file changed while it was hashed or sent: what was read is not what is on disk now. */
+export class FileChangedError extends Error {
+  override name = 'FileChangedError';
+}
+
+/** The work was cancelled (Ctrl+C, stop()). Not a failure of the file. */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+  constructor(message = 'cancelled') {
+    super(message);
+  }
+}

@@ -1,0 +1,97 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { eq, sql } from 'drizzle-orm';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import type { ConfirmedRecord } from './change-detect.js';
+import * as schema from './state-schema.js';
+
+const { files, uploads, meta } = schema;
+
+export const CLIENT_MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export type Via = 'put' | 'tus' | 'link' | 'same';
+
+export interface FileRecord extends ConfirmedRecord {
+  path: string;
+  via: Via;
+  confirmedAt: number;
+}
+
+export interface UploadRecord {
+  path: string;
+  remotePath: string;
+  url: string;
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+  createdAt: number;
+}
+
+/** The client's state DB: confirmed files and resumable uploads in flight. */
+export class StateDb {
+  readonly sqlite: Database.Database;
+  private readonly db: BetterSQLite3Database<typeof schema>;
+  private readonly getFileStmt;
+  private readonly getUploadStmt;
+
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.sqlite = new Database(file);
+    this.sqlite.pragma('journal_mode = WAL');
+    // Losing the last confirmations in a power cut only means re-checking those files.
+    this.sqlite.pragma('synchronous = NORMAL');
+    this.sqlite.pragma('busy_timeout = 5000');
+    this.db = drizzle(this.sqlite, { schema });
+    migrate(this.db, { migrationsFolder: CLIENT_MIGRATIONS });
+    this.getFileStmt = this.db.select().from(files).where(eq(files.path, sql.placeholder('path'))).prepare();
+    this.getUploadStmt = this.db.select().from(uploads).where(eq(uploads.path, sql.placeholder('path'))).prepare();
+  }
+
+  getFile(path: string): FileRecord | undefined {
+    return this.getFileStmt.get({ path });
+  }
+
+  /** Called only once the server confirmed this content at `remotePath`. */
+  putFile(record: FileRecord): void {
+    this.db
+      .insert(files)
+      .values(record)
+      .onConflictDoUpdate({ target: files.path, set: { ...record } })
+      .run();
+  }
+
+  countFiles(): number {
+    return this.db.select({ n: sql<number>`count(*)` }).from(files).get()?.n ?? 0;
+  }
+
+  getUpload(path: string): UploadRecord | undefined {
+    return this.getUploadStmt.get({ path });
+  }
+
+  putUpload(record: UploadRecord): void {
+    this.db
+      .insert(uploads)
+      .values(record)
+      .onConflictDoUpdate({ target: uploads.path, set: { ...record } })
+      .run();
+  }
+
+  deleteUpload(path: string): void {
+    this.db.delete(uploads).where(eq(uploads.path, path)).run();
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.insert(meta).values({ key, value }).onConflictDoUpdate({ target: meta.key, set: { value } }).run();
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.db.select().from(meta).where(eq(meta.key, key)).get()?.value;
+  }
+
+  close(): void {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+}

@@ -1,0 +1,78 @@
+import { Transform } from 'node:stream';
+import { systemClock, type Clock } from './clock.js';
+
+export interface TokenBucketOptions {
+  /** Bytes per second, shared by everyone who takes from this bucket. */
+  rate: number;
+  /** Bytes that may pass at once after a quiet period (default rate/8, at least 16 KiB). */
+  burst?: number;
+  clock?: Clock;
+}
+
+/**
+ * One rate cap for all uploads together (`--limit-rate`). Takers are served first come, first
+ * served, so four parallel uploads share the rate instead of each getting it.
+ */
+export class TokenBucket {
+  readonly rate: number;
+  readonly burst: number;
+  private readonly clock: Clock;
+  private tokens: number;
+  private last: number;
+  private tail: Promise<void> = Promise.resolve();
+  /** Accounting, for progress and tests: bytes let through, and the waiting it cost. */
+  readonly stats = { bytes: 0, waitedMs: 0, waits: 0 };
+
+  constructor(options: TokenBucketOptions) {
+    if (!(options.rate > 0)) throw new RangeError('rate must be positive');
+    this.rate = options.rate;
+    this.burst = Math.max(1, Math.floor(options.burst ?? Math.max(16 * 1024, options.rate / 8)));
+    this.clock = options.clock ?? systemClock;
+    this.tokens = this.burst;
+    this.last = this.clock.now();
+  }
+
+  /** Resolves when `n` bytes may be sent. */
+  take(n: number, signal?: AbortSignal): Promise<void> {
+    const turn = this.tail.then(() => this.takeInTurn(n, signal));
+    // A cancelled taker must not block the ones queued behind it.
+    this.tail = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async takeInTurn(n: number, signal?: AbortSignal): Promise<void> {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
+    this.last = now;
+    if (this.tokens < n) {
+      const waitMs = Math.ceil(((n - this.tokens) * 1000) / this.rate);
+      this.stats.waits++;
+      this.stats.waitedMs += waitMs;
+      await this.clock.sleep(waitMs, signal);
+      const after = this.clock.now();
+      this.tokens = Math.min(this.burst, this.tokens + ((after - this.last) * this.rate) / 1000);
+      this.last = after;
+    }
+    this.tokens -= n;
+    this.stats.bytes += n;
+  }
+}
+
+/**
+ * A stream stage that lets bytes through only as fast as `bucket` allows. Chunks are cut to the
+ * bucket's burst so one big read cannot starve the other uploads.
+ */
+export function throttle(bucket: TokenBucket, signal?: AbortSignal): Transform {
+  const piece = Math.max(1024, Math.min(bucket.burst, 64 * 1024));
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      void (async () => {
+        for (let off = 0; off < chunk.byteLength; off += piece) {
+          const part = chunk.subarray(off, Math.min(chunk.byteLength, off + piece));
+          await bucket.take(part.byteLength, signal);
+          this.push(part);
+        }
+      })().then(() => callback(), callback);
+    },
+  });
+}

@@ -1,0 +1,296 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
+import PQueue from 'p-queue';
+import { chooseTransport, decideAfterHash, decideFromStat, type LocalStat } from './change-detect.js';
+import type { Clock } from './clock.js';
+import { CancelledError, FileChangedError, HttpStatusError } from './errors.js';
+import { checkingStage, hashFile } from './hashing.js';
+import { expectStatus, type HttpClient } from './http.js';
+import { encodeRemotePath, relativeKey, remotePath } from './remote-path.js';
+import { withRetry, type RetryPolicy } from './retry.js';
+import type { StateDb, Via } from './state-db.js';
+import { throttle, type TokenBucket } from './token-bucket.js';
+import { tusUpload, type TusContext } from './tus-upload.js';
+
+/** Files above this go through tus (when the server offers it): a break costs little. */
+export const TUS_THRESHOLD = 8 * 1024 * 1024;
+/** Bytes per tus PATCH. */
+export const TUS_CHUNK = 8 * 1024 * 1024;
+/** A file that keeps changing while we send it is tried this often, then left for later. */
+const MAX_ROUNDS = 3;
+
+export interface UploadContext {
+  http: HttpClient;
+  db: StateDb;
+  namespace: string;
+  prefix: string[];
+  settleMs: number;
+  clock: Clock;
+  retry: RetryPolicy;
+  /** The one shared `--limit-rate` bucket, absent when unlimited. */
+  bucket?: TokenBucket;
+  /** Whether the server offers tus; re-detected each pass. */
+  tus: boolean;
+  tusThreshold: number;
+  tusChunk: number;
+  signal: AbortSignal;
+  /** Body bytes as they leave (for the progress display). */
+  onBytes?: (n: number) => void;
+  /** Retries and resumptions, for the log. */
+  note?: (line: string) => void;
+}
+
+export interface FileRef {
+  segments: string[];
+  abs: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export type Outcome =
+  | { kind: 'unchanged' }
+  /** Metadata changed, content did not: recorded without sending. */
+  | { kind: 'same' }
+  | { kind: 'deferred'; retryAtMs: number }
+  | { kind: 'gone' }
+  | {
+      kind: 'sent';
+      via: Exclude<Via, 'same'>;
+      size: number;
+      /** Body bytes this run sent (0 for a link; less than size for a resumed upload). */
+      sent: number;
+      resumedFrom?: number;
+      /** The file changed again after it was sent: look again at this time. */
+      recheckAtMs?: number;
+    }
+  | { kind: 'failed'; message: string };
+
+async function statOf(abs: string): Promise<LocalStat | undefined> {
+  try {
+    const st = await stat(abs);
+    return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function sameStat(a: LocalStat, b: LocalStat | undefined): boolean {
+  return b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+function mtimeHeader(mtimeMs: number): number {
+  return Math.max(0, Math.floor(mtimeMs));
+}
+
+/** Base64 SHA-256 for Content-Digest (RFC 9530) from hex. */
+export function digestHeader(sha256Hex: string): string {
+  return `sha-256=:${Buffer.from(sha256Hex, 'hex').toString('base64')}:`;
+}
+
+/** POST /api/link: true when the server recorded the file from content it already holds. */
+async function tryLink(ctx: UploadContext, remote: string, sha256: string, mtimeMs: number): Promise<boolean> {
+  const body = JSON.stringify({ path: remote, sha256, mtime: mtimeHeader(mtimeMs) });
+  const res = await ctx.http.request('POST', 'api/link', {
+    headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) },
+    body,
+    signal: ctx.signal,
+  });
+  if (res.status === 404) return false;
+  expectStatus(res, [200, 201], 'POST', '/api/link');
+  return true;
+}
+
+/** PUT /files/<path>: the body streamed from disk through the hash check and the rate limiter. */
+async function putFile(ctx: UploadContext, f: FileRef, remote: string, sha256: string): Promise<number> {
+  const path = `files/${encodeRemotePath(remote)}`;
+  let body: Readable | string = '';
+  if (f.size > 0) {
+    const stages: NodeJS.ReadWriteStream[] = [
+      checkingStage({ hash: createHash('sha256'), expectedBytes: f.size, expectedSha256: sha256, onBytes: ctx.onBytes }),
+    ];
+    if (ctx.bucket) stages.push(throttle(ctx.bucket, ctx.signal));
+    // `end` keeps a growing file from sending more than Content-Length announced.
+    const source = createReadStream(f.abs, { start: 0, end: f.size - 1, highWaterMark: 256 * 1024 });
+    body = (pipeline as (...s: unknown[]) => Readable)(source, ...stages, () => undefined);
+  }
+  const res = await ctx.http.request('PUT', path, {
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(f.size),
+      'Content-Digest': digestHeader(sha256),
+      'X-File-Mtime': String(mtimeHeader(f.mtimeMs)),
+    },
+    body,
+    signal: ctx.signal,
+  });
+  if (res.status === 400) {
+    // A digest or length mismatch is our file changing under us, not a bad request: check.
+    const now = await hashFile(f.abs, f.size, ctx.signal).catch((err: unknown) => {
+      if (err instanceof FileChangedError) throw err;
+      return undefined;
+    });
+    if (now !== undefined && now !== sha256) throw new FileChangedError('the content changed while being sent');
+  }
+  expectStatus(res, [200, 201], 'PUT', `/${path}`);
+  return f.size;
+}
+
+/** Sends one hashed file: link by hash first, else PUT or tus, each retried on network/5xx. */
+async function send(ctx: UploadContext, f: FileRef, key: string, remote: string, sha256: string): Promise<Extract<Outcome, { kind: 'sent' }>> {
+  const retry = {
+    policy: ctx.retry,
+    clock: ctx.clock,
+    signal: ctx.signal,
+    onRetry: (err: unknown, attempt: number, ms: number) =>
+      ctx.note?.(`retry     ${key}: ${(err as Error).message} (attempt ${attempt + 1} in ${(ms / 1000).toFixed(1)}s)`),
+  };
+  if (await withRetry(() => tryLink(ctx, remote, sha256, f.mtimeMs), retry)) {
+    return { kind: 'sent', via: 'link', size: f.size, sent: 0 };
+  }
+  if (chooseTransport(f.size, ctx.tus, ctx.tusThreshold) === 'tus') {
+    const tctx: TusContext = {
+      http: ctx.http,
+      db: ctx.db,
+      chunkBytes: ctx.tusChunk,
+      throttle: ctx.bucket ? () => throttle(ctx.bucket as TokenBucket, ctx.signal) : undefined,
+      onBytes: ctx.onBytes,
+      onResume: (offset) => ctx.note?.(`resume    ${key} from byte ${offset} of ${f.size}`),
+      now: ctx.clock.now,
+      signal: ctx.signal,
+    };
+    let sent = 0;
+    let resumedFrom: number | undefined;
+    await withRetry(async () => {
+      const r = await tusUpload(tctx, { key, remotePath: remote, abs: f.abs, size: f.size, mtimeMs: f.mtimeMs, sha256 });
+      sent += r.sent;
+      resumedFrom ??= r.resumedFrom;
+    }, retry);
+    return { kind: 'sent', via: 'tus', size: f.size, sent, resumedFrom };
+  }
+  const sent = await withRetry(() => putFile(ctx, f, remote, sha256), retry);
+  return { kind: 'sent', via: 'put', size: f.size, sent };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof HttpStatusError) return `server refused: ${err.status} ${err.serverMessage}`;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EBUSY' || code === 'EPERM' || code === 'EACCES') {
+    return `cannot read (${code}: locked or not permitted); tried again next pass`;
+  }
+  return (err as Error).message ?? String(err);
+}
+
+/**
+ * Backs up one file: decide from metadata, hash, record-or-link-or-send, then check the file did
+ * not change meanwhile. A record is written only after the server confirmed the content.
+ */
+export async function backupFile(ctx: UploadContext, file: FileRef): Promise<Outcome> {
+  const key = relativeKey(file.segments);
+  const remote = remotePath(ctx.namespace, ctx.prefix, file.segments);
+  let current: LocalStat = { size: file.size, mtimeMs: file.mtimeMs };
+  let lastSent: Extract<Outcome, { kind: 'sent' }> | undefined;
+  try {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (round > 0) {
+        const now = await statOf(file.abs);
+        if (!now) return lastSent ?? { kind: 'gone' };
+        current = now;
+      }
+      const record = ctx.db.getFile(key);
+      const first = decideFromStat(current, record, remote, ctx.clock.now(), ctx.settleMs);
+      if (first.action === 'unchanged') return lastSent ?? { kind: 'unchanged' };
+      if (first.action === 'defer') return lastSent ? { ...lastSent, recheckAtMs: first.retryAtMs } : { kind: 'deferred', retryAtMs: first.retryAtMs };
+
+      const snapshot = { ...file, ...current };
+      let sha256: string;
+      try {
+        sha256 = await hashFile(file.abs, current.size, ctx.signal);
+        if (!sameStat(current, await statOf(file.abs))) continue;
+      } catch (err) {
+        if (err instanceof FileChangedError) continue;
+        throw err;
+      }
+
+      let via: Via;
+      if (decideAfterHash(sha256, record, remote).action === 'record') {
+        via = 'same';
+      } else {
+        try {
+          lastSent = await send(ctx, snapshot, key, remote, sha256);
+        } catch (err) {
+          if (err instanceof FileChangedError) continue;
+          throw err;
+        }
+        via = lastSent.via;
+      }
+      // The server holds exactly these bytes, which were the file at `current`.
+      ctx.db.putFile({ path: key, remotePath: remote, size: current.size, mtimeMs: current.mtimeMs, sha256, via, confirmedAt: ctx.clock.now() });
+      if (sameStat(current, await statOf(file.abs))) return lastSent ?? { kind: 'same' };
+    }
+    // Still changing after several tries: it is being written; come back after it settles.
+    const retryAtMs = ctx.clock.now() + Math.max(ctx.settleMs, 1000);
+    return lastSent ? { ...lastSent, recheckAtMs: retryAtMs } : { kind: 'deferred', retryAtMs };
+  } catch (err) {
+    if (err instanceof CancelledError || ctx.signal.aborted) throw new CancelledError();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return lastSent ?? { kind: 'gone' };
+    return { kind: 'failed', message: describe(err) };
+  }
+}
+
+/**
+ * The upload queue: `--concurrency` files at once, a bounded backlog (the scanner waits instead
+ * of piling up 100k pending tasks), and never the same file twice at once (a watch event for a
+ * file being sent is remembered and handled right after).
+ */
+export class Uploader {
+  readonly queue: PQueue;
+  private readonly active = new Map<string, { again?: FileRef; done: ((o: Outcome, f: FileRef) => void)[] }>();
+
+  constructor(
+    private readonly ctx: () => UploadContext,
+    readonly concurrency: number,
+  ) {
+    this.queue = new PQueue({ concurrency });
+  }
+
+  /** Queues `file`; `done` hears its outcome. Resolves once queued (not once sent). */
+  async submit(file: FileRef, done: (o: Outcome, f: FileRef) => void): Promise<void> {
+    await this.queue.onSizeLessThan(this.concurrency * 2);
+    const key = relativeKey(file.segments);
+    const running = this.active.get(key);
+    if (running) {
+      running.again = file;
+      running.done.push(done);
+      return;
+    }
+    const slot: { again?: FileRef; done: ((o: Outcome, f: FileRef) => void)[] } = { done: [done] };
+    this.active.set(key, slot);
+    void this.queue
+      .add(async () => {
+        let next: FileRef | undefined = file;
+        let listeners = slot.done;
+        try {
+          while (next) {
+            const current: FileRef = next;
+            slot.again = undefined;
+            slot.done = [];
+            const outcome = await backupFile(this.ctx(), current);
+            for (const l of listeners) l(outcome, current);
+            next = slot.again;
+            listeners = slot.done;
+          }
+        } finally {
+          // In the same tick as the last check of `again`: no later request is lost.
+          this.active.delete(key);
+        }
+      })
+      .catch(() => undefined);
+  }
+
+  onIdle(): Promise<void> {
+    return this.queue.onIdle();
+  }
+}
