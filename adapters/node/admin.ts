@@ -3,19 +3,31 @@ import { AppError } from '../../storage/errors.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ConfigError, loadConfig } from './config.js';
 import { catalogFile } from './server.js';
+import { fsckCommand } from './fsck-command.js';
 import { createClient } from './tokens.js';
 
 const USAGE = `usage: npm run admin -- <command> [--data DIR]
   add-client NAME [--admin]   create a client; its token is printed as the last line
   list-clients                list clients
-  revoke-client NAME          refuse the client's token from now on (its files stay)`;
+  revoke-client NAME          refuse the client's token from now on (its files stay)
+  fsck [--repair] [--quick] [--json]
+                              check the catalog against the stored blobs (re-hashing them);
+                              --repair fixes what can be fixed without losing data (stop the server first)`;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { admin: { type: 'boolean', default: false }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      admin: { type: 'boolean', default: false },
+      data: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      repair: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -60,6 +72,10 @@ async function main(argv: string[]): Promise<number> {
         }
         console.log(`revoked ${name}: its token is refused from now on`);
         return 0;
+      }
+      case 'fsck': {
+        const flags = { repair: values.repair ?? false, quick: values.quick ?? false, json: values.json ?? false, force: values.force ?? false };
+        return await fsckCommand(config.dataDir, catalog, flags, undefined);
       }
       default:
         console.error(`unknown command ${command}\n${USAGE}`);
