@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { apiRoutes } from './api.js';
 import { requireAuth } from './auth.js';
-import { browseRoutes } from './browse.js';
+import { assetRoutes } from './browse/assets.js';
+import { browseRoutes } from './browse/routes.js';
 import type { AppDeps } from './deps.js';
 import { errorResponse } from './error-response.js';
 import { fileRoutes } from './files.js';
@@ -19,6 +20,8 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
+  // The page's script and style are public: a signed-out page must load them without a prompt.
+  app.route('/', assetRoutes());
 
   app.use('*', requireAuth(deps));
   app.route('/files', fileRoutes(deps));

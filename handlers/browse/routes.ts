@@ -1,0 +1,119 @@
+import { Hono, type Context } from 'hono';
+import { AppError, NotFoundError } from '../../storage/errors.js';
+import { assertRead, type Principal } from '../auth.js';
+import type { AppDeps } from '../deps.js';
+import { rawPathAfter } from '../files.js';
+import { parseFilePath } from '../path.js';
+import { ASSET_URLS } from './assets.js';
+import { listingJson, PAGE_SIZE, parseListingParams } from './listing.js';
+import { folderHref, listingHref, renderListingPage, renderMessagePage, renderRows, renderSummary } from './page.js';
+import { htmlResponse, jsonResponse } from './security.js';
+import { zipResponse } from './zip.js';
+
+/** Errors a reader can act on get a page of their own; anything else stays a JSON error. */
+const PAGE_ERRORS: Readonly<Record<string, string>> = {
+  'bad-request': 'Bad request',
+  forbidden: 'Not yours',
+  'not-found': 'Not found',
+};
+const STATUS: Readonly<Record<string, number>> = { 'bad-request': 400, forbidden: 403, 'not-found': 404 };
+
+function errorPage(err: unknown): Response | undefined {
+  if (!(err instanceof AppError) || !(err.kind in PAGE_ERRORS)) return undefined;
+  const html = renderMessagePage(PAGE_ERRORS[err.kind] as string, err.message, { href: '/', text: 'Go to your files' }, ASSET_URLS.css);
+  return htmlResponse(html, STATUS[err.kind]);
+}
+
+/** The folder of a /browse/ or /zip/ URL, checked for read access. */
+function folderOf(c: Context, prefix: string): string {
+  const fp = parseFilePath(rawPathAfter(c.req.url, prefix), { folder: true });
+  assertRead(c.get('principal'), fp.namespace);
+  return fp.path;
+}
+
+async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Response> {
+  const params = parseListingParams((name) => c.req.query(name));
+  const user: Principal = c.get('principal');
+  const listing = await deps.catalog.listDir({
+    dir,
+    limit: PAGE_SIZE,
+    sort: params.sort,
+    descending: params.descending,
+    q: params.q || undefined,
+    cursor: params.cursor,
+  });
+  const namespace = dir.split('/')[0] ?? '';
+  const empty = listing.files.length === 0 && listing.folders.length === 0;
+  // A namespace always exists for its readers (a new client uploads into an empty one).
+  if (empty && dir.includes('/') && !params.cursor && !params.q && !(await deps.catalog.dirExists(dir))) {
+    throw new NotFoundError(`no folder ${dir}`);
+  }
+  const scope = dir === '' ? undefined : namespace;
+  const next = listing.nextCursor ? listingHref(dir, { ...params, cursor: listing.nextCursor }) : null;
+  if (c.req.query('format') === 'json') {
+    const summary = c.req.query('summary') === '1' ? renderSummary(await deps.catalog.stats(scope)) : undefined;
+    return jsonResponse(listingJson(dir, listing, { rows: renderRows(dir, listing), next, summary }));
+  }
+  const html = renderListingPage({
+    dir,
+    user: { name: user.name, admin: user.admin },
+    params,
+    listing,
+    stats: await deps.catalog.stats(scope),
+    writable: dir !== '' && user.name === namespace,
+    assets: ASSET_URLS,
+  });
+  return htmlResponse(html);
+}
+
+/** HTML pages unless ?format=json was asked for. */
+async function asPage(c: Context, render: () => Promise<Response>): Promise<Response> {
+  try {
+    return await render();
+  } catch (err) {
+    const page = c.req.query('format') === 'json' ? undefined : errorPage(err);
+    if (page) return page;
+    throw err;
+  }
+}
+
+/**
+ * The browser side: GET / and /browse/<dir>/ (listing, ?format=json for the page script),
+ * /zip/<dir>/ (the folder as one streamed archive), /logout, and the page's script and style.
+ */
+export function browseRoutes(deps: AppDeps): Hono {
+  const log = deps.log ?? ((line: string) => console.log(line));
+  const app = new Hono();
+
+  app.get('/', (c) => {
+    const p = c.get('principal');
+    if (!p.admin) return c.redirect(folderHref(p.name), 302);
+    return asPage(c, () => renderFolder(c, deps, ''));
+  });
+
+  app.get('/browse/*', (c) => {
+    const raw = rawPathAfter(c.req.url, '/browse/');
+    if (raw === '') return c.redirect('/', 302);
+    if (!raw.endsWith('/')) return c.redirect(`/browse/${raw}/${new URL(c.req.url).search}`, 301);
+    return asPage(c, () => renderFolder(c, deps, folderOf(c, '/browse/')));
+  });
+
+  app.get('/zip/*', (c) =>
+    asPage(c, async () => {
+      const dir = folderOf(c, '/zip/');
+      // Checked before streaming: once the archive starts, the status is already sent.
+      if (!(await deps.catalog.dirExists(dir))) throw new NotFoundError(`no folder ${dir} (or nothing in it)`);
+      return zipResponse(deps, dir, log);
+    }),
+  );
+
+  // Basic auth has no logout. Answering 401 to credentials the browser sent from its cache
+  // makes Chromium (and Firefox) drop them; without a WWW-Authenticate challenge no prompt
+  // appears, so the reader sees this page and the next visit asks for a password again.
+  app.get('/logout', () => {
+    const html = renderMessagePage('Signed out', 'You are signed out of cloud-backup in this browser.', { href: '/', text: 'Sign in again' }, ASSET_URLS.css);
+    return htmlResponse(html, 401);
+  });
+
+  return app;
+}
