@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sha256, sha256Body } from '../helpers/bytes.js';
+import { fsckCli, kinds } from '../helpers/fsck.js';
+import { makeDataDir, startTestServer } from '../helpers/server.js';
+
+const blobPath = (dataDir: string, sha: string) => join(dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha);
+
+describe('admin fsck', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('finds every kind of damage, repairs without touching good files, and is clean afterwards', async () => {
+    const dataDir = await makeDataDir();
+    dirs.push(dataDir);
+    const s = await startTestServer({}, { dataDir, keepData: true });
+    const good = {
+      'alice/keep/a.txt': Buffer.from('aaa'),
+      'alice/keep/b.bin': randomBytes(1 << 20),
+      'alice/x/y/deep.txt': Buffer.from('deep'),
+    };
+    const gone = Buffer.from('this content will vanish');
+    const corrupt = randomBytes(64 * 1024);
+    const uploads: [string, Buffer][] = [...Object.entries(good), ['alice/lost/gone.txt', gone], ['alice/lost/same.txt', gone], ['alice/bad/corrupt.bin', corrupt]];
+    for (const [path, body] of uploads) {
+      expect((await fetch(`${s.url}/files/${path}`, { method: 'PUT', headers: s.auth('alice'), body })).status).toBe(201);
+    }
+    await s.stop();
+
+    expect((await fsckCli(dataDir)).code).toBe(0);
+
+    // Damage, one kind at a time.
+    await rm(blobPath(dataDir, sha256(gone)));
+    const fh = await open(blobPath(dataDir, sha256(corrupt)), 'r+');
+    await fh.write(Buffer.from([0xff ^ (corrupt[100] as number)]), 0, 1, 100);
+    await fh.close();
+    const orphan = Buffer.from('an orphan blob');
+    await mkdir(join(blobPath(dataDir, sha256(orphan)), '..'), { recursive: true });
+    await writeFile(blobPath(dataDir, sha256(orphan)), orphan);
+    await writeFile(join(dataDir, 'blobs', 'notes.txt'), 'stray');
+    await mkdir(join(dataDir, 'tmp'), { recursive: true });
+    await writeFile(join(dataDir, 'tmp', 'half-upload'), 'partial');
+    await mkdir(join(dataDir, 'uploads'), { recursive: true });
+    await writeFile(join(dataDir, 'uploads', 'nobodys-part'), 'part');
+    const unref = Buffer.from('unreferenced');
+    await mkdir(join(blobPath(dataDir, sha256(unref)), '..'), { recursive: true });
+    await writeFile(blobPath(dataDir, sha256(unref)), unref);
+    const db = new Database(join(dataDir, 'catalog.sqlite'));
+    db.prepare('insert into blobs (sha256, size, state, stored_size, last_access, created_at) values (?, ?, ?, ?, 0, 0)').run(sha256(unref), unref.length, 'hot', unref.length);
+    db.prepare("insert into dirs (path, parent, name) values ('alice/empty', 'alice', 'empty')").run();
+    db.prepare("delete from dirs where path = 'alice/x/y'").run();
+    db.prepare('update blobs set stored_size = 1 where sha256 = ?').run(sha256(good['alice/keep/a.txt']));
+    db.close();
+
+    const check = await fsckCli(dataDir);
+    expect(check.code).toBe(1);
+    expect(kinds(check)).toEqual(
+      [
+        'corrupt-blob',
+        'missing-blob',
+        'missing-blob',
+        'missing-dir',
+        'orphan-blob',
+        'orphan-part',
+        'stale-dir',
+        'stored-size',
+        'stray-file',
+        'temp-leftover',
+        'unreferenced-blob',
+      ].sort(),
+    );
+    expect(check.summary).toMatchObject({ errors: 4, warnings: 7, repaired: 0, remaining: 11 });
+    // A check changes nothing.
+    expect(await readdir(join(dataDir, 'tmp'))).toEqual(['half-upload']);
+
+    const quick = await fsckCli(dataDir, ['--quick']);
+    expect(kinds(quick)).not.toContain('corrupt-blob');
+
+    const repair = await fsckCli(dataDir, ['--repair']);
+    expect(repair.code).toBe(0);
+    expect(repair.summary).toMatchObject({ repaired: 11, remaining: 0 });
+    expect(repair.lost.map((l) => l.path).sort()).toEqual(['alice/bad/corrupt.bin', 'alice/lost/gone.txt', 'alice/lost/same.txt']);
+
+    const after = await fsckCli(dataDir);
+    expect(after.findings).toEqual([]);
+    expect(after.code).toBe(0);
+    // Corrupt and unknown bytes are moved aside, never deleted.
+    expect((await readdir(join(dataDir, 'quarantine'))).map((n) => n.replace(/^\d+-/, '')).sort()).toEqual([sha256(corrupt), 'notes.txt'].sort());
+
+    const s2 = await startTestServer({}, { dataDir, keepData: true });
+    try {
+      for (const [path, body] of Object.entries(good)) {
+        const r = await fetch(`${s2.url}/files/${path}`, { headers: s2.auth('alice') });
+        expect(await sha256Body(r)).toEqual({ sha256: sha256(body), size: body.length });
+      }
+      for (const path of repair.lost.map((l) => l.path)) {
+        expect((await fetch(`${s2.url}/files/${path}`, { headers: s2.auth('alice') })).status).toBe(404);
+      }
+      expect(await s2.server.catalog.dirExists('alice/x/y')).toBe(true);
+      expect(await s2.server.catalog.dirExists('alice/empty')).toBe(false);
+    } finally {
+      await s2.stop();
+    }
+  });
+
+  it('refuses --repair while a server runs on the data dir, but checks', async () => {
+    const dataDir = await makeDataDir();
+    dirs.push(dataDir);
+    const s = await startTestServer({}, { dataDir, keepData: true });
+    try {
+      await fetch(`${s.url}/files/alice/a.txt`, { method: 'PUT', headers: s.auth('alice'), body: 'a' });
+      const refused = await fsckCli(dataDir, ['--repair']);
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).toMatch(/stop it before --repair/);
+      const check = await fsckCli(dataDir);
+      expect(check.code).toBe(0);
+    } finally {
+      await s.stop();
+    }
+    // After a clean stop the record is gone and repair may run.
+    expect((await fsckCli(dataDir, ['--repair'])).code).toBe(0);
+  });
+});
