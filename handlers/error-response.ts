@@ -1,6 +1,13 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AppError, RangeNotSatisfiableError, TooManyRequestsError, type ErrorKind } from '../storage/errors.js';
+import {
+  AppError,
+  InsufficientStorageError,
+  isOutOfSpace,
+  RangeNotSatisfiableError,
+  TooManyRequestsError,
+  type ErrorKind,
+} from '../storage/errors.js';
 
 const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
   'bad-request': 400,
@@ -17,12 +24,15 @@ const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
   'insufficient-storage': 507,
   // tus checksum extension: "460 Checksum Mismatch" (not a registered HTTP status).
   'checksum-mismatch': 460 as ContentfulStatusCode,
+  'corrupt-data': 500,
 };
 
 export const AUTH_CHALLENGE = 'Basic realm="cloud-backup"';
 
 /** The one place where failures become HTTP responses: JSON `{error}` with the right status. */
 export function errorResponse(c: Context, err: unknown, log: (line: string) => void): Response {
+  // A full disk may surface raw from any layer (a catalog write, a rename): always 507, never 500.
+  if (isOutOfSpace(err)) err = new InsufficientStorageError();
   if (err instanceof AppError) {
     const status = STATUS[err.kind];
     if (err.kind === 'unauthorized') c.header('WWW-Authenticate', AUTH_CHALLENGE);

@@ -85,4 +85,42 @@ export interface BlobStore {
   finishPartial(id: string): Promise<TempBlob>;
   /** Removes a part (termination, expiry). Missing is not an error. */
   deletePartial(id: string): Promise<void>;
+
+  // --- stored forms (hot plain / cold compressed): the swap protocol is in storage/form-swap.ts ---
+  /**
+   * Streams the blob's `from` form into a new pending `to` form (compressing or decompressing
+   * with the codecs of storage/codec.ts, off the event loop), complete and durable but not yet
+   * visible. A plain result is checked against the SHA-256 (CorruptBlobError). NotFoundError when
+   * there is no `from` form; on any failure or abort the pending data is already gone.
+   */
+  convertForm(sha256: string, from: BlobLocation, to: BlobLocation, options?: { signal?: AbortSignal }): Promise<PendingForm>;
+  /** Makes a pending form visible next to the blob's other forms, atomically and durably. */
+  installForm(pending: PendingForm): Promise<void>;
+  /** Drops a pending form that will not be installed. Never throws. */
+  discardForm(pending: PendingForm): Promise<void>;
+  /** Removes one stored form of a blob. Missing is not an error. */
+  deleteForm(sha256: string, where: BlobLocation): Promise<void>;
+  /** The forms a blob is stored in right now, with the bytes each takes. */
+  listForms(sha256: string): Promise<StoredForm[]>;
+  /**
+   * Swap journal: a durable mark, set before a second form is installed and cleared once the old
+   * form is gone, so that start-up finds the swaps a crash interrupted without walking every blob.
+   */
+  beginSwap(sha256: string): Promise<void>;
+  endSwap(sha256: string): Promise<void>;
+  unfinishedSwaps(): Promise<string[]>;
+}
+
+/** A new stored form of a blob, written to temporary storage but not yet visible. */
+export interface PendingForm extends BlobLocation {
+  /** Opaque id of the temporary object. */
+  readonly id: string;
+  readonly sha256: string;
+  /** Bytes the form takes in storage. */
+  readonly storedSize: number;
+}
+
+/** One stored form of a blob as it exists in storage. */
+export interface StoredForm extends BlobLocation {
+  storedSize: number;
 }

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { AppendOptions, BlobLocation, BlobStore, ByteRange, TempBlob, WriteOptions } from './blob-store.js';
+import type { AppendOptions, BlobLocation, BlobStore, ByteRange, PendingForm, StoredForm, TempBlob, WriteOptions } from './blob-store.js';
+import { DiskBlobForms } from './disk-blob-forms.js';
 import { DiskUploadParts } from './disk-upload-parts.js';
-import { InsufficientStorageError, NotFoundError, TooLargeError } from './errors.js';
+import { InsufficientStorageError, TooLargeError } from './errors.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -27,8 +28,9 @@ export interface DiskBlobStoreOptions {
 }
 
 /**
- * Blobs as files: `blobs/ab/cd/<sha256>` for the plain form. Temporary objects live in `tmp/`
- * on the same filesystem, so a commit is one atomic rename.
+ * Blobs as files: `blobs/ab/cd/<sha256>` for the plain form, `blobs/ab/cd/<sha256>.gz` for a cold
+ * (compressed) one (see DiskBlobForms). Temporary objects live in `tmp/` on the same filesystem,
+ * so a commit is one atomic rename.
  */
 export class DiskBlobStore implements BlobStore {
   readonly root: string;
@@ -37,6 +39,8 @@ export class DiskBlobStore implements BlobStore {
   readonly durable: boolean;
   /** Parts of resumable uploads in `<root>/uploads` (kept across restarts, unlike tmp/). */
   readonly parts: DiskUploadParts;
+  /** Plain and compressed forms of blobs, and the swap journal in `<root>/swaps`. */
+  readonly forms: DiskBlobForms;
 
   constructor(options: DiskBlobStoreOptions) {
     this.root = options.root;
@@ -44,6 +48,14 @@ export class DiskBlobStore implements BlobStore {
     this.tmpDir = join(options.root, 'tmp');
     this.durable = options.durable ?? true;
     this.parts = new DiskUploadParts({ dir: join(options.root, 'uploads'), durable: this.durable, isDiskFull });
+    this.forms = new DiskBlobForms({
+      dirOf: (sha) => this.dirOf(sha),
+      newTempPath: (suffix) => this.newTempPath(suffix),
+      journalDir: join(options.root, 'swaps'),
+      durable: this.durable,
+      isDiskFull,
+      syncDir,
+    });
   }
 
   async init(): Promise<void> {
@@ -121,34 +133,17 @@ export class DiskBlobStore implements BlobStore {
     await rm(temp.id, { force: true }).catch(() => {});
   }
 
-  async read(sha256: string, range?: ByteRange, _where?: BlobLocation): Promise<ReadableStream<Uint8Array>> {
-    let fh: FileHandle;
-    try {
-      fh = await open(this.plainPath(sha256), 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`blob ${sha256} is missing`);
-      throw err;
-    }
-    const stream = fh.createReadStream({
-      start: range?.start,
-      end: range?.end,
-      highWaterMark: 256 * 1024,
-      autoClose: true,
-    });
-    return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
+  async read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<ReadableStream<Uint8Array>> {
+    return Readable.toWeb(await this.forms.read(sha256, range, where)) as ReadableStream<Uint8Array>;
   }
 
-  async has(sha256: string): Promise<boolean> {
-    try {
-      await stat(this.plainPath(sha256));
-      return true;
-    } catch {
-      return false;
-    }
+  /** True when any form (plain or compressed) is stored. */
+  has(sha256: string): Promise<boolean> {
+    return this.forms.exists(sha256);
   }
 
-  async delete(sha256: string): Promise<void> {
-    await rm(this.plainPath(sha256), { force: true });
+  delete(sha256: string): Promise<void> {
+    return this.forms.deleteAll(sha256);
   }
 
   async cleanupTemp(): Promise<number> {
@@ -177,6 +172,39 @@ export class DiskBlobStore implements BlobStore {
 
   deletePartial(id: string): Promise<void> {
     return this.parts.delete(id);
+  }
+
+  // --- stored forms: see DiskBlobForms ---
+  convertForm(sha256: string, from: BlobLocation, to: BlobLocation, options: { signal?: AbortSignal } = {}): Promise<PendingForm> {
+    return this.forms.convert(sha256, from, to, options.signal);
+  }
+
+  installForm(pending: PendingForm): Promise<void> {
+    return this.forms.install(pending);
+  }
+
+  discardForm(pending: PendingForm): Promise<void> {
+    return this.forms.discard(pending);
+  }
+
+  deleteForm(sha256: string, where: BlobLocation): Promise<void> {
+    return this.forms.delete(sha256, where);
+  }
+
+  listForms(sha256: string): Promise<StoredForm[]> {
+    return this.forms.list(sha256);
+  }
+
+  beginSwap(sha256: string): Promise<void> {
+    return this.forms.beginSwap(sha256);
+  }
+
+  endSwap(sha256: string): Promise<void> {
+    return this.forms.endSwap(sha256);
+  }
+
+  unfinishedSwaps(): Promise<string[]> {
+    return this.forms.unfinishedSwaps();
   }
 }
 

@@ -12,6 +12,16 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * True when a failure means storage is out of space, whichever layer raised it: the file system
+ * (ENOSPC, EDQUOT), SQLite (SQLITE_FULL, e.g. the catalog on the same full disk) or PostgreSQL
+ * (53100 disk_full). handlers/error-response.ts answers all of them with 507.
+ */
+export function isOutOfSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || code === '53100';
+}
+
 export type ErrorKind =
   | 'bad-request'
   | 'unauthorized'
@@ -25,7 +35,8 @@ export type ErrorKind =
   | 'range-not-satisfiable'
   | 'too-many-requests'
   | 'insufficient-storage'
-  | 'checksum-mismatch';
+  | 'checksum-mismatch'
+  | 'corrupt-data';
 
 export class BadRequestError extends AppError {
   constructor(message: string) {
@@ -104,5 +115,14 @@ export class TooManyRequestsError extends AppError {
 export class InsufficientStorageError extends AppError {
   constructor(message = 'insufficient storage: the server is out of space') {
     super(message, 'insufficient-storage');
+  }
+}
+/** Stored bytes do not hash to the blob's SHA-256 (bit rot, a torn write): not served as good. */
+export class CorruptBlobError extends AppError {
+  constructor(
+    readonly sha256: string,
+    message = `stored content of blob ${sha256} is corrupt`,
+  ) {
+    super(message, 'corrupt-data');
   }
 }

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BlobLocation, ByteRange, PendingForm, StoredForm } from './blob-store.js';
+import { codecSuffix, createCompressor, createDecompressor, KNOWN_CODECS, takeRange } from './codec.js';
+import { CorruptBlobError, InsufficientStorageError, NotFoundError } from './errors.js';
+
+export interface DiskBlobFormsOptions {
+  /** Folder of a blob's stored forms (`blobs/ab/cd`). */
+  dirOf: (sha256: string) => string;
+  /** A fresh path on the blobs' filesystem for a temporary object (tmp/, wiped at start-up). */
+  newTempPath: (suffix: string) => string;
+  /** Folder of the swap journal: one empty file per swap in progress (kept across restarts). */
+  journalDir: string;
+  durable: boolean;
+  isDiskFull: (err: unknown) => boolean;
+  syncDir: (dir: string) => Promise<void>;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const READ_CHUNK = 256 * 1024;
+const PLAIN: BlobLocation = { state: 'hot', codec: null };
+
+function sameLocation(a: BlobLocation, b: BlobLocation): boolean {
+  return a.state === b.state && (a.state === 'hot' || a.codec === b.codec);
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/**
+ * The stored forms of blobs on disk: `blobs/ab/cd/<sha256>` plain (hot) and
+ * `blobs/ab/cd/<sha256>.<suffix>` compressed (cold, e.g. `.gz`). DiskBlobStore delegates its
+ * form methods here. A form is written to tmp/ and renamed next to the other one, so at every
+ * instant at least one complete form is in place; readers fall back to the other form when a
+ * swap moved the blob between their catalog lookup and the open.
+ */
+export class DiskBlobForms {
+  constructor(readonly options: DiskBlobFormsOptions) {}
+
+  /** Every form a blob could be stored in, plain first. */
+  get locations(): BlobLocation[] {
+    return [PLAIN, ...KNOWN_CODECS.map((codec): BlobLocation => ({ state: 'cold', codec }))];
+  }
+
+  pathOf(sha256: string, where: BlobLocation): string {
+    const plain = join(this.options.dirOf(sha256), sha256);
+    if (where.state === 'hot') return plain;
+    if (where.codec === null) throw new Error(`a cold blob needs a codec (${sha256})`);
+    return `${plain}.${codecSuffix(where.codec)}`;
+  }
+
+  /** Opens the first form that exists, `where` first. Tried twice: a swap can move it mid-search. */
+  async open(sha256: string, where?: BlobLocation): Promise<{ fh: FileHandle; where: BlobLocation }> {
+    const order = where ? [where, ...this.locations.filter((l) => !sameLocation(l, where))] : this.locations;
+    for (let round = 0; round < 2; round++) {
+      for (const loc of order) {
+        try {
+          return { fh: await open(this.pathOf(sha256, loc), 'r'), where: loc };
+        } catch (err) {
+          if (!isMissing(err)) throw err;
+        }
+      }
+    }
+    throw new NotFoundError(`blob ${sha256} is missing`);
+  }
+
+  /** The plain content (or a range of it) from whichever form is stored, decompressing on the fly. */
+  async read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<Readable> {
+    const { fh, where: found } = await this.open(sha256, where);
+    if (found.state === 'hot') {
+      return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK, autoClose: true });
+    }
+    const file = fh.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true });
+    // The callback form: a consumer that stops early destroys the decompressor, which destroys
+    // the file stream; the error (if any) reaches the consumer through the decompressor itself.
+    const plain = pipelineCb(file, createDecompressor(found.codec as string), () => {});
+    if (!range) return plain;
+    return Readable.from(takeRange(plain, range.start, range.end), { objectMode: false });
+  }
+
+  async convert(sha256: string, from: BlobLocation, to: BlobLocation, signal?: AbortSignal): Promise<PendingForm> {
+    if (sameLocation(from, to)) throw new Error(`convert ${sha256}: source and target form are the same`);
+    let source: FileHandle;
+    try {
+      source = await open(this.pathOf(sha256, from), 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(`blob ${sha256} has no ${from.state === 'hot' ? 'plain' : (from.codec ?? '')} form`);
+      throw err;
+    }
+    const path = this.options.newTempPath(`.${to.state === 'hot' ? 'plain' : codecSuffix(to.codec as string)}`);
+    try {
+      const { size: sourceSize } = await source.stat();
+      // Whatever moves between forms is checked against the blob's name on the way: a corrupt
+      // source is never turned into the only copy.
+      const hash = createHash('sha256');
+      const check = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      const stages: NodeJS.ReadWriteStream[] = [];
+      if (from.state === 'cold') stages.push(createDecompressor(from.codec as string));
+      stages.push(check);
+      if (to.state === 'cold') stages.push(createCompressor(to.codec as string, from.state === 'hot' ? sourceSize : undefined));
+      const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+      await pipeline([source.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true }), ...stages, out], { signal });
+      if (hash.digest('hex') !== sha256) throw new CorruptBlobError(sha256);
+      if (this.options.durable) await syncFile(path);
+      return { id: path, sha256, state: to.state, codec: to.state === 'hot' ? null : to.codec, storedSize: out.bytesWritten };
+    } catch (err) {
+      await source.close().catch(() => {});
+      await rm(path, { force: true });
+      if (this.options.isDiskFull(err)) throw new InsufficientStorageError();
+      throw err;
+    }
+  }
+
+  async install(pending: PendingForm): Promise<void> {
+    const dir = this.options.dirOf(pending.sha256);
+    await mkdir(dir, { recursive: true });
+    await rename(pending.id, this.pathOf(pending.sha256, pending));
+    if (this.options.durable) await this.options.syncDir(dir);
+  }
+
+  async discard(pending: PendingForm): Promise<void> {
+    await rm(pending.id, { force: true }).catch(() => {});
+  }
+
+  async delete(sha256: string, where: BlobLocation): Promise<void> {
+    await rm(this.pathOf(sha256, where), { force: true });
+    if (this.options.durable) await this.options.syncDir(this.options.dirOf(sha256)).catch(() => {});
+  }
+
+  async deleteAll(sha256: string): Promise<void> {
+    await Promise.all(this.locations.map((l) => rm(this.pathOf(sha256, l), { force: true })));
+  }
+
+  async list(sha256: string): Promise<StoredForm[]> {
+    const found: StoredForm[] = [];
+    for (const loc of this.locations) {
+      try {
+        const st = await stat(this.pathOf(sha256, loc));
+        found.push({ ...loc, storedSize: st.size });
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+    }
+    return found;
+  }
+
+  async exists(sha256: string): Promise<boolean> {
+    for (const loc of this.locations) {
+      try {
+        await stat(this.pathOf(sha256, loc));
+        return true;
+      } catch {
+        // try the next form
+      }
+    }
+    return false;
+  }
+
+  // --- swap journal ---
+
+  async beginSwap(sha256: string): Promise<void> {
+    await mkdir(this.options.journalDir, { recursive: true });
+    await writeFile(join(this.options.journalDir, sha256), '');
+    if (this.options.durable) await this.options.syncDir(this.options.journalDir);
+  }
+
+  async endSwap(sha256: string): Promise<void> {
+    await rm(join(this.options.journalDir, sha256), { force: true });
+  }
+
+  async unfinishedSwaps(): Promise<string[]> {
+    try {
+      return (await readdir(this.options.journalDir)).filter((n) => SHA256_HEX.test(n));
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
