@@ -54,15 +54,9 @@ export function chooseTransport(size: number, tusAvailable: boolean, thresholdBy
 }
 
 /**
- * After sending, the file must look exactly as it did before (and its bytes hash as announced):
- * otherwise it changed under us and the confirmed state describes older content.
+ * After hashing or sending, the file must look exactly as before (`after` undefined: it is
+ * gone); otherwise it changed under us and what we read describes older content.
  */
-export function unchangedDuringSend(
-  before: LocalStat,
-  after: LocalStat,
-  expectedSha256: string,
-  streamedSha256: string | undefined,
-): boolean {
-  if (before.size !== after.size || before.mtimeMs !== after.mtimeMs) return false;
-  return streamedSha256 === undefined || streamedSha256 === expectedSha256;
+export function sameStat(before: LocalStat, after: LocalStat | undefined): boolean {
+  return after !== undefined && before.size === after.size && before.mtimeMs === after.mtimeMs;
 }

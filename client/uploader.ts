@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import PQueue from 'p-queue';
-import { chooseTransport, decideAfterHash, decideFromStat, type LocalStat } from './change-detect.js';
+import { chooseTransport, decideAfterHash, decideFromStat, sameStat, type LocalStat } from './change-detect.js';
 import type { Clock } from './clock.js';
 import { CancelledError, FileChangedError, HttpStatusError } from './errors.js';
 import { checkingStage, hashFile } from './hashing.js';
@@ -75,10 +75,6 @@ async function statOf(abs: string): Promise<LocalStat | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-}
-
-function sameStat(a: LocalStat, b: LocalStat | undefined): boolean {
-  return b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
 function mtimeHeader(mtimeMs: number): number {
