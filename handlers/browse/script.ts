@@ -261,7 +261,8 @@ export const BROWSE_JS = String.raw`
       return send('POST', '/uploads/', tusHeaders({ 'Upload-Length': String(file.size), 'Upload-Metadata': meta })).then(function (x) {
         var loc = x.getResponseHeader('Location');
         if (x.status !== 201 || !loc) throw failure(x);
-        url = new URL(loc, location.href).href;
+        // Location may be relative to the creation URL, not to this page.
+        url = new URL(loc, x.responseURL || new URL('/uploads/', location.href).href).href;
         remember(url);
         offset = 0;
       });

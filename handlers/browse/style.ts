@@ -5,6 +5,7 @@ export const BROWSE_CSS = `
 @media (prefers-color-scheme:dark){:root{--bg:#13161b;--fg:#e5e8ee;--muted:#98a3b3;--line:#2a3039;
 --accent:#86aaff;--soft:#1b1f26;--hot:#ffb089;--hot-bg:#3b2317;--cold:#8fc6ff;--cold-bg:#15304a;--bad:#ff8a80}}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif}
 a{color:var(--accent)}
@@ -68,6 +69,7 @@ body.dragging main{outline:3px dashed var(--accent);outline-offset:.4rem;border-
 body{font-size:14px}
 .top{flex-wrap:wrap;gap:.3rem 1rem;padding:.6rem .9rem}
 .who{margin-left:0;order:3;width:100%}
+.signout{margin-left:auto}
 #summary,main{padding:0 .9rem}
 .summary{gap:.4rem 1.25rem}
 .storage{display:none}
