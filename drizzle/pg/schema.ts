@@ -1,0 +1,87 @@
+import { bigint, boolean, customType, index, pgTable, text } from 'drizzle-orm/pg-core';
+
+/**
+ * The PostgreSQL twin of drizzle/schema.ts (same tables, columns and meaning). Paths and names
+ * use the "C" collation: byte order, as SQLite compares them, so listings, cursors and LIKE
+ * behave the same on both catalogs whatever the database's locale.
+ */
+const path = customType<{ data: string }>({ dataType: () => 'text COLLATE "C"' });
+/** Milliseconds since the epoch and byte counts outgrow int4. */
+const int8 = (name: string) => bigint(name, { mode: 'number' });
+
+/** A backup client: one namespace, one token. Only a hash of the token is kept. */
+export const clients = pgTable('clients', {
+  name: path('name').primaryKey(),
+  tokenId: text('token_id').notNull().unique(),
+  tokenHash: text('token_hash').notNull(),
+  admin: boolean('admin').notNull().default(false),
+  createdAt: int8('created_at').notNull(),
+  revokedAt: int8('revoked_at'),
+});
+
+/** Content-addressed blobs: one row per distinct content, whatever its paths. */
+export const blobs = pgTable(
+  'blobs',
+  {
+    sha256: path('sha256').primaryKey(),
+    size: int8('size').notNull(),
+    state: text('state').$type<'hot' | 'cold'>().notNull().default('hot'),
+    codec: text('codec'),
+    storedSize: int8('stored_size').notNull(),
+    incompressible: boolean('incompressible').notNull().default(false),
+    lastAccess: int8('last_access').notNull(),
+    createdAt: int8('created_at').notNull(),
+  },
+  (t) => [index('blobs_state_access').on(t.state, t.lastAccess)],
+);
+
+/** A file is a path in a namespace pointing at a blob. `path` includes the namespace. */
+export const files = pgTable(
+  'files',
+  {
+    path: path('path').primaryKey(),
+    namespace: path('namespace').notNull(),
+    dir: path('dir').notNull(),
+    name: path('name').notNull(),
+    sha256: path('sha256')
+      .notNull()
+      .references(() => blobs.sha256),
+    size: int8('size').notNull(),
+    mtime: int8('mtime'),
+    uploadedAt: int8('uploaded_at').notNull(),
+  },
+  (t) => [
+    index('files_dir_name').on(t.dir, t.name),
+    index('files_sha').on(t.sha256),
+    index('files_ns_sha').on(t.namespace, t.sha256),
+  ],
+);
+
+/** Every folder that holds at least one file below it, so listings never scan all files. */
+export const dirs = pgTable(
+  'dirs',
+  {
+    path: path('path').primaryKey(),
+    parent: path('parent').notNull(),
+    name: path('name').notNull(),
+  },
+  (t) => [index('dirs_parent_name').on(t.parent, t.name)],
+);
+
+/** Resumable (tus) uploads in progress. */
+export const uploads = pgTable(
+  'uploads',
+  {
+    id: text('id').primaryKey(),
+    owner: path('owner').notNull(),
+    path: path('path').notNull(),
+    length: int8('length').notNull(),
+    offset: int8('offset').notNull().default(0),
+    sha256: text('sha256'),
+    mtime: int8('mtime'),
+    metadata: text('metadata').notNull().default(''),
+    createdAt: int8('created_at').notNull(),
+    expiresAt: int8('expires_at').notNull(),
+  },
+  (t) => [index('uploads_expires').on(t.expiresAt)],
+);

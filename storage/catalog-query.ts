@@ -1,0 +1,42 @@
+import { BadRequestError } from './errors.js';
+
+/**
+ * Query pieces both catalogs (SQLite and PostgreSQL) share, so that their LIKE patterns and
+ * listing cursors mean exactly the same thing.
+ */
+
+/** Escapes LIKE wildcards so a user's prefix matches literally (ESCAPE '\'). */
+export function likePrefix(prefix: string): string {
+  return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+}
+
+/** A LIKE pattern matching names that contain `text` literally (ESCAPE '\'). */
+export function likeContains(text: string): string {
+  return '%' + likePrefix(text);
+}
+
+/** listDir position: [sort key, name] of the last file shown. */
+export type DirFileCursor = [string | number | null, string];
+/** listDir pages folders first: this cursor means "after this folder", files not started yet. */
+export type DirFolderCursor = { d: string };
+
+export function encodeDirCursor(c: DirFileCursor | DirFolderCursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+/** Parses a cursor from a URL; anything else is a BadRequestError. */
+export function decodeDirCursor(s: string): DirFileCursor | DirFolderCursor {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[1] === 'string') {
+      const k: unknown = v[0];
+      if (k === null || typeof k === 'string' || typeof k === 'number') return [k, v[1]];
+    }
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as DirFolderCursor).d === 'string') {
+      return { d: (v as DirFolderCursor).d };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('invalid cursor');
+}

@@ -1,0 +1,264 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Catalog, ClientRecord, DirSort, UploadRecord } from '../../storage/catalog.js';
+import { BadRequestError, ConflictError } from '../../storage/errors.js';
+
+export interface CatalogFixture {
+  catalog: Catalog;
+  close(): Promise<void>;
+}
+
+const SHA = (i: number) => i.toString(16).padStart(64, '0');
+
+function client(name: string, extra: Partial<ClientRecord> = {}): ClientRecord {
+  return { name, tokenId: `id-${name}`, tokenHash: `hash-${name}`, admin: false, createdAt: 1000, revokedAt: null, ...extra };
+}
+
+function upload(id: string, expiresAt: number): UploadRecord {
+  return { id, owner: 'alice', path: `alice/${id}.bin`, length: 5_000_000_000, offset: 0, sha256: null, mtime: 7, metadata: 'path YQ==', createdAt: 1, expiresAt };
+}
+
+/**
+ * The behaviour every Catalog must have (SQLite and PostgreSQL alike). Register it from a test
+ * file with a factory that opens a fresh, empty catalog per test.
+ */
+export function catalogContract(name: string, open: () => Promise<CatalogFixture>): void {
+  describe(`Catalog contract: ${name}`, () => {
+    let fx: CatalogFixture;
+    let catalog: Catalog;
+    beforeEach(async () => {
+      fx = await open();
+      catalog = fx.catalog;
+    });
+    afterEach(async () => {
+      await fx.close();
+    });
+
+    const put = (path: string, i: number, size = 10, now = 100, mtime: number | null = null) =>
+      catalog.putFile({ path, sha256: SHA(i), size, mtime, now });
+
+    describe('clients', () => {
+      it('adds, finds by name and token id, lists in name order', async () => {
+        await catalog.addClient(client('bob'));
+        await catalog.addClient(client('alice', { admin: true }));
+        expect(await catalog.getClient('alice')).toEqual(client('alice', { admin: true }));
+        expect(await catalog.getClientByTokenId('id-bob')).toEqual(client('bob'));
+        expect(await catalog.getClient('carol')).toBeUndefined();
+        expect(await catalog.getClientByTokenId('nope')).toBeUndefined();
+        expect((await catalog.listClients()).map((c) => c.name)).toEqual(['alice', 'bob']);
+      });
+
+      it('refuses an active duplicate, allows re-adding a revoked name', async () => {
+        await catalog.addClient(client('alice'));
+        await expect(catalog.addClient(client('alice', { tokenId: 'other' }))).rejects.toBeInstanceOf(ConflictError);
+        expect(await catalog.revokeClient('alice', 2000)).toBe(true);
+        expect(await catalog.revokeClient('alice', 3000)).toBe(false);
+        expect(await catalog.revokeClient('nobody', 3000)).toBe(false);
+        expect((await catalog.getClient('alice'))?.revokedAt).toBe(2000);
+        await catalog.addClient(client('alice', { tokenId: 'new-id', createdAt: 4000 }));
+        expect(await catalog.getClient('alice')).toEqual(client('alice', { tokenId: 'new-id', createdAt: 4000 }));
+        expect(await catalog.getClientByTokenId('id-alice')).toBeUndefined();
+      });
+    });
+
+    describe('files', () => {
+      it('putFile creates, then replaces, reporting the orphaned blob', async () => {
+        const a = await put('alice/docs/a.txt', 1, 10, 100, 50);
+        expect(a.created).toBe(true);
+        expect(a.orphan).toBeNull();
+        expect(a.entry).toEqual({
+          path: 'alice/docs/a.txt',
+          namespace: 'alice',
+          dir: 'alice/docs',
+          name: 'a.txt',
+          sha256: SHA(1),
+          size: 10,
+          mtime: 50,
+          uploadedAt: 100,
+          state: 'hot',
+          codec: null,
+          storedSize: 10,
+          lastAccess: 100,
+        });
+        const b = await put('alice/docs/a.txt', 2, 20, 200);
+        expect(b).toMatchObject({ created: false, orphan: SHA(1), entry: { sha256: SHA(2), size: 20, mtime: null, uploadedAt: 200 } });
+        expect(await catalog.getFile('alice/docs/a.txt')).toEqual(b.entry);
+        // The same content again is no change of blob: nothing orphaned.
+        expect((await put('alice/docs/a.txt', 2, 20, 300)).orphan).toBeNull();
+      });
+
+      it('a blob still referenced elsewhere is not an orphan', async () => {
+        await put('alice/a', 1);
+        await put('bob/b', 1);
+        expect((await put('alice/a', 2)).orphan).toBeNull();
+        expect(await catalog.blobRefCount(SHA(1))).toBe(1);
+        expect((await put('bob/b', 3)).orphan).toBe(SHA(1));
+      });
+
+      it('deleteFile reports the orphan, prunes empty folders, null when missing', async () => {
+        await put('alice/x/y/z.txt', 1);
+        await put('alice/x/keep.txt', 2);
+        await put('alice/x/y/same.txt', 2);
+        expect(await catalog.deleteFile('alice/x/y/z.txt')).toEqual({ orphan: SHA(1) });
+        expect(await catalog.dirExists('alice/x/y')).toBe(true);
+        expect(await catalog.deleteFile('alice/x/y/same.txt')).toEqual({ orphan: null });
+        expect(await catalog.dirExists('alice/x/y')).toBe(false);
+        expect(await catalog.dirExists('alice/x')).toBe(true);
+        expect(await catalog.deleteFile('alice/x/y/same.txt')).toBeNull();
+        expect(await catalog.getFile('alice/x/y/z.txt')).toBeUndefined();
+        expect(await catalog.deleteFile('alice/x/keep.txt')).toEqual({ orphan: SHA(2) });
+        expect(await catalog.dirExists('alice/x')).toBe(false);
+        expect(await catalog.dirExists('alice')).toBe(false);
+      });
+
+      it('listFiles: raw prefix with LIKE wildcards taken literally, byte order, paging by path', async () => {
+        const paths = ['alice/a_b', 'alice/axb', 'alice/a%c', 'alice/B', 'alice/b', 'alice/é', 'bob/a_b'];
+        for (const [i, p] of paths.entries()) await put(p, i + 1);
+        const all = (await catalog.listFiles({ prefix: '', limit: 100 })).map((e) => e.path);
+        expect(all).toEqual(['alice/B', 'alice/a%c', 'alice/a_b', 'alice/axb', 'alice/b', 'alice/é', 'bob/a_b']);
+        expect((await catalog.listFiles({ prefix: 'alice/a_', limit: 100 })).map((e) => e.path)).toEqual(['alice/a_b']);
+        expect((await catalog.listFiles({ prefix: 'alice/a%', limit: 100 })).map((e) => e.path)).toEqual(['alice/a%c']);
+        const page1 = await catalog.listFiles({ prefix: 'alice/', limit: 2 });
+        const page2 = await catalog.listFiles({ prefix: 'alice/', limit: 2, after: page1[1]?.path });
+        expect([...page1, ...page2].map((e) => e.path)).toEqual(['alice/B', 'alice/a%c', 'alice/a_b', 'alice/axb']);
+      });
+
+      it('listDir: folders then files, every sort, paged by one cursor, name filter', async () => {
+        let i = 1;
+        for (const d of ['b_dir', 'A dir', 'c%dir']) await put(`alice/docs/${d}/x.txt`, i++);
+        const specs: [string, number, number, number | null][] = [
+          ['report.txt', 30, 400, 3],
+          ['REPORT-2.txt', 10, 300, null],
+          ['a_b.txt', 20, 200, 1],
+          ['a%b.txt', 50, 100, 9],
+          ['z.bin', 40, 500, 2],
+        ];
+        for (const [n, size, now, mtime] of specs) await put(`alice/docs/${n}`, i++, size, now, mtime);
+        async function walk(limit: number, opts: { sort?: DirSort; descending?: boolean; q?: string } = {}) {
+          const folders: string[] = [];
+          const names: string[] = [];
+          let cursor: string | undefined;
+          for (let pages = 0; ; pages++) {
+            if (pages > 50) throw new Error('paging does not end');
+            const page = await catalog.listDir({ dir: 'alice/docs', limit, cursor, ...opts });
+            expect(page.folders.length + page.files.length).toBeLessThanOrEqual(limit);
+            folders.push(...page.folders);
+            names.push(...page.files.map((f) => f.name));
+            if (!page.nextCursor) return { folders, names };
+            cursor = page.nextCursor;
+          }
+        }
+        const byName = ['REPORT-2.txt', 'a%b.txt', 'a_b.txt', 'report.txt', 'z.bin'];
+        for (const limit of [1, 2, 3, 4, 100]) {
+          expect(await walk(limit)).toEqual({ folders: ['A dir', 'b_dir', 'c%dir'], names: byName });
+        }
+        expect((await walk(2, { descending: true })).names).toEqual([...byName].reverse());
+        expect((await walk(2, { descending: true })).folders).toEqual(['c%dir', 'b_dir', 'A dir']);
+        expect((await walk(2, { sort: 'size' })).names).toEqual(['REPORT-2.txt', 'a_b.txt', 'report.txt', 'z.bin', 'a%b.txt']);
+        expect((await walk(3, { sort: 'uploaded', descending: true })).names).toEqual(['z.bin', 'report.txt', 'REPORT-2.txt', 'a_b.txt', 'a%b.txt']);
+        // mtime falls back to the upload time when the client sent none.
+        expect((await walk(2, { sort: 'mtime' })).names).toEqual(['a_b.txt', 'z.bin', 'report.txt', 'a%b.txt', 'REPORT-2.txt']);
+        expect(await walk(10, { q: 'report' })).toEqual({ folders: [], names: ['REPORT-2.txt', 'report.txt'] });
+        expect(await walk(10, { q: '_' })).toEqual({ folders: ['b_dir'], names: ['a_b.txt'] });
+        expect(await walk(10, { q: '%' })).toEqual({ folders: ['c%dir'], names: ['a%b.txt'] });
+        expect(await walk(10, { q: 'DIR' })).toEqual({ folders: ['A dir', 'b_dir', 'c%dir'], names: [] });
+        const top = await catalog.listDir({ dir: '', limit: 10 });
+        expect(top).toEqual({ folders: ['alice'], files: [], nextCursor: null });
+      });
+
+      it('listDir refuses a forged cursor', async () => {
+        await put('alice/a', 1);
+        await expect(catalog.listDir({ dir: 'alice', limit: 5, cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(BadRequestError);
+      });
+
+      it('namespaceHasBlob and stats, overall and per namespace', async () => {
+        await put('alice/a', 1, 100);
+        await put('alice/b', 1, 100);
+        await put('bob/c', 2, 5_000_000_000);
+        await catalog.updateBlob(SHA(2), { state: 'cold', codec: 'gzip', storedSize: 1_000_000_000 });
+        expect(await catalog.namespaceHasBlob('alice', SHA(1))).toBe(true);
+        expect(await catalog.namespaceHasBlob('alice', SHA(2))).toBe(false);
+        expect(await catalog.stats()).toEqual({
+          files: 3,
+          blobs: 2,
+          logicalBytes: 5_000_000_200,
+          blobBytes: 5_000_000_100,
+          storedBytes: 1_000_000_100,
+          hot: 1,
+          cold: 1,
+        });
+        expect(await catalog.stats('alice')).toEqual({ files: 2, blobs: 1, logicalBytes: 200, blobBytes: 100, storedBytes: 100, hot: 1, cold: 0 });
+        expect(await catalog.stats('carol')).toEqual({ files: 0, blobs: 0, logicalBytes: 0, blobBytes: 0, storedBytes: 0, hot: 0, cold: 0 });
+      });
+    });
+
+    describe('blobs', () => {
+      it('getBlob, refcounts and deleteBlobIfUnreferenced', async () => {
+        await put('alice/a', 1, 10, 100);
+        await put('alice/b', 1, 10, 200);
+        expect(await catalog.getBlob(SHA(1))).toEqual({
+          sha256: SHA(1),
+          size: 10,
+          state: 'hot',
+          codec: null,
+          storedSize: 10,
+          incompressible: false,
+          lastAccess: 100,
+          createdAt: 100,
+        });
+        expect(await catalog.blobRefCount(SHA(1))).toBe(2);
+        expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(false);
+        await catalog.deleteFile('alice/a');
+        await catalog.deleteFile('alice/b');
+        expect(await catalog.blobRefCount(SHA(1))).toBe(0);
+        expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(true);
+        expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(false);
+        expect(await catalog.getBlob(SHA(1))).toBeUndefined();
+      });
+
+      it('touchBlobs keeps the latest access; updateBlob changes only what it is given', async () => {
+        await put('alice/a', 1, 10, 100);
+        await put('alice/b', 2, 10, 100);
+        await catalog.touchBlobs(new Map([[SHA(1), 5_000_000_000_000], [SHA(2), 50], [SHA(9), 7]]));
+        await catalog.touchBlobs(new Map());
+        expect((await catalog.getBlob(SHA(1)))?.lastAccess).toBe(5_000_000_000_000);
+        expect((await catalog.getBlob(SHA(2)))?.lastAccess).toBe(100);
+        expect(await catalog.getBlob(SHA(9))).toBeUndefined();
+        await catalog.updateBlob(SHA(2), { incompressible: true });
+        await catalog.updateBlob(SHA(2), {});
+        expect(await catalog.getBlob(SHA(2))).toMatchObject({ incompressible: true, state: 'hot', storedSize: 10 });
+      });
+
+      it('listBlobs pages in SHA order', async () => {
+        for (const i of [5, 1, 3, 2, 4]) await put(`alice/${i}`, i);
+        const first = await catalog.listBlobs({ limit: 2 });
+        const rest = await catalog.listBlobs({ limit: 10, after: first[1]?.sha256 });
+        expect([...first, ...rest].map((b) => b.sha256)).toEqual([1, 2, 3, 4, 5].map(SHA));
+      });
+    });
+
+    describe('resumable uploads', () => {
+      it('create, get, set offset, list expired, delete', async () => {
+        await catalog.createUpload(upload('u1', 1000));
+        await catalog.createUpload(upload('u2', 3000));
+        await catalog.createUpload(upload('u3', 2000));
+        expect(await catalog.getUpload('u1')).toEqual(upload('u1', 1000));
+        await catalog.setUploadOffset('u1', 4_500_000_000);
+        expect((await catalog.getUpload('u1'))?.offset).toBe(4_500_000_000);
+        expect((await catalog.listExpiredUploads(2500, 10)).map((u) => u.id)).toEqual(['u1', 'u3']);
+        expect((await catalog.listExpiredUploads(2500, 1)).map((u) => u.id)).toEqual(['u1']);
+        await catalog.deleteUpload('u1');
+        await catalog.deleteUpload('u1');
+        expect(await catalog.getUpload('u1')).toBeUndefined();
+      });
+    });
+
+    it('concurrent puts into one folder and deletes keep folders and refcounts right', async () => {
+      await Promise.all(Array.from({ length: 12 }, (_, i) => put(`alice/f/${i}.txt`, 100 + (i % 3))));
+      await Promise.all(Array.from({ length: 6 }, (_, i) => catalog.deleteFile(`alice/f/${i}.txt`)));
+      const listing = await catalog.listDir({ dir: 'alice/f', limit: 100 });
+      expect(listing.files.map((f) => f.name).sort()).toEqual(['10.txt', '11.txt', '6.txt', '7.txt', '8.txt', '9.txt']);
+      expect(await catalog.dirExists('alice/f')).toBe(true);
+      expect(await catalog.blobRefCount(SHA(100))).toBe(2);
+    });
+  });
+}
