@@ -16,14 +16,21 @@ export async function commitFile(
   let result: PutFileResult;
   try {
     result = await deps.locks.run(input.temp.sha256, async () => {
-      await deps.blobs.commit(input.temp);
-      return deps.catalog.putFile({
-        path: input.path,
-        sha256: input.temp.sha256,
-        size: input.temp.size,
-        mtime: input.mtime,
-        now: deps.clock(),
-      });
+      const { stored } = await deps.blobs.commit(input.temp);
+      try {
+        return await deps.catalog.putFile({
+          path: input.path,
+          sha256: input.temp.sha256,
+          size: input.temp.size,
+          mtime: input.mtime,
+          now: deps.clock(),
+        });
+      } catch (err) {
+        // The catalog refused (full disk, say): take back the bytes nothing points at, so no
+        // orphan is left and a full disk gets its space back.
+        if (stored && !(await deps.catalog.getBlob(input.temp.sha256).catch(() => true))) await deps.blobs.delete(input.temp.sha256);
+        throw err;
+      }
     });
   } catch (err) {
     await deps.blobs.discard(input.temp);

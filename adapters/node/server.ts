@@ -10,6 +10,7 @@ import { KeyedMutex } from '../../storage/keyed-mutex.js';
 import { SlidingLoginLimiter } from '../../storage/login-limiter.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ConfigError, type ServerConfig } from './config.js';
+import { closeAfterUnreadBody } from './connection-close.js';
 import { claimPidFile } from './pid-file.js';
 import { scheduleUploadReclaim } from './upload-expiry.js';
 
@@ -50,7 +51,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const app = createApp(deps);
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
+    const s = serve({ fetch: closeAfterUnreadBody(app.fetch), port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
     s.once('error', reject);
   });
   // Backups of large files over slow links take hours: no whole-request deadline, but a socket
