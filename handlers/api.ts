@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../storage/errors.js';
+import { bodyLimit } from 'hono/body-limit';
+import { BadRequestError, ForbiddenError, NotFoundError, TooLargeError } from '../storage/errors.js';
 import { isSha256 } from './sha.js';
 import { assertWrite } from './auth.js';
 import { fileJson, linkFile } from './commit.js';
@@ -76,7 +77,15 @@ export function apiRoutes(deps: AppDeps): Hono {
     return c.json({ ...s, savedBytes: s.blobBytes - s.storedBytes, scope: p.admin ? 'all' : p.name });
   });
 
-  app.post('/link', async (c) => {
+  // The JSON is read whole: a small cap keeps a client from making the server buffer a huge body.
+  const linkBodyLimit = bodyLimit({
+    maxSize: 64 * 1024,
+    onError: () => {
+      throw new TooLargeError('a link request is JSON {path, sha256, mtime} of at most 64 KiB');
+    },
+  });
+
+  app.post('/link', linkBodyLimit, async (c) => {
     const p = c.get('principal');
     let body: unknown;
     try {

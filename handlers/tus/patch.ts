@@ -1,10 +1,10 @@
 import type { Context, Handler } from 'hono';
-import { ConflictError } from '../../storage/errors.js';
+import { ConflictError, TooLargeError } from '../../storage/errors.js';
 import type { AppDeps } from '../deps.js';
 import { parseContentLength } from '../headers.js';
 import { checkOffsetStream, parseByteCount, parseUploadChecksum } from './headers.js';
 import type { UploadGate } from './upload-lock.js';
-import { loadOwnUpload, progressHeaders, receive, type IncomingChunk } from './uploads.js';
+import { isComplete, loadOwnUpload, progressHeaders, receive, type IncomingChunk } from './uploads.js';
 
 /** The request body as a chunk for `receive`, cut off when the client leaves or `takenOver` fires. */
 export function chunkOf(c: Context, takenOver: AbortSignal): IncomingChunk {
@@ -30,7 +30,13 @@ export function patchHandler(deps: AppDeps, gate: UploadGate): Handler {
       if (offset !== current.offset) {
         throw new ConflictError(`Upload-Offset ${offset} does not match the ${current.offset} bytes received so far: HEAD the upload and resume from there`);
       }
-      return receive(deps, current, chunkOf(c, takenOver));
+      const chunk = chunkOf(c, takenOver);
+      if (isComplete(current)) {
+        // Nothing is left to send; a client that lost the final response may ask again.
+        if ((chunk.contentLength ?? 0) > 0) throw new TooLargeError('the upload is already complete');
+        return current;
+      }
+      return receive(deps, current, chunk);
     });
     return c.body(null, 204, progressHeaders(upload));
   };

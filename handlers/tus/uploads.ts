@@ -60,17 +60,19 @@ export interface IncomingChunk {
 
 /**
  * Appends a chunk at the upload's offset and records the new offset (sliding the expiry), or
- * completes the upload when its last byte arrived. Runs under the upload's gate.
+ * completes the upload when its last byte arrived (at once for an empty upload). Runs under the
+ * upload's gate; never called for an upload that is already complete.
  */
 export async function receive(deps: AppDeps, upload: UploadRecord, chunk: IncomingChunk): Promise<UploadRecord> {
   const left = upload.length - upload.offset;
   if (chunk.contentLength !== undefined && chunk.contentLength > left) {
     throw new TooLargeError(`${chunk.contentLength} bytes sent at offset ${upload.offset}, but only ${left} are left of Upload-Length ${upload.length}`);
   }
-  const size =
-    left === 0
-      ? upload.offset
-      : await deps.blobs.appendPartial(upload.id, upload.offset, chunk.body, { maxBytes: left, sha256: chunk.sha256, signal: chunk.signal });
+  const size = await deps.blobs.appendPartial(upload.id, upload.offset, chunk.body, {
+    maxBytes: left,
+    sha256: chunk.sha256,
+    signal: chunk.signal,
+  });
   const now = deps.clock();
   if (size < upload.length) {
     const expiresAt = now + deps.config.uploadExpiryMs;
