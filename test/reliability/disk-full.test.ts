@@ -102,6 +102,11 @@ describe.skipIf(skipReason !== undefined)('a full disk (64 MiB tmpfs data dir)',
     }
     expect([...statuses.keys()].filter((k) => k !== 201 && k !== 507)).toEqual([]);
     expect(statuses.get(507)).toBeGreaterThan(0);
+    // It was the catalog that ran out (not the blob write): SQLite says so directly.
+    const direct = await s.server.catalog
+      .putFile({ path: `alice/empty/${'d'.repeat(300)}`, sha256: sha256(''), size: 0, mtime: null, now: Date.now() })
+      .then(() => 'stored', (err: { code?: string }) => err.code);
+    expect(direct).toBe('SQLITE_FULL');
     expect(s.logs.filter((l) => l.startsWith('error:'))).toEqual([]);
     await expectIntact();
     expect(await readdir(join(mountPoint, 'tmp'))).toEqual([]);
