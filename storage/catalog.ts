@@ -106,6 +106,14 @@ export interface Stats {
   cold: number;
 }
 
+export interface CompressionCandidatesQuery {
+  cutoff: number;
+  minSize: number;
+  limit: number;
+  /** Exclusive: the last row of the previous page. */
+  after?: Pick<BlobRecord, 'lastAccess' | 'sha256'>;
+}
+
 export interface UploadRecord {
   id: string;
   owner: string;
@@ -153,6 +161,11 @@ export interface Catalog {
   /** Every blob in the catalog, a page at a time (for fsck and the sweeper). */
   listBlobs(query: { after?: string; limit: number }): Promise<BlobRecord[]>;
   updateBlob(sha256: string, change: Partial<Pick<BlobRecord, 'state' | 'codec' | 'storedSize' | 'incompressible' | 'lastAccess'>>): Promise<void>;
+  /**
+   * Hot blobs the sweeper may compress: not marked incompressible, at least `minSize` bytes, last
+   * read at or before `cutoff`; least recently read first, a page at a time.
+   */
+  listCompressionCandidates(query: CompressionCandidatesQuery): Promise<BlobRecord[]>;
 
   // --- resumable uploads ---
   createUpload(upload: UploadRecord): Promise<void>;

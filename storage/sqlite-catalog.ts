@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, asc, desc, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from '../drizzle/schema.js';
@@ -10,6 +10,7 @@ import type {
   BlobRecord,
   Catalog,
   ClientRecord,
+  CompressionCandidatesQuery,
   DirListing,
   DirSort,
   FileEntry,
@@ -396,6 +397,25 @@ export class SqliteCatalog implements Catalog {
   ): Promise<void> {
     if (Object.keys(change).length === 0) return;
     this.db.update(blobs).set(change).where(eq(blobs.sha256, sha256)).run();
+  }
+
+  async listCompressionCandidates(query: CompressionCandidatesQuery): Promise<BlobRecord[]> {
+    const conds: (SQL | undefined)[] = [
+      eq(blobs.state, 'hot'),
+      lte(blobs.lastAccess, query.cutoff),
+      eq(blobs.incompressible, false),
+      gte(blobs.size, query.minSize),
+    ];
+    const a = query.after;
+    if (a) conds.push(or(gt(blobs.lastAccess, a.lastAccess), and(eq(blobs.lastAccess, a.lastAccess), gt(blobs.sha256, a.sha256))));
+    // Served by the (state, last_access) index: the scan stops at the cutoff.
+    return this.db
+      .select()
+      .from(blobs)
+      .where(and(...conds))
+      .orderBy(asc(blobs.lastAccess), asc(blobs.sha256))
+      .limit(query.limit)
+      .all();
   }
 
   // --- resumable uploads ---

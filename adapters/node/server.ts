@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../handlers/app.js';
 import { DEFAULT_CONFIG, type AppDeps } from '../../handlers/deps.js';
+import { AccessTracker } from '../../storage/access-tracker.js';
 import { DiskBlobStore } from '../../storage/disk-blob-store.js';
+import { repairSwaps } from '../../storage/form-swap.js';
 import { KeyedMutex } from '../../storage/keyed-mutex.js';
 import { SlidingLoginLimiter } from '../../storage/login-limiter.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { Sweeper } from '../../storage/sweeper.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
 import { claimPidFile } from './pid-file.js';
@@ -21,6 +24,10 @@ export interface RunningServer {
   deps: AppDeps;
   catalog: SqliteCatalog;
   blobs: DiskBlobStore;
+  /** Compresses cold blobs and promotes read ones (hot/cold). */
+  sweeper: Sweeper;
+  /** Batched last-access times of downloads. */
+  reads: AccessTracker;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes the database. */
   close(graceMs?: number): Promise<void>;
 }
@@ -38,12 +45,27 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   await blobs.init();
   const cleaned = await blobs.cleanupTemp();
   if (cleaned > 0) log(`start-up: removed ${cleaned} temporary leftover(s) of an earlier run`);
+  const locks = new KeyedMutex();
+  const swaps = { blobs, catalog, locks, clock: Date.now, log };
+  const repaired = await repairSwaps(swaps);
+  if (repaired.swaps > 0) {
+    log(`start-up: finished ${repaired.swaps} interrupted hot/cold swap(s): ${repaired.dropped} leftover form(s) removed, ${repaired.corrected} catalog row(s) corrected`);
+  }
+  const sweeper = new Sweeper({
+    ...swaps,
+    hotTimeMs: config.hotTimeMs,
+    intervalMs: config.sweepIntervalMs,
+    concurrency: config.sweepConcurrency,
+    lastSeen: (sha) => reads.lastSeen(sha),
+  });
+  const reads = new AccessTracker({ catalog, clock: Date.now, log, onColdRead: (sha) => void sweeper.promote(sha) });
 
   const deps: AppDeps = {
     blobs,
     catalog,
     clock: Date.now,
-    locks: new KeyedMutex(),
+    locks,
+    reads,
     loginLimiter: new SlidingLoginLimiter({ clock: Date.now }),
     config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes, uploadExpiryMs: config.uploadExpiryMs },
     log,
@@ -60,6 +82,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   server.headersTimeout = 60_000;
   server.setTimeout(120_000);
   const reclaim = scheduleUploadReclaim(deps, log);
+  sweeper.start();
 
   const port = (server.address() as AddressInfo).port;
   const releasePidFile = await claimPidFile(config.dataDir);
@@ -69,6 +92,8 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000): Promise<void> => {
     closing ??= (async () => {
+      // Compressions stop at once (their temporary data is dropped); downloads may finish.
+      const sweeperStopped = sweeper.stop();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
@@ -79,11 +104,13 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
         server.closeIdleConnections();
       });
       await reclaim.stop();
+      await sweeperStopped;
+      await reads.stop();
       await catalog.close();
       await releasePidFile();
     })();
     return closing;
   };
 
-  return { url, port, deps, catalog, blobs, close };
+  return { url, port, deps, catalog, blobs, sweeper, reads, close };
 }
