@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reclaimExpiredUploads } from '../../handlers/tus/expire.js';
 import { sha256 } from '../helpers/bytes.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { addClientToDataDir, makeDataDir, spawnServer, startTestServer, type TestServer } from '../helpers/server.js';
 
 type Who = 'alice' | 'bob' | 'root';
 const OFFSET_STREAM = 'application/offset+octet-stream';
@@ -355,6 +355,58 @@ describe('tus uploads survive a restart', () => {
       expect(sha256(Buffer.from(await file.arrayBuffer()))).toBe(sha256(data));
     } finally {
       await second.stop();
+    }
+  });
+});
+
+describe('tus uploads survive a crash', () => {
+  it('after SIGKILL in the middle of a PATCH, the recorded offset holds and resuming there gives the exact file', async () => {
+    const dataDir = await makeDataDir();
+    const token = await addClientToDataDir(dataDir, 'alice');
+    const h = (extra: Record<string, string> = {}) => ({ Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0', ...extra });
+    const data = randomBytes(300_000);
+    let srv = await spawnServer(dataDir);
+    try {
+      const created = await fetch(`${srv.url}/uploads/`, {
+        method: 'POST',
+        headers: h({ 'Upload-Length': String(data.length), 'Upload-Metadata': `path ${b64('alice/crash.bin')}` }),
+      });
+      const path = new URL(created.headers.get('location') ?? '', `${srv.url}/uploads/`).pathname;
+      const id = path.split('/').pop() as string;
+      expect((await fetch(srv.url + path, { method: 'PATCH', headers: h({ 'Upload-Offset': '0', 'Content-Type': OFFSET_STREAM }), body: data.subarray(0, 100_000) })).status).toBe(204);
+
+      // A second PATCH delivers 80 KB and then hangs; the server dies before recording it.
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(data.subarray(100_000, 180_000));
+        },
+      });
+      const hanging = fetch(srv.url + path, {
+        method: 'PATCH',
+        headers: h({ 'Upload-Offset': '100000', 'Content-Type': OFFSET_STREAM }),
+        body,
+        duplex: 'half',
+      } as RequestInit).catch(() => undefined);
+      const part = join(dataDir, 'uploads', id);
+      for (let i = 0; i < 500 && (await stat(part)).size < 180_000; i++) await new Promise((r) => setTimeout(r, 10));
+      expect((await stat(part)).size).toBe(180_000);
+      await srv.kill();
+      await hanging;
+
+      srv = await spawnServer(dataDir);
+      const head = await fetch(srv.url + path, { method: 'HEAD', headers: h() });
+      expect(head.headers.get('upload-offset')).toBe('100000');
+      const rest = await fetch(srv.url + path, {
+        method: 'PATCH',
+        headers: h({ 'Upload-Offset': '100000', 'Content-Type': OFFSET_STREAM }),
+        body: data.subarray(100_000),
+      });
+      expect(rest.status).toBe(204);
+      const file = await fetch(`${srv.url}/files/alice/crash.bin`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(sha256(Buffer.from(await file.arrayBuffer()))).toBe(sha256(data));
+    } finally {
+      await srv.stop();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
