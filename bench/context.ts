@@ -1,0 +1,75 @@
+import type { Nginx } from './nginx.js';
+import type { BenchRow } from './table.js';
+
+/** How big each measurement is; `--quick` picks the small set. */
+export interface Sizes {
+  /** The large file of rows 1-2. */
+  bigBytes: number;
+  /** Repetitions of each large transfer; the median is reported. */
+  reps: number;
+  smallCount: number;
+  smallSize: number;
+  /** Parallel transfers of our client and of rclone. */
+  transfers: number;
+  concurrency: number[];
+  loadMs: number;
+  memClients: number;
+  memBytes: number;
+  listFiles: number;
+  listRequests: number;
+  rescanFiles: number;
+  corpusBytes: number;
+}
+
+export const FULL: Sizes = {
+  bigBytes: 2 ** 30,
+  reps: 3,
+  smallCount: 10_000,
+  smallSize: 4096,
+  transfers: 8,
+  concurrency: [20, 200, 1000],
+  loadMs: 6_000,
+  memClients: 20,
+  memBytes: 200e6,
+  listFiles: 100_000,
+  listRequests: 200,
+  rescanFiles: 100_000,
+  corpusBytes: 256 * 2 ** 20,
+};
+
+export const QUICK: Sizes = {
+  bigBytes: 128 * 2 ** 20,
+  reps: 2,
+  smallCount: 1_000,
+  smallSize: 4096,
+  transfers: 8,
+  concurrency: [20, 200, 1000],
+  loadMs: 1_500,
+  memClients: 20,
+  memBytes: 16e6,
+  listFiles: 10_000,
+  listRequests: 50,
+  rescanFiles: 10_000,
+  corpusBytes: 32 * 2 ** 20,
+};
+
+export interface BenchContext {
+  /** The run's temp dir, removed at the end. */
+  tmp: string;
+  sizes: Sizes;
+  quick: boolean;
+  /** The reference server, or null when nginx is not installed. */
+  nginx: Nginx | null;
+  hasRclone: boolean;
+  log(line: string): void;
+}
+
+export type RowGroup = (ctx: BenchContext) => Promise<BenchRow[]>;
+
+export function sizeLabel(bytes: number): string {
+  if (bytes >= 2 ** 30 && bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30} GiB`;
+  if (bytes >= 2 ** 20 && bytes % 2 ** 20 === 0) return `${bytes / 2 ** 20} MiB`;
+  if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} B`;
+}
