@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import { ASSET_URLS, contentVersion } from '../../handlers/browse/assets.js';
+import { parseListingParams, type ListingParams } from '../../handlers/browse/listing.js';
+import {
+  listingHref,
+  renderBreadcrumbs,
+  renderListingPage,
+  renderRows,
+  renderSummary,
+  storageHtml,
+  timeHtml,
+  type ListingView,
+} from '../../handlers/browse/page.js';
+import { BROWSE_JS } from '../../handlers/browse/script.js';
+import { CONTENT_SECURITY_POLICY } from '../../handlers/browse/security.js';
+import { zipName } from '../../handlers/browse/zip.js';
+import type { DirListing, FileEntry, Stats } from '../../storage/catalog.js';
+
+const HOSTILE = `<img src=x onerror=alert(1)>"&'.txt`;
+
+function entry(name: string, over: Partial<FileEntry> = {}): FileEntry {
+  return {
+    path: `alice/docs/${name}`,
+    namespace: 'alice',
+    dir: 'alice/docs',
+    name,
+    sha256: 'a'.repeat(64),
+    size: 1536,
+    mtime: Date.UTC(2024, 0, 2, 3, 4, 5),
+    uploadedAt: Date.UTC(2024, 5, 6, 7, 8, 9),
+    state: 'hot',
+    codec: null,
+    storedSize: 1536,
+    lastAccess: 0,
+    ...over,
+  };
+}
+
+const PARAMS: ListingParams = { sort: 'name', descending: false, q: '' };
+const STATS: Stats = { files: 3, blobs: 2, logicalBytes: 1000, blobBytes: 600, storedBytes: 300, hot: 1, cold: 1 };
+
+function view(over: Partial<ListingView> = {}): ListingView {
+  return {
+    dir: 'alice/docs',
+    user: { name: 'alice', admin: false },
+    params: PARAMS,
+    listing: { folders: [], files: [], nextCursor: null },
+    stats: STATS,
+    writable: true,
+    assets: ASSET_URLS,
+    ...over,
+  };
+}
+
+describe('rows', () => {
+  it('escapes hostile folder and file names and percent-encodes their links', () => {
+    const listing: DirListing = { folders: [`<script>alert(1)<`], files: [entry(HOSTILE)], nextCursor: null };
+    const html = renderRows('alice/docs', listing);
+    expect(html).not.toMatch(/<script|<img/i);
+    expect(html).toContain('&#60;script&#62;alert(1)&#60;/</a>');
+    expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;&#34;&#38;&#39;.txt</a>');
+    expect(html).toContain('href="/browse/alice/docs/%3Cscript%3Ealert(1)%3C/"');
+    // encodeURIComponent leaves ' alone; escapeHtml must still keep it inside the attribute.
+    expect(html).toContain('href="/files/alice/docs/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E%22%26&#39;.txt"');
+  });
+
+  it('encodes Unicode, spaces, # and ? in links and keeps the name as text', () => {
+    const html = renderRows('alice/docs', { folders: [], files: [entry('naïve #1?.txt')], nextCursor: null });
+    expect(html).toContain('href="/files/alice/docs/na%C3%AFve%20%231%3F.txt"');
+    expect(html).toContain('naïve #1?.txt</a>');
+  });
+
+  it.each([
+    ['hot', entry('a', { state: 'hot', size: 2048, storedSize: 2048 }), '<span class="badge hot" title="stored plain">hot</span> 2.0 KiB'],
+    ['cold', entry('a', { state: 'cold', size: 4096, storedSize: 1024 }), '<span class="badge cold" title="compressed: 25% of the original">cold</span> 1.0 KiB'],
+    ['cold empty', entry('a', { state: 'cold', size: 0, storedSize: 20 }), '<span class="badge cold" title="compressed: 100% of the original">cold</span> 20 B'],
+  ])('storage badge: %s', (_label, f, expected) => {
+    expect(storageHtml(f)).toBe(expected);
+  });
+
+  it.each([
+    [null, '<span class="none">&#8212;</span>'],
+    [Number.NaN, '<span class="none">&#8212;</span>'],
+    [Date.UTC(2024, 0, 2, 3, 4, 5), '<time datetime="2024-01-02T03:04:05.000Z" title="2024-01-02T03:04:05.000Z">2024-01-02 03:04 UTC</time>'],
+  ])('time %s', (ms, expected) => {
+    expect(timeHtml(ms)).toBe(expected);
+  });
+});
+
+describe('links and parameters', () => {
+  it.each([
+    ['', {}, '/'],
+    ['alice', {}, '/browse/alice/'],
+    ['alice/a b', { sort: 'name' as const }, '/browse/alice/a%20b/'],
+    ['alice/x', { sort: 'size' as const, descending: true }, '/browse/alice/x/?sort=size&order=desc'],
+    ['alice/x', { q: 'a&b=c', cursor: 'abc' }, '/browse/alice/x/?q=a%26b%3Dc&cursor=abc'],
+  ])('listingHref(%j, %j)', (dir, p, expected) => {
+    expect(listingHref(dir, p)).toBe(expected);
+  });
+
+  it.each([
+    [{}, { sort: 'name', descending: false, q: '' }],
+    [{ sort: 'mtime', order: 'desc', q: '  report  ' }, { sort: 'mtime', descending: true, q: 'report' }],
+    [{ sort: '', order: '', cursor: '' }, { sort: 'name', descending: false, q: '' }],
+    [{ cursor: 'eyJkIjoieCJ9' }, { sort: 'name', descending: false, q: '', cursor: 'eyJkIjoieCJ9' }],
+  ])('parseListingParams(%j)', (query, expected) => {
+    const q = query as Record<string, string>;
+    expect(parseListingParams((k) => q[k])).toEqual({ cursor: undefined, ...expected });
+  });
+
+  it.each([
+    [{ sort: 'colour' }, /sort must be/],
+    [{ order: 'up' }, /order must be/],
+    [{ q: 'x'.repeat(256) }, /at most 255/],
+    [{ cursor: 'x'.repeat(3000) }, /invalid cursor/],
+  ])('parseListingParams refuses %j', (query, message) => {
+    const q = query as Record<string, string>;
+    expect(() => parseListingParams((k) => q[k])).toThrow(message);
+  });
+
+  it.each([
+    ['alice', 'alice.zip'],
+    ['alice/docs', 'docs.zip'],
+    ['alice/a/fötos', 'fötos.zip'],
+  ])('zipName(%j)', (dir, expected) => {
+    expect(zipName(dir)).toBe(expected);
+  });
+});
+
+describe('header, breadcrumbs and page', () => {
+  it('sums up totals and space saved (duplicates + compression)', () => {
+    const html = renderSummary(STATS);
+    expect(html).toContain('<dd>3 files</dd>');
+    expect(html).toContain('<dd>1000 B</dd>');
+    expect(html).toContain('<dd title="duplicates 400 B, compression 300 B">700 B (70%)</dd>');
+    expect(renderSummary({ ...STATS, files: 1, logicalBytes: 0, blobBytes: 0, storedBytes: 0 })).toContain('<dd>1 file</dd>');
+  });
+
+  it('breadcrumbs: admins get a root, the last crumb is the current page', () => {
+    expect(renderBreadcrumbs('alice/a&b', { admin: false })).toBe(
+      '<nav class="crumbs" aria-label="Breadcrumb"><ol><li><a href="/browse/alice/">alice</a></li>' +
+        '<li><a href="/browse/alice/a%26b/" aria-current="page">a&#38;b</a></li></ol></nav>',
+    );
+    expect(renderBreadcrumbs('', { admin: true })).toContain('<a href="/" aria-current="page">all</a>');
+    expect(renderBreadcrumbs('bob', { admin: true })).toContain('<li><a href="/">all</a></li><li><a href="/browse/bob/" aria-current="page">bob</a>');
+  });
+
+  it('has no inline script, style or handlers, escapes the filter and the user name', () => {
+    const html = renderListingPage(
+      view({
+        user: { name: '"><b>x', admin: false },
+        params: { ...PARAMS, q: `"><script>alert(1)</script>` },
+        listing: { folders: ['sub'], files: [entry(HOSTILE)], nextCursor: 'CUR' },
+      }),
+    );
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).toContain(`<script src="${ASSET_URLS.js.replace('&', '&#38;')}" defer></script>`);
+    // Inside any tag (text may mention "onerror=" harmlessly once its "<" is escaped).
+    expect(html).not.toMatch(/<[a-z][^>]*\s(style|on[a-z]+)=|<style/i);
+    expect(html).toContain('value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
+    expect(html).toContain('<strong>&#34;&#62;&#60;b&#62;x</strong>');
+    // The next page and the sort links keep the filter.
+    expect(html).toContain('id="more" class="button" href="/browse/alice/docs/?q=%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E&#38;cursor=CUR"');
+    expect(html).toContain('data-sort="size"');
+  });
+
+  it('marks the sorted column and flips its order in the link', () => {
+    const html = renderListingPage(view({ params: { ...PARAMS, sort: 'size', descending: true } }));
+    expect(html).toContain('<th scope="col" class="size num" aria-sort="descending"><a href="/browse/alice/docs/?sort=size"');
+    expect(html).toContain('<a href="/browse/alice/docs/?sort=mtime" data-sort="mtime">');
+    expect(html).toContain('<input type="hidden" name="sort" value="size"><input type="hidden" name="order" value="desc">');
+  });
+
+  it('offers upload only when writable and the zip only below the root', () => {
+    const mine = renderListingPage(view());
+    expect(mine).toContain('id="upload-files"');
+    expect(mine).toContain('data-writable=""');
+    expect(mine).toContain('href="/zip/alice/docs/"');
+    const theirs = renderListingPage(view({ writable: false, user: { name: 'root', admin: true } }));
+    expect(theirs).not.toContain('id="upload-files"');
+    expect(theirs).not.toContain('data-writable');
+    const root = renderListingPage(view({ dir: '', writable: false, user: { name: 'root', admin: true }, listing: { folders: ['alice', 'bob'], files: [], nextCursor: null } }));
+    expect(root).not.toContain('/zip/');
+    expect(root).toContain('href="/browse/bob/"');
+    expect(root).toContain('<p id="empty" class="empty" data-empty="This folder is empty." hidden>');
+  });
+});
+
+describe('assets and headers', () => {
+  it('the page script is valid JavaScript', () => {
+    // Parsing only: new Function compiles the body without running it.
+    expect(() => new Function(BROWSE_JS)).not.toThrow();
+  });
+
+  it('asset URLs carry a content version', () => {
+    expect(contentVersion('a')).toMatch(/^[0-9a-f]{8}$/);
+    expect(contentVersion('a')).not.toBe(contentVersion('b'));
+    expect(ASSET_URLS.js).toBe(`/assets/browse.js?v=${contentVersion(BROWSE_JS)}`);
+  });
+
+  it('the CSP forbids inline script and style and framing', () => {
+    expect(CONTENT_SECURITY_POLICY).toContain("script-src 'self'");
+    expect(CONTENT_SECURITY_POLICY).toContain("frame-ancestors 'none'");
+    expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe');
+  });
+});
