@@ -14,7 +14,7 @@ const get = (path: string, who: 'alice' | 'bob' | 'root' | null = 'alice', init:
   fetch(`${s.url}${path}`, { ...init, headers: { ...(who ? s.auth(who) : {}), ...(init.headers as Record<string, string>) }, redirect: 'manual' });
 
 async function put(path: string, body: string | Uint8Array, who: 'alice' | 'bob' = 'alice'): Promise<void> {
-  const r = await fetch(`${s.url}/files/${encode(path)}`, { method: 'PUT', headers: s.auth(who), body });
+  const r = await fetch(`${s.url}/files/${encode(path)}`, { method: 'PUT', headers: s.auth(who), body: typeof body === 'string' ? body : new Uint8Array(body) });
   expect(r.status).toBe(201);
 }
 
