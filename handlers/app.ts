@@ -6,6 +6,7 @@ import { browseRoutes } from './browse/routes.js';
 import type { AppDeps } from './deps.js';
 import { errorResponse } from './error-response.js';
 import { fileRoutes } from './files.js';
+import { securityHeaders } from './security-headers.js';
 import { tusRoutes } from './tus/routes.js';
 
 /**
@@ -19,6 +20,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError((err, c) => errorResponse(c, err, log));
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
+  app.use('*', securityHeaders());
   app.get('/healthz', (c) => c.json({ ok: true }));
   // The page's script and style are public: a signed-out page must load them without a prompt.
   app.route('/', assetRoutes());

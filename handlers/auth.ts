@@ -73,16 +73,18 @@ export async function authenticate(deps: AppDeps, creds: Credentials): Promise<P
 /** Requires valid credentials on every request it guards; sets `principal`. */
 export function requireAuth(deps: AppDeps): MiddlewareHandler {
   return async (c, next) => {
-    const key = clientAddress(c);
-    deps.loginLimiter?.check(key);
     const creds = parseAuthorization(c.req.header('Authorization'));
     if (!creds) throw new UnauthorizedError();
     const principal = await authenticate(deps, creds);
     if (!principal) {
+      // Only failures are limited: a client with a good token keeps working even when another
+      // one behind the same address (a proxy, a NAT) keeps failing.
+      const key = clientAddress(c);
+      deps.loginLimiter?.check(key);
       deps.loginLimiter?.fail(key);
       throw new UnauthorizedError('invalid credentials');
     }
-    deps.loginLimiter?.succeed(key);
+    deps.loginLimiter?.succeed(clientAddress(c));
     c.set('principal', principal);
     await next();
   };
