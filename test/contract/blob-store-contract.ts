@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import type { BlobStore, TempBlob } from '../../storage/blob-store.js';
+import type { BlobLocation } from '../../storage/blob-store.js';
 import { NotFoundError, TooLargeError } from '../../storage/errors.js';
 
 export interface BlobStoreFixture {
@@ -243,6 +244,88 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
       ]) {
         expect(new Uint8Array(await readAll(await store.read(temp.sha256, r)))).toEqual(patternSlice(r.start, r.end));
       }
+    });
+
+    describe('stored forms (hot/cold)', () => {
+      const PLAIN: BlobLocation = { state: 'hot', codec: null };
+      const GZ: BlobLocation = { state: 'cold', codec: 'gzip' };
+      const BR: BlobLocation = { state: 'cold', codec: 'br' };
+      const text = Array.from({ length: 40_000 }, (_, i) => `line ${i} of a compressible text\n`).join('');
+
+      it.each([
+        ['gzip', GZ],
+        ['brotli', BR],
+      ])('%s: convert, install, drop the plain form; reads (full, ranged, any hint) stay exact; back to plain', async (_name, cold) => {
+        const t = await put(text);
+        const pending = await store.convertForm(t.sha256, PLAIN, cold);
+        expect(pending).toMatchObject({ sha256: t.sha256, state: 'cold', codec: cold.codec });
+        expect(pending.storedSize).toBeGreaterThan(0);
+        expect(pending.storedSize).toBeLessThan(text.length / 4);
+        // Pending forms are invisible.
+        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        await store.installForm(pending);
+        expect(await store.listForms(t.sha256)).toEqual([
+          { ...PLAIN, storedSize: text.length },
+          { ...cold, storedSize: pending.storedSize },
+        ]);
+        await store.deleteForm(t.sha256, PLAIN);
+        expect(await store.listForms(t.sha256)).toEqual([{ ...cold, storedSize: pending.storedSize }]);
+        expect(await store.has(t.sha256)).toBe(true);
+        for (const hint of [cold, PLAIN, undefined]) {
+          expect((await readAll(await store.read(t.sha256, undefined, hint))).toString()).toBe(text);
+        }
+        for (const r of [
+          { start: 0, end: 0 },
+          { start: 500_000, end: 500_099 },
+          { start: text.length - 10, end: text.length - 1 },
+        ]) {
+          expect((await readAll(await store.read(t.sha256, r, cold))).toString()).toBe(text.slice(r.start, r.end + 1));
+        }
+        const back = await store.convertForm(t.sha256, cold, PLAIN);
+        expect(back).toMatchObject({ state: 'hot', codec: null, storedSize: text.length });
+        await store.installForm(back);
+        await store.deleteForm(t.sha256, cold);
+        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        expect((await readAll(await store.read(t.sha256, { start: 10, end: 19 }))).toString()).toBe(text.slice(10, 20));
+        expect(await store.cleanupTemp()).toBe(0);
+      });
+
+      it('delete removes every form; discardForm drops a pending one', async () => {
+        const t = await put(text);
+        await store.installForm(await store.convertForm(t.sha256, PLAIN, GZ));
+        await store.discardForm(await store.convertForm(t.sha256, PLAIN, BR));
+        expect((await store.listForms(t.sha256)).map((f) => f.codec)).toEqual([null, 'gzip']);
+        expect(await store.cleanupTemp()).toBe(0);
+        await store.delete(t.sha256);
+        expect(await store.listForms(t.sha256)).toEqual([]);
+        expect(await store.has(t.sha256)).toBe(false);
+        await expect(store.read(t.sha256, undefined, GZ)).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it('converting from a form that is not there is a NotFoundError; an abort leaves nothing', async () => {
+        const t = await put(text);
+        await expect(store.convertForm(t.sha256, GZ, PLAIN)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.convertForm(sha('missing'), PLAIN, GZ)).rejects.toBeInstanceOf(NotFoundError);
+        const ac = new AbortController();
+        ac.abort(new Error('shutting down'));
+        await expect(store.convertForm(t.sha256, PLAIN, GZ, { signal: ac.signal })).rejects.toThrow();
+        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        expect(await store.cleanupTemp()).toBe(0);
+      });
+
+      it('the swap journal keeps marks until ended', async () => {
+        const [a, b] = [sha('a'), sha('b')];
+        expect(await store.unfinishedSwaps()).toEqual([]);
+        await store.beginSwap(a);
+        await store.beginSwap(b);
+        expect((await store.unfinishedSwaps()).sort()).toEqual([a, b].sort());
+        await store.endSwap(a);
+        await store.endSwap(a);
+        expect(await store.unfinishedSwaps()).toEqual([b]);
+        // Temporary clean-up at start-up must not lose the journal.
+        await store.cleanupTemp();
+        expect(await store.unfinishedSwaps()).toEqual([b]);
+      });
     });
 
     it('concurrent writes of different content all land intact', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InsufficientStorageError, NotFoundError, TooLargeError, TooManyRequestsError } from '../../storage/errors.js';
-import { copyPartRanges, copySource, parseContentRange, sliceStream } from '../../storage/s3-blob-store.js';
+import { copyPartRanges, copySource, parseContentRange, sliceStream } from '../../storage/s3-objects.js';
+import { formOfSuffix } from '../../storage/s3-blob-forms.js';
 import { classifyS3Error, fromS3Error } from '../../storage/s3-errors.js';
+import { planAppend, segmentName } from '../../storage/s3-upload-parts.js';
 
 const s3err = (name: string, status?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
@@ -96,5 +98,39 @@ describe('sliceStream', () => {
     [['abc', 'def'], 0, 5, 'abcdef'],
   ])('%j [%i, %i]', async (chunks, start, end, want) => {
     expect(await run(chunks, start, end)).toBe(want);
+  });
+});
+
+describe('planAppend (S3 upload-part segments)', () => {
+  const seg = (start: number, size: number) => ({ key: `k${start}`, start, size });
+  it.each([
+    ['empty part, offset 0', [], 0, { held: 0, drop: [], splits: false }],
+    ['two segments, append at the end', [seg(0, 10), seg(10, 5)], 15, { held: 15, drop: [], splits: false }],
+    ['unsorted listing', [seg(10, 5), seg(0, 10)], 15, { held: 15, drop: [], splits: false }],
+    ['a segment past the recorded offset (died unrecorded)', [seg(0, 10), seg(10, 5)], 10, { held: 10, drop: ['k10'], splits: false }],
+    ['offset beyond what is held', [seg(0, 10)], 12, { held: 10, drop: [], splits: false }],
+    ['a gap: later segments are garbage', [seg(0, 10), seg(12, 5)], 10, { held: 10, drop: ['k12'], splits: false }],
+    ['offset inside a segment', [seg(0, 10)], 4, { held: 10, drop: [], splits: true }],
+    ['size query (no offset)', [seg(0, 10), seg(10, 5), seg(20, 1)], Infinity, { held: 15, drop: ['k20'], splits: false }],
+  ])('%s', (_name, segments, offset, want) => {
+    expect(planAppend(segments, offset)).toEqual(want);
+  });
+  it('segment names sort like their offsets', () => {
+    const names = [0, 9, 10, 5_000_000_000].map(segmentName);
+    expect([...names].sort()).toEqual(names);
+    expect(segmentName(42)).toBe('0000000000000042');
+  });
+});
+
+describe('formOfSuffix', () => {
+  it.each([
+    ['', { state: 'hot', codec: null }],
+    ['.gz', { state: 'cold', codec: 'gzip' }],
+    ['.br', { state: 'cold', codec: 'br' }],
+    ['.zip', undefined],
+    ['gz', undefined],
+    ['.gz.tmp', undefined],
+  ])('%j', (suffix, want) => {
+    expect(formOfSuffix(suffix)).toEqual(want);
   });
 });

@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
+import type { BlobLocation, ByteRange, PendingForm, StoredForm } from './blob-store.js';
+import { codecOfSuffix, codecSuffix, createCompressor, createDecompressor, KNOWN_CODECS, takeRange } from './codec.js';
+import { CorruptBlobError, NotFoundError } from './errors.js';
+import type { S3Objects } from './s3-objects.js';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const PLAIN: BlobLocation = { state: 'hot', codec: null };
+
+function sameLocation(a: BlobLocation, b: BlobLocation): boolean {
+  return a.state === b.state && (a.state === 'hot' || a.codec === b.codec);
+}
+
+/** The stored form a key names, relative to a blob's plain key: '' -> plain, '.gz' -> gzip. */
+export function formOfSuffix(suffix: string): BlobLocation | undefined {
+  if (suffix === '') return PLAIN;
+  const codec = suffix.startsWith('.') ? codecOfSuffix(suffix.slice(1)) : undefined;
+  return codec ? { state: 'cold', codec } : undefined;
+}
+
+export interface S3BlobFormsOptions {
+  objects: S3Objects;
+  /** Prefix of blob keys (`<prefix>blobs/`): plain `<sha>`, cold `<sha>.gz` / `<sha>.br`. */
+  blobPrefix: string;
+  /** Prefix of the swap journal (`<prefix>swaps/`): one empty object per swap in progress. */
+  journalPrefix: string;
+  /** A fresh temporary key (under tmp/, swept by cleanupTemp) ending in `suffix`. */
+  newTempKey: (suffix: string) => string;
+}
+
+/**
+ * The stored forms of blobs on S3, with the same protocol as the disk (storage/form-swap.ts):
+ * a new form is written under a temporary key, then copied next to the other form, so at every
+ * instant at least one complete form exists; readers fall back to the other form when a swap
+ * moved the blob between their catalog lookup and their GET. Compression streams through
+ * node:zlib (threadpool) between the GET and the upload, never whole in memory.
+ */
+export class S3BlobForms {
+  constructor(readonly options: S3BlobFormsOptions) {}
+
+  get objects(): S3Objects {
+    return this.options.objects;
+  }
+
+  /** Every form a blob could be stored in, plain first. */
+  get locations(): BlobLocation[] {
+    return [PLAIN, ...KNOWN_CODECS.map((codec): BlobLocation => ({ state: 'cold', codec }))];
+  }
+
+  keyOf(sha256: string, where: BlobLocation): string {
+    const plain = `${this.options.blobPrefix}${sha256}`;
+    if (where.state === 'hot') return plain;
+    if (where.codec === null) throw new Error(`a cold blob needs a codec (${sha256})`);
+    return `${plain}.${codecSuffix(where.codec)}`;
+  }
+
+  /** The plain content (or a range) from whichever form is stored, `where` tried first. */
+  async read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<ReadableStream<Uint8Array>> {
+    const order = where ? [where, ...this.locations.filter((l) => !sameLocation(l, where))] : this.locations;
+    // Twice: a swap may move the blob while we look.
+    for (let round = 0; round < 2; round++) {
+      for (const loc of order) {
+        try {
+          if (loc.state === 'hot') return await this.objects.get(this.keyOf(sha256, loc), range);
+          const stored = Readable.fromWeb((await this.objects.get(this.keyOf(sha256, loc))) as never);
+          // The callback form: a consumer that stops early destroys the decompressor, which
+          // ends the GET; a failing GET reaches the consumer through the decompressor.
+          const plain = pipelineCb(stored, createDecompressor(loc.codec as string), () => {});
+          // A compressed stream cannot be entered in the middle: decompress up to the range.
+          const out = range ? Readable.from(takeRange(plain, range.start, range.end), { objectMode: false }) : plain;
+          return Readable.toWeb(out) as ReadableStream<Uint8Array>;
+        } catch (err) {
+          if (!(err instanceof NotFoundError)) throw err;
+        }
+      }
+    }
+    throw new NotFoundError(`blob ${sha256} is missing`);
+  }
+
+  async convert(sha256: string, from: BlobLocation, to: BlobLocation, signal?: AbortSignal): Promise<PendingForm> {
+    if (sameLocation(from, to)) throw new Error(`convert ${sha256}: source and target form are the same`);
+    let source: Readable;
+    try {
+      source = Readable.fromWeb((await this.objects.get(this.keyOf(sha256, from))) as never);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError(`blob ${sha256} has no ${from.state === 'hot' ? 'plain' : (from.codec ?? '')} form`);
+      throw err;
+    }
+    const key = this.options.newTempKey(`.${to.state === 'hot' ? 'plain' : codecSuffix(to.codec as string)}`);
+    // Whatever moves between forms is checked against the blob's name on the way: a corrupt
+    // source is never turned into the only copy.
+    const hash = createHash('sha256');
+    const check = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    let storedSize = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        storedSize += chunk.byteLength;
+        done(null, chunk);
+      },
+    });
+    const stages: NodeJS.ReadWriteStream[] = [];
+    if (from.state === 'cold') stages.push(createDecompressor(from.codec as string));
+    stages.push(check);
+    if (to.state === 'cold') stages.push(createCompressor(to.codec as string));
+    await this.objects.uploadThrough(key, source, [...stages, count], signal);
+    if (hash.digest('hex') !== sha256) {
+      await this.objects.delete(key).catch(() => {});
+      throw new CorruptBlobError(sha256);
+    }
+    return { id: key, sha256, state: to.state, codec: to.state === 'hot' ? null : to.codec, storedSize };
+  }
+
+  async install(pending: PendingForm): Promise<void> {
+    await this.objects.copy(pending.id, this.keyOf(pending.sha256, pending), pending.storedSize);
+    // A leftover temporary copy is harmless: cleanupTemp() takes it later.
+    await this.objects.delete(pending.id).catch(() => {});
+  }
+
+  async discard(pending: PendingForm): Promise<void> {
+    await this.objects.delete(pending.id).catch(() => {});
+  }
+
+  async delete(sha256: string, where: BlobLocation): Promise<void> {
+    await this.objects.delete(this.keyOf(sha256, where));
+  }
+
+  async deleteAll(sha256: string): Promise<void> {
+    await this.objects.deleteMany(this.locations.map((l) => this.keyOf(sha256, l)));
+  }
+
+  async list(sha256: string): Promise<StoredForm[]> {
+    const plain = this.keyOf(sha256, PLAIN);
+    const found: StoredForm[] = [];
+    for await (const o of this.objects.list(plain)) {
+      const where = formOfSuffix(o.key.slice(plain.length));
+      if (where) found.push({ ...where, storedSize: o.size });
+    }
+    // Plain first, then codecs in their known order, as the disk store lists them.
+    const rank = (f: StoredForm) => this.locations.findIndex((l) => sameLocation(l, f));
+    return found.sort((a, b) => rank(a) - rank(b));
+  }
+
+  async exists(sha256: string): Promise<boolean> {
+    if (await this.objects.exists(this.keyOf(sha256, PLAIN))) return true;
+    return (await this.list(sha256)).length > 0;
+  }
+
+  // --- swap journal ---
+
+  async beginSwap(sha256: string): Promise<void> {
+    await this.objects.putEmpty(`${this.options.journalPrefix}${sha256}`);
+  }
+
+  async endSwap(sha256: string): Promise<void> {
+    await this.objects.delete(`${this.options.journalPrefix}${sha256}`);
+  }
+
+  async unfinishedSwaps(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const o of this.objects.list(this.options.journalPrefix)) {
+      const name = o.key.slice(this.options.journalPrefix.length);
+      if (SHA256_HEX.test(name)) out.push(name);
+    }
+    return out;
+  }
+}
