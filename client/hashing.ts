@@ -3,22 +3,22 @@ import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { FileChangedError } from './errors.js';
 
-/** SHA-256 of bytes [0, end) of a file, streamed; fails if the file is shorter than `end`. */
-export async function hashFileRange(abs: string, end: number, signal?: AbortSignal, into: Hash = createHash('sha256')): Promise<Hash> {
-  if (end === 0) return into;
+/** Adds bytes [start, end) of a file to `into` (a new SHA-256 by default), streamed; fails if the file is shorter. */
+export async function hashFileRange(abs: string, start: number, end: number, signal?: AbortSignal, into: Hash = createHash('sha256')): Promise<Hash> {
+  if (end <= start) return into;
   let read = 0;
-  const stream = createReadStream(abs, { start: 0, end: end - 1, highWaterMark: 256 * 1024, signal });
+  const stream = createReadStream(abs, { start, end: end - 1, highWaterMark: 256 * 1024, signal });
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     into.update(chunk);
     read += chunk.byteLength;
   }
-  if (read !== end) throw new FileChangedError(`${abs}: shorter than expected (${read} of ${end} bytes): it changed while being read`);
+  if (read !== end - start) throw new FileChangedError(`${abs}: shorter than expected: it changed while being read`);
   return into;
 }
 
 /** SHA-256 (hex) of a whole file of `size` bytes. */
 export async function hashFile(abs: string, size: number, signal?: AbortSignal): Promise<string> {
-  return (await hashFileRange(abs, size, signal)).digest('hex');
+  return (await hashFileRange(abs, 0, size, signal)).digest('hex');
 }
 
 export interface CheckingStageOptions {
@@ -54,4 +54,19 @@ export function checkingStage(options: CheckingStageOptions): Transform {
       callback();
     },
   });
+}
+
+/**
+ * After the server refused our bytes (digest or length mismatch): was it our file changing under
+ * us? Throws FileChangedError if so; returns normally when the file still hashes as announced.
+ */
+export async function assertContentUnchanged(abs: string, size: number, sha256: string, signal?: AbortSignal): Promise<void> {
+  let now: string;
+  try {
+    now = await hashFile(abs, size, signal);
+  } catch (err) {
+    if (err instanceof FileChangedError) throw err;
+    return;
+  }
+  if (now !== sha256) throw new FileChangedError('the content changed while being sent');
 }

@@ -71,6 +71,7 @@ export class HttpClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('no data for 120 s'), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => {
+        if (body && typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
         done(new NetworkError(`${method} ${url.pathname}: ${err.message}`, err.code));
       });
       req.on('response', (res) => {
@@ -84,8 +85,12 @@ export class HttpClient {
         });
         res.on('error', (err: NodeJS.ErrnoException) => done(new NetworkError(`${method} ${url.pathname}: ${err.message}`, err.code)));
         res.on('end', () => {
-          // The server answered before taking the whole body (an early 4xx): stop sending.
-          if (body && typeof body !== 'string' && !Buffer.isBuffer(body) && !body.readableEnded) body.destroy();
+          // The server answered before taking the whole body (an early 4xx, a cut tus PATCH):
+          // stop sending, and drop the connection, which is now mid-body and cannot be reused.
+          if (!req.writableFinished) {
+            if (body && typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
+            req.destroy();
+          }
           done(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
         });
       });

@@ -48,6 +48,11 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Told before each wait, e.g. to print "server unreachable, retrying in 4s". */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  /**
+   * Asked after a failure: true when the work got further since the previous try (a resumable
+   * upload that keeps advancing between drops), which starts the count and the backoff afresh.
+   */
+  progressed?: () => boolean;
 }
 
 /** Runs `fn` until it succeeds, fails for good (not retryable), or the attempts run out. */
@@ -58,6 +63,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     try {
       return await fn(attempt);
     } catch (err) {
+      if (isRetryable(err) && options.progressed?.()) attempt = 1;
       if (!isRetryable(err) || attempt >= options.policy.attempts || options.signal?.aborted) throw err;
       const wait = retryDelay(err, attempt, options.policy, options.random);
       options.onRetry?.(err, attempt, wait);

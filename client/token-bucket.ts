@@ -20,8 +20,12 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
   private tail: Promise<void> = Promise.resolve();
-  /** Accounting, for progress and tests: bytes let through, and the waiting it cost. */
-  readonly stats = { bytes: 0, waitedMs: 0, waits: 0 };
+  /**
+   * Accounting, for progress and tests: bytes let through, the waiting it cost, and the time
+   * from the bucket's start to the last grant (bytes never exceed burst + rate x that span).
+   */
+  readonly stats = { bytes: 0, waitedMs: 0, waits: 0, spanMs: 0 };
+  private readonly started: number;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.rate > 0)) throw new RangeError('rate must be positive');
@@ -30,6 +34,7 @@ export class TokenBucket {
     this.clock = options.clock ?? systemClock;
     this.tokens = this.burst;
     this.last = this.clock.now();
+    this.started = this.last;
   }
 
   /** Resolves when `n` bytes may be sent. */
@@ -55,6 +60,7 @@ export class TokenBucket {
     }
     this.tokens -= n;
     this.stats.bytes += n;
+    this.stats.spanMs = this.last - this.started;
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
 import { FileChangedError, HttpStatusError } from './errors.js';
-import { hashFileRange, checkingStage } from './hashing.js';
+import { assertContentUnchanged, checkingStage, hashFileRange } from './hashing.js';
 import { expectStatus, type HttpClient, type HttpResponse } from './http.js';
 import type { StateDb } from './state-db.js';
 
@@ -51,6 +51,8 @@ export interface TusContext {
   onBytes?: (n: number) => void;
   /** Told when an earlier upload is continued, with the server's offset. */
   onResume?: (offset: number) => void;
+  /** Told every server offset learnt (to tell a stalled upload from one that advances). */
+  onOffset?: (offset: number) => void;
   now: () => number;
   signal?: AbortSignal;
 }
@@ -138,8 +140,9 @@ function patchBody(ctx: TusContext, f: TusFile, hash: Hash, start: number, end: 
  */
 export async function tusUpload(ctx: TusContext, f: TusFile, fresh = false): Promise<{ sent: number; resumedFrom: number }> {
   const { url, offset: startOffset } = await resolveUpload(ctx, f);
+  ctx.onOffset?.(startOffset);
   let offset = startOffset;
-  let hash = await hashFileRange(f.abs, offset, ctx.signal);
+  let hash = await hashFileRange(f.abs, 0, offset, ctx.signal);
   let sent = 0;
   while (offset < f.size) {
     const end = Math.min(f.size, offset + ctx.chunkBytes);
@@ -159,7 +162,7 @@ export async function tusUpload(ctx: TusContext, f: TusFile, fresh = false): Pro
       const now = await serverOffset(ctx, url);
       if (now === undefined) throw new HttpStatusError(404, 'the resumable upload disappeared', 'HEAD', url);
       offset = now;
-      hash = await hashFileRange(f.abs, offset, ctx.signal);
+      hash = await hashFileRange(f.abs, 0, offset, ctx.signal);
       continue;
     }
     if ((res.status === 404 || res.status === 410) && !fresh) {
@@ -168,14 +171,21 @@ export async function tusUpload(ctx: TusContext, f: TusFile, fresh = false): Pro
       const again = await tusUpload(ctx, f, true);
       return { sent: sent + again.sent, resumedFrom: startOffset };
     }
+    // The server checks the whole content's SHA-256 at the last byte: was it our file changing?
+    if (res.status === 400) await assertContentUnchanged(f.abs, f.size, f.sha256, ctx.signal);
     expectStatus(res, [204, 200], 'PATCH', url);
     const next = offsetOf(res);
+    ctx.onOffset?.(next);
     sent += end - offset;
     if (next === end) {
       offset = end;
+    } else if (next > offset && next < end) {
+      // Cut short (a newer request took over, or the server stopped reading): the running hash
+      // saw more than the server kept, so continue from the copy taken before this chunk.
+      hash = await hashFileRange(f.abs, offset, next, ctx.signal, before);
+      offset = next;
     } else {
-      // The server kept a different amount than we sent: rebuild the running hash to match.
-      hash = next === offset ? before : await hashFileRange(f.abs, next, ctx.signal);
+      hash = next === offset ? before : await hashFileRange(f.abs, 0, next, ctx.signal);
       offset = next;
     }
   }

@@ -6,7 +6,7 @@ import PQueue from 'p-queue';
 import { chooseTransport, decideAfterHash, decideFromStat, sameStat, type LocalStat } from './change-detect.js';
 import type { Clock } from './clock.js';
 import { CancelledError, FileChangedError, HttpStatusError } from './errors.js';
-import { checkingStage, hashFile } from './hashing.js';
+import { assertContentUnchanged, checkingStage, hashFile } from './hashing.js';
 import { expectStatus, type HttpClient } from './http.js';
 import { encodeRemotePath, relativeKey, remotePath } from './remote-path.js';
 import { withRetry, type RetryPolicy } from './retry.js';
@@ -122,14 +122,8 @@ async function putFile(ctx: UploadContext, f: FileRef, remote: string, sha256: s
     body,
     signal: ctx.signal,
   });
-  if (res.status === 400) {
-    // A digest or length mismatch is our file changing under us, not a bad request: check.
-    const now = await hashFile(f.abs, f.size, ctx.signal).catch((err: unknown) => {
-      if (err instanceof FileChangedError) throw err;
-      return undefined;
-    });
-    if (now !== undefined && now !== sha256) throw new FileChangedError('the content changed while being sent');
-  }
+  // A digest or length mismatch is our file changing under us, not a bad request: check.
+  if (res.status === 400) await assertContentUnchanged(f.abs, f.size, sha256, ctx.signal);
   expectStatus(res, [200, 201], 'PUT', `/${path}`);
   return f.size;
 }
@@ -147,6 +141,8 @@ async function send(ctx: UploadContext, f: FileRef, key: string, remote: string,
     return { kind: 'sent', via: 'link', size: f.size, sent: 0 };
   }
   if (chooseTransport(f.size, ctx.tus, ctx.tusThreshold) === 'tus') {
+    let furthest = -1;
+    let furthestAtLastTry = -1;
     const tctx: TusContext = {
       http: ctx.http,
       db: ctx.db,
@@ -154,6 +150,7 @@ async function send(ctx: UploadContext, f: FileRef, key: string, remote: string,
       throttle: ctx.bucket ? () => throttle(ctx.bucket as TokenBucket, ctx.signal) : undefined,
       onBytes: ctx.onBytes,
       onResume: (offset) => ctx.note?.(`resume    ${key} from byte ${offset} of ${f.size}`),
+      onOffset: (offset) => (furthest = Math.max(furthest, offset)),
       now: ctx.clock.now,
       signal: ctx.signal,
     };
@@ -163,7 +160,15 @@ async function send(ctx: UploadContext, f: FileRef, key: string, remote: string,
       const r = await tusUpload(tctx, { key, remotePath: remote, abs: f.abs, size: f.size, mtimeMs: f.mtimeMs, sha256 });
       sent += r.sent;
       resumedFrom ??= r.resumedFrom;
-    }, retry);
+    }, {
+      ...retry,
+      // A connection that keeps dropping while the upload advances is not a dead server.
+      progressed: () => {
+        const moved = furthest > furthestAtLastTry;
+        furthestAtLastTry = furthest;
+        return moved;
+      },
+    });
     return { kind: 'sent', via: 'tus', size: f.size, sent, resumedFrom };
   }
   const sent = await withRetry(() => putFile(ctx, f, remote, sha256), retry);

@@ -87,6 +87,34 @@ describe('withRetry', () => {
     expect(clock.slept).toEqual([1000, 2000, 4000, 8000]);
   });
 
+  it('starts counting afresh while the work makes progress between failures', async () => {
+    const clock = fakeClock();
+    let calls = 0;
+    // Fails 8 times (more than the 5 attempts) but advances on each of the first 6.
+    const v = await withRetry(
+      async () => {
+        calls++;
+        if (calls <= 8) throw new NetworkError('reset', 'ECONNRESET');
+        return calls;
+      },
+      { policy, clock, random: () => 0, progressed: () => calls <= 6 },
+    );
+    expect(v).toBe(9);
+    expect(clock.slept).toEqual([500, 500, 500, 500, 500, 500, 1000, 2000]);
+    // Without progress the same failures give up after 5 tries.
+    calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new NetworkError('reset', 'ECONNRESET');
+        },
+        { policy, clock, progressed: () => false },
+      ),
+    ).rejects.toThrow(NetworkError);
+    expect(calls).toBe(5);
+  });
+
   it('does not retry a 4xx', async () => {
     let calls = 0;
     await expect(

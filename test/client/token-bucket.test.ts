@@ -19,6 +19,8 @@ describe('TokenBucket', () => {
       expect(b.stats.bytes).toBe(takes.reduce((a, n) => a + n, 0));
       expect(b.stats.waitedMs).toBe(waited);
       expect(clock.now()).toBe(waited);
+      expect(b.stats.spanMs).toBe(waited);
+      expect(b.stats.bytes).toBeLessThanOrEqual(burst + (rate * b.stats.spanMs) / 1000);
     })();
   });
 
