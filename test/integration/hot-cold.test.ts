@@ -88,7 +88,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   it('reports logical vs stored bytes in /api/stats', async () => {
     await waitState(text.path, 'cold');
     await waitFor('random incompressible', async () => (await s.server.catalog.getBlob(random.sha))?.incompressible === true);
-    const stats = (await (await fetch(`${s.url}/api/stats`, { headers: s.auth('root') })).json()) as Record<string, number>;
+    const stats = (await (await fetch(`${s.url}/api/stats`, { headers: s.auth('root') })).json()) as { blobBytes: number; storedBytes: number; savedBytes: number; hot: number; cold: number };
     const blobs = [await s.server.catalog.getBlob(text.sha), await s.server.catalog.getBlob(random.sha), await s.server.catalog.getBlob(sha256(tiny.data))];
     // The text file may be promoted again by a read in another test; compare against the rows as they are.
     const stored = blobs.reduce((n, b) => n + (b?.storedSize ?? 0), 0);
