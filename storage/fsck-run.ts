@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { BlobStore } from './blob-store.js';
 import type { BlobRecord, Catalog } from './catalog.js';
+import { codecOfSuffix, createDecompressor } from './codec.js';
+import { repairSwaps } from './form-swap.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import type { CatalogIntegrity } from './sqlite-integrity.js';
 import {
   classifyBlob,
@@ -25,27 +27,12 @@ import {
   type StoredForm,
 } from './fsck.js';
 
-/** How stored forms look on disk; the plain form is `<sha256>`, a compressed one `<sha256>.<suffix>`. */
-export interface FormCodecs {
-  codecOfSuffix(suffix: string): string | undefined;
-  /** The plain content of a compressed form, streamed. */
-  decode(location: string, codec: string): Readable;
-}
-
-export const PLAIN_ONLY: FormCodecs = {
-  codecOfSuffix: () => undefined,
-  decode: (_location, codec) => {
-    throw new Error(`unknown codec ${codec}`);
-  },
-};
-
 export interface FsckOptions {
   /** The data directory: blobs/, tmp/, uploads/ below it. */
   root: string;
   catalog: Catalog;
   integrity: CatalogIntegrity;
   blobs: BlobStore;
-  codecs?: FormCodecs;
   /** Re-hash every stored form (slow on big stores; default true). */
   verify?: boolean;
   repair?: boolean;
@@ -74,7 +61,6 @@ export const FINDINGS_KEPT = 1000;
 const LIVE_GRACE_MS = 10 * 60_000;
 
 export async function runFsck(options: FsckOptions): Promise<FsckReport> {
-  const codecs = options.codecs ?? PLAIN_ONLY;
   const verify = options.verify ?? true;
   const repair = options.repair === true && options.live !== true;
   const now = options.now ?? Date.now;
@@ -93,7 +79,7 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
       return;
     }
     try {
-      await applyRepair(f.repair, options, codecs);
+      await applyRepair(f.repair, options);
       tally(summary, f, true);
       options.onFinding?.(f, 'repaired');
     } catch (err) {
@@ -106,12 +92,25 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
     await report({ kind: 'catalog-corrupt', severity: 'error', subject: 'catalog', message: problem });
   }
 
-  const stored = groupBySha(walkBlobTree(blobDir, codecs, spareSince, report));
+  // Interrupted hot/cold swaps first: repairing them settles which form each blob keeps.
+  if (!options.live) {
+    for (const sha of await options.blobs.unfinishedSwaps()) {
+      await report({
+        kind: 'unfinished-swap',
+        severity: 'warning',
+        subject: sha,
+        message: 'a hot/cold swap was interrupted: the next start-up (or --repair) keeps one form and drops the other',
+        repair: { kind: 'finish-swaps' },
+      });
+    }
+  }
+
+  const stored = groupBySha(walkBlobTree(blobDir, spareSince, report));
   for await (const pair of pairBySha(catalogBlobs(options.catalog), stored)) {
     blobs++;
     if (verify) {
       for (const form of pair.forms) {
-        form.verified = await hashForm(form, codecs);
+        form.verified = await hashForm(form);
         if ('size' in form.verified) hashedBytes += form.verified.size;
       }
     }
@@ -176,7 +175,6 @@ async function listDir(dir: string): Promise<string[]> {
  */
 async function* walkBlobTree(
   blobDir: string,
-  codecs: FormCodecs,
   spareSince: number,
   report: (f: Finding) => Promise<void>,
 ): AsyncGenerator<{ sha256: string; form: StoredForm }> {
@@ -206,7 +204,7 @@ async function* walkBlobTree(
       }
       for (const name of await listDir(d2)) {
         const location = join(d2, name);
-        const parsed = parseFormName(l1, l2, name, codecs.codecOfSuffix);
+        const parsed = parseFormName(l1, l2, name, codecOfSuffix);
         const st = parsed ? await stat(location).catch(() => undefined) : undefined;
         if (!parsed || !st?.isFile()) {
           await stray(location);
@@ -223,11 +221,17 @@ async function isDir(path: string): Promise<boolean> {
 }
 
 /** SHA-256 and size of a form's plain content, streamed. */
-async function hashForm(form: StoredForm, codecs: FormCodecs): Promise<NonNullable<StoredForm['verified']>> {
+async function hashForm(form: StoredForm): Promise<NonNullable<StoredForm['verified']>> {
   const hash = createHash('sha256');
   let size = 0;
   try {
-    const stream = form.codec === null ? createReadStream(form.location, { highWaterMark: 1 << 20 }) : codecs.decode(form.location, form.codec);
+    const file = createReadStream(form.location, { highWaterMark: 1 << 20 });
+    let stream: NodeJS.ReadableStream = file;
+    if (form.codec !== null) {
+      const decoder = createDecompressor(form.codec);
+      file.on('error', (err) => decoder.destroy(err));
+      stream = file.pipe(decoder);
+    }
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       hash.update(chunk);
       size += chunk.byteLength;
@@ -238,14 +242,14 @@ async function hashForm(form: StoredForm, codecs: FormCodecs): Promise<NonNullab
   return { sha256: hash.digest('hex'), size };
 }
 
-async function applyRepair(action: RepairAction, options: FsckOptions, codecs: FormCodecs): Promise<void> {
+async function applyRepair(action: RepairAction, options: FsckOptions): Promise<void> {
   const { catalog, integrity } = options;
   switch (action.kind) {
     case 'delete-form': {
       // Re-checked here: bytes are deleted only when no catalog row needs this form.
       const row = await catalog.getBlob(action.sha256);
       if (!row && (await catalog.blobRefCount(action.sha256)) > 0) throw new Error('a file references it now');
-      if (row && formNeeded(row, action.location, codecs)) throw new Error('the catalog uses this form now');
+      if (row && formNeeded(row, action.location)) throw new Error('the catalog uses this form now');
       await rm(action.location, { force: true });
       return;
     }
@@ -289,13 +293,17 @@ async function applyRepair(action: RepairAction, options: FsckOptions, codecs: F
     case 'set-upload-offset':
       await catalog.setUploadOffset(action.id, action.offset);
       return;
+    case 'finish-swaps':
+      // Idempotent: the first call finishes every journaled swap, later ones find none.
+      await repairSwaps({ blobs: options.blobs, catalog, locks: new KeyedMutex(), clock: options.now ?? Date.now, log: () => {} });
+      return;
   }
 }
 
 /** Whether `location` is the stored form a catalog row points at. */
-function formNeeded(row: BlobRecord, location: string, codecs: FormCodecs): boolean {
+function formNeeded(row: BlobRecord, location: string): boolean {
   const name = basename(location);
   const dot = name.indexOf('.');
-  const codec = dot < 0 ? null : (codecs.codecOfSuffix(name.slice(dot + 1)) ?? '?');
+  const codec = dot < 0 ? null : (codecOfSuffix(name.slice(dot + 1)) ?? '?');
   return row.state === 'hot' ? codec === null : codec === row.codec;
 }

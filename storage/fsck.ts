@@ -44,7 +44,9 @@ export type RepairAction =
   | { kind: 'add-dir-row'; dir: string }
   | { kind: 'remove-part'; location: string }
   | { kind: 'remove-upload-row'; id: string }
-  | { kind: 'set-upload-offset'; id: string; offset: number };
+  | { kind: 'set-upload-offset'; id: string; offset: number }
+  /** Finish the hot/cold swaps a crash interrupted, as start-up does (storage/form-swap.ts). */
+  | { kind: 'finish-swaps' };
 
 export type FindingKind =
   | 'missing-blob'
@@ -62,6 +64,7 @@ export type FindingKind =
   | 'orphan-part'
   | 'missing-part'
   | 'part-short'
+  | 'unfinished-swap'
   | 'catalog-corrupt';
 
 export interface Finding {

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AppError } from '../../storage/errors.js';
+import type { Catalog } from '../../storage/catalog.js';
+import { PgCatalog } from '../../storage/pg-catalog.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ConfigError, loadConfig } from './config.js';
 import { catalogFile } from './server.js';
@@ -37,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const config = loadConfig(values.data ? ['--data', values.data] : [], process.env);
-  const catalog = new SqliteCatalog({ file: catalogFile(config.dataDir) });
+  // CB_DATABASE_URL: the shared PostgreSQL catalog of a multi-instance setup.
+  const catalog: Catalog = config.databaseUrl ? await PgCatalog.open({ url: config.databaseUrl }) : new SqliteCatalog({ file: catalogFile(config.dataDir) });
   try {
     switch (command) {
       case 'add-client': {
@@ -74,8 +77,12 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'fsck': {
+        if (config.storage !== 'disk' || !(catalog instanceof SqliteCatalog)) {
+          console.error('fsck checks a data dir with its SQLite catalog and blobs on disk; it does not cover CB_STORAGE=s3 or CB_DATABASE_URL yet');
+          return 2;
+        }
         const flags = { repair: values.repair ?? false, quick: values.quick ?? false, json: values.json ?? false, force: values.force ?? false };
-        return await fsckCommand(config.dataDir, catalog, flags, undefined);
+        return await fsckCommand(config.dataDir, catalog, flags);
       }
       default:
         console.error(`unknown command ${command}\n${USAGE}`);

@@ -1,6 +1,6 @@
 import { DiskBlobStore } from '../../storage/disk-blob-store.js';
 import type { Finding } from '../../storage/fsck.js';
-import { FINDINGS_KEPT, runFsck, type FormCodecs } from '../../storage/fsck-run.js';
+import { FINDINGS_KEPT, runFsck } from '../../storage/fsck-run.js';
 import type { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { SqliteIntegrity } from '../../storage/sqlite-integrity.js';
 import { liveServerPid } from './pid-file.js';
@@ -22,7 +22,6 @@ export async function fsckCommand(
   dataDir: string,
   catalog: SqliteCatalog,
   flags: FsckFlags,
-  codecs: FormCodecs | undefined,
   print: (line: string) => void = console.log,
 ): Promise<number> {
   const pid = await liveServerPid(dataDir);
@@ -42,7 +41,6 @@ export async function fsckCommand(
     catalog,
     integrity: new SqliteIntegrity(catalog),
     blobs,
-    codecs,
     verify: !flags.quick,
     repair: flags.repair,
     live: pid !== undefined && !flags.force,

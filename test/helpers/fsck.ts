@@ -2,6 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Finding, FsckSummary } from '../../storage/fsck.js';
+import { fsckCommand } from '../../adapters/node/fsck-command.js';
+import { catalogFile } from '../../adapters/node/server.js';
+import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ROOT } from './server.js';
 
 const run = promisify(execFile);
@@ -14,8 +17,12 @@ export interface FsckResult {
   lost: { path: string; sha256: string }[];
 }
 
-/** Runs `npm run admin -- fsck --json [args]` on a data dir, as an operator would. */
-export async function fsckCli(dataDir: string, args: string[] = []): Promise<FsckResult> {
+/**
+ * Runs `admin fsck --json [args]` on a data dir: by default in this process (the same command
+ * code, without a process start), with `cli` as a child process exactly as an operator would.
+ */
+export async function fsckCli(dataDir: string, args: string[] = [], options: { cli?: boolean } = {}): Promise<FsckResult> {
+  if (!options.cli) return fsckInProcess(dataDir, args);
   const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'adapters/node/admin.ts'), 'fsck', '--json', '--data', dataDir, ...args], { cwd: ROOT }).catch(
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
@@ -25,6 +32,27 @@ export async function fsckCli(dataDir: string, args: string[] = []): Promise<Fsc
   return {
     code,
     stdout: r.stdout + ('stderr' in r ? r.stderr : ''),
+    summary: parsed?.summary ?? { errors: -1, warnings: -1, repaired: -1, remaining: -1 },
+    findings: parsed?.findings ?? [],
+    lost: parsed?.lost ?? [],
+  };
+}
+
+async function fsckInProcess(dataDir: string, args: string[]): Promise<FsckResult> {
+  const lines: string[] = [];
+  const catalog = new SqliteCatalog({ file: catalogFile(dataDir) });
+  let code: number;
+  try {
+    const flags = { repair: args.includes('--repair'), quick: args.includes('--quick'), force: args.includes('--force'), json: true };
+    code = await fsckCommand(dataDir, catalog, flags, (line) => lines.push(line));
+  } finally {
+    await catalog.close();
+  }
+  const last = lines[lines.length - 1] ?? '';
+  const parsed = last.startsWith('{') ? (JSON.parse(last) as Omit<FsckResult, 'code' | 'stdout'>) : undefined;
+  return {
+    code,
+    stdout: lines.join('\n'),
     summary: parsed?.summary ?? { errors: -1, warnings: -1, repaired: -1, remaining: -1 },
     findings: parsed?.findings ?? [],
     lost: parsed?.lost ?? [],

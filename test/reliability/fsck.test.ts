@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli, kinds } from '../helpers/fsck.js';
+import { waitFor } from '../helpers/hot-cold.js';
 import { makeDataDir, startTestServer } from '../helpers/server.js';
 
 const blobPath = (dataDir: string, sha: string) => join(dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha);
@@ -28,7 +29,7 @@ describe('admin fsck', () => {
     const corrupt = randomBytes(64 * 1024);
     const uploads: [string, Buffer][] = [...Object.entries(good), ['alice/lost/gone.txt', gone], ['alice/lost/same.txt', gone], ['alice/bad/corrupt.bin', corrupt]];
     for (const [path, body] of uploads) {
-      expect((await fetch(`${s.url}/files/${path}`, { method: 'PUT', headers: s.auth('alice'), body })).status).toBe(201);
+      expect((await fetch(`${s.url}/files/${path}`, { method: 'PUT', headers: s.auth('alice'), body: new Uint8Array(body) })).status).toBe(201);
     }
     await s.stop();
 
@@ -57,7 +58,7 @@ describe('admin fsck', () => {
     db.prepare('update blobs set stored_size = 1 where sha256 = ?').run(sha256(good['alice/keep/a.txt']));
     db.close();
 
-    const check = await fsckCli(dataDir);
+    const check = await fsckCli(dataDir, [], { cli: true });
     expect(check.code).toBe(1);
     expect(kinds(check)).toEqual(
       [
@@ -81,7 +82,7 @@ describe('admin fsck', () => {
     const quick = await fsckCli(dataDir, ['--quick']);
     expect(kinds(quick)).not.toContain('corrupt-blob');
 
-    const repair = await fsckCli(dataDir, ['--repair']);
+    const repair = await fsckCli(dataDir, ['--repair'], { cli: true });
     expect(repair.code).toBe(0);
     expect(repair.summary).toMatchObject({ repaired: 11, remaining: 0 });
     expect(repair.lost.map((l) => l.path).sort()).toEqual(['alice/bad/corrupt.bin', 'alice/lost/gone.txt', 'alice/lost/same.txt']);
@@ -103,6 +104,48 @@ describe('admin fsck', () => {
       }
       expect(await s2.server.catalog.dirExists('alice/x/y')).toBe(true);
       expect(await s2.server.catalog.dirExists('alice/empty')).toBe(false);
+    } finally {
+      await s2.stop();
+    }
+  });
+
+  it('knows cold (compressed) forms: verifies them by decompressing, repairs interrupted swaps', async () => {
+    const dataDir = await makeDataDir();
+    dirs.push(dataDir);
+    const s = await startTestServer({ hotTimeMs: 500, sweepIntervalMs: 200 }, { dataDir, keepData: true });
+    const texts = [0, 1, 2].map((i) => Buffer.from(`line ${i}: the same words again and again\n`.repeat(4000)));
+    for (const [i, body] of texts.entries()) {
+      expect((await fetch(`${s.url}/files/alice/cold/${i}.txt`, { method: 'PUT', headers: s.auth('alice'), body: new Uint8Array(body) })).status).toBe(201);
+    }
+    const coldForm = (b: Buffer) => `${blobPath(dataDir, sha256(b))}.gz`;
+    await waitFor('all three cold', async () => (await Promise.all(texts.map((b) => stat(coldForm(b)).then(() => true, () => false)))).every(Boolean));
+    await s.stop();
+    expect((await fsckCli(dataDir)).findings).toEqual([]);
+
+    // 0: a leftover plain copy next to its cold form, with the journal mark of the interrupted swap.
+    await writeFile(blobPath(dataDir, sha256(texts[0] as Buffer)), texts[0] as Buffer);
+    await mkdir(join(dataDir, 'swaps'), { recursive: true });
+    await writeFile(join(dataDir, 'swaps', sha256(texts[0] as Buffer)), '');
+    // 1: the compressed bytes rot.
+    const rot = await open(coldForm(texts[1] as Buffer), 'r+');
+    await rot.write(Buffer.from('garbage!'), 0, 8, 200);
+    await rot.close();
+    // 2: a plain leftover, no journal mark (fsck alone finds it).
+    await writeFile(blobPath(dataDir, sha256(texts[2] as Buffer)), texts[2] as Buffer);
+
+    const check = await fsckCli(dataDir);
+    expect(kinds(check)).toEqual(['corrupt-blob', 'missing-blob', 'redundant-form', 'redundant-form', 'unfinished-swap']);
+    const repair = await fsckCli(dataDir, ['--repair']);
+    expect(repair.code).toBe(0);
+    expect(repair.lost.map((l) => l.path)).toEqual(['alice/cold/1.txt']);
+    expect((await fsckCli(dataDir)).findings).toEqual([]);
+
+    const s2 = await startTestServer({}, { dataDir, keepData: true });
+    try {
+      for (const i of [0, 2]) {
+        const r = await fetch(`${s2.url}/files/alice/cold/${i}.txt`, { headers: s2.auth('alice') });
+        expect(await sha256Body(r)).toEqual({ sha256: sha256(texts[i] as Buffer), size: (texts[i] as Buffer).length });
+      }
     } finally {
       await s2.stop();
     }
