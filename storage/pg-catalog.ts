@@ -418,8 +418,11 @@ export class PgCatalog implements Catalog {
     return row;
   }
 
-  async setUploadOffset(id: string, offset: number): Promise<void> {
-    await this.db.update(uploads).set({ offset }).where(eq(uploads.id, id));
+  async setUploadOffset(id: string, offset: number, expiresAt?: number): Promise<void> {
+    await this.db
+      .update(uploads)
+      .set(expiresAt === undefined ? { offset } : { offset, expiresAt })
+      .where(eq(uploads.id, id));
   }
 
   async deleteUpload(id: string): Promise<void> {

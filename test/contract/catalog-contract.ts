@@ -250,6 +250,15 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         await catalog.deleteUpload('u1');
         expect(await catalog.getUpload('u1')).toBeUndefined();
       });
+
+      it('setUploadOffset with an expiry slides it (tus activity keeps an upload alive)', async () => {
+        await catalog.createUpload(upload('u4', 1000));
+        await catalog.setUploadOffset('u4', 10, 9000);
+        expect(await catalog.getUpload('u4')).toMatchObject({ offset: 10, expiresAt: 9000 });
+        expect((await catalog.listExpiredUploads(2500, 10)).map((u) => u.id)).not.toContain('u4');
+        await catalog.setUploadOffset('u4', 20);
+        expect(await catalog.getUpload('u4')).toMatchObject({ offset: 20, expiresAt: 9000 });
+      });
     });
 
     it('concurrent puts into one folder and deletes keep folders and refcounts right', async () => {
