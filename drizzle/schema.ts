@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** A backup client: one namespace, one token. Only a hash of the token is kept. */
@@ -51,6 +52,12 @@ export const files = sqliteTable(
     index('files_dir_name').on(t.dir, t.name),
     index('files_sha').on(t.sha256),
     index('files_ns_sha').on(t.namespace, t.sha256),
+    // Folder listings sorted by size or date page through these without sorting the folder.
+    // The mtime expression must match listDir's exactly; it avoids a comma because drizzle-kit
+    // splits index columns on commas.
+    index('files_dir_size').on(t.dir, t.size, t.name),
+    index('files_dir_mtime').on(t.dir, sql`case when ${t.mtime} is null then ${t.uploadedAt} else ${t.mtime} end`, t.name),
+    index('files_dir_uploaded').on(t.dir, t.uploadedAt, t.name),
   ],
 );
 

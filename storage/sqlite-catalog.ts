@@ -248,7 +248,8 @@ export class SqliteCatalog implements Catalog {
     const key: SQL = {
       name: sql`${files.name}`,
       size: sql`${files.size}`,
-      mtime: sql`coalesce(${files.mtime}, ${files.uploadedAt})`,
+      // Same expression as the files_dir_mtime index, so that index serves this order.
+      mtime: sql`case when ${files.mtime} is null then ${files.uploadedAt} else ${files.mtime} end`,
       uploaded: sql`${files.uploadedAt}`,
     }[sort];
     const position = query.cursor ? decodeCursor(query.cursor) : undefined;
@@ -291,7 +292,8 @@ export class SqliteCatalog implements Catalog {
       .from(files)
       .innerJoin(blobs, eq(files.sha256, blobs.sha256))
       .where(and(...conds))
-      .orderBy(order(key), order(files.name))
+      // By name alone when sorting by name: a repeated term makes SQLite sort again.
+      .orderBy(...(sort === 'name' ? [order(files.name)] : [order(key), order(files.name)]))
       .limit(fileLimit + 1)
       .all();
     const page = rows.slice(0, fileLimit);

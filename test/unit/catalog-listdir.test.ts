@@ -87,6 +87,29 @@ describe('SqliteCatalog.listDir: folders and files on one cursor, name filter', 
     expect(r.folders[0]).toBe(sort === 'name' && descending ? 'zeta' : 'Report dir');
   });
 
+  it.each(['name', 'size', 'mtime', 'uploaded'] as const)('sort %s pages through an index, never sorting the folder', async (sort) => {
+    const plans: string[] = [];
+    const prepare = catalog.sqlite.prepare.bind(catalog.sqlite);
+    const spy = (source: string) => {
+      if (/from "files"/.test(source) && /order by/.test(source)) {
+        const params = Array<string>(source.split('?').length - 1).fill('x');
+        plans.push(prepare(`explain query plan ${source}`).all(...params).map((r) => (r as { detail: string }).detail).join(' | '));
+      }
+      return prepare(source);
+    };
+    catalog.sqlite.prepare = spy as typeof catalog.sqlite.prepare;
+    for (const descending of [false, true]) {
+      // 5 folders + 1 file, then files after a file cursor: both file queries.
+      const first = await catalog.listDir({ dir: 'alice/docs', limit: 6, sort, descending });
+      await catalog.listDir({ dir: 'alice/docs', limit: 6, sort, descending, cursor: first.nextCursor ?? undefined });
+    }
+    expect(plans).toHaveLength(4);
+    for (const plan of plans) {
+      expect(plan).toMatch(/SEARCH files USING INDEX files_dir_/);
+      expect(plan).not.toMatch(/TEMP B-TREE/);
+    }
+  });
+
   it('refuses a forged cursor', async () => {
     await expect(catalog.listDir({ dir: 'alice/docs', limit: 2, cursor: 'bm90IGpzb24' })).rejects.toThrow(/invalid cursor/);
     const bad = Buffer.from(JSON.stringify({ d: 5 })).toString('base64url');
