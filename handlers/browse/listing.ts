@@ -31,7 +31,7 @@ export function parseListingParams(get: (name: string) => string | undefined): L
 }
 
 /** The JSON variant of a listing page (?format=json), for the page script and other tools. */
-export function listingJson(dir: string, listing: DirListing, extra: { rows: string; next: string | null; summary?: string }) {
+export function listingJson(dir: string, listing: DirListing, extra: { rows: string; next: string | null }) {
   return {
     dir,
     folders: listing.folders,
@@ -41,6 +41,5 @@ export function listingJson(dir: string, listing: DirListing, extra: { rows: str
     next: extra.next,
     /** Rendered `<tr>`s, escaped on the server, so the page script never builds markup from names. */
     rows: extra.rows,
-    ...(extra.summary !== undefined ? { summary: extra.summary } : {}),
   };
 }

@@ -10,6 +10,7 @@ export interface ListingView {
   user: { name: string; admin: boolean };
   params: ListingParams;
   listing: DirListing;
+  /** Totals for the header; undefined renders placeholders that the page script fills in. */
   stats: Stats | undefined;
   /** The signed-in client may upload into this folder. */
   writable: boolean;
@@ -97,9 +98,12 @@ export function renderBreadcrumbs(dir: string, user: { admin: boolean }): string
   return `<nav class="crumbs" aria-label="Breadcrumb"><ol>${items.join('')}</ol></nav>`;
 }
 
-/** Totals and space saved, from catalog.stats. */
+/** Totals and space saved, from catalog.stats; '…' placeholders (same layout) without them. */
 export function renderSummary(stats: Stats | undefined): string {
-  if (!stats) return '';
+  if (!stats) {
+    const item = (label: string) => `<div><dt>${label}</dt><dd>&#8230;</dd></div>`;
+    return `<dl class="summary">${['Files', 'Backed up', 'Stored', 'Saved', 'Hot / cold'].map(item).join('')}</dl>`;
+  }
   const dedup = Math.max(0, stats.logicalBytes - stats.blobBytes);
   const compression = Math.max(0, stats.blobBytes - stats.storedBytes);
   const saved = dedup + compression;
@@ -167,7 +171,8 @@ export function renderListingPage(view: ListingView): string {
     '<header class="top"><a class="brand" href="/">cloud-backup</a>' +
     `<span class="who">Signed in as <strong>${escapeHtml(view.user.name)}</strong>${view.user.admin ? ' (admin)' : ''}</span>` +
     '<a class="signout" href="/logout">Sign out</a></header>' +
-    `<div id="summary">${renderSummary(view.stats)}</div>` +
+    // Totals cost a pass over the namespace: the page script fetches them after the listing.
+    `<div id="summary"${view.stats ? '' : ` data-src="${escapeHtml(`${folderHref(dir)}?format=summary`)}"`}>${renderSummary(view.stats)}</div>` +
     `<main id="listing" data-dir="${escapeHtml(dir)}"${view.writable ? ' data-writable=""' : ''}>` +
     renderBreadcrumbs(dir, view.user) +
     `<h1>${escapeHtml(title)}</h1>` +

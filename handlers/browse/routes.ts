@@ -32,6 +32,11 @@ function folderOf(c: Context, prefix: string): string {
 }
 
 async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Response> {
+  const namespace = dir.split('/')[0] ?? '';
+  // Totals of the namespace (everything for the admin's root), for the header.
+  if (c.req.query('format') === 'summary') {
+    return jsonResponse({ summary: renderSummary(await deps.catalog.stats(dir === '' ? undefined : namespace)) });
+  }
   const params = parseListingParams((name) => c.req.query(name));
   const user: Principal = c.get('principal');
   const listing = await deps.catalog.listDir({
@@ -42,24 +47,21 @@ async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Res
     q: params.q || undefined,
     cursor: params.cursor,
   });
-  const namespace = dir.split('/')[0] ?? '';
   const empty = listing.files.length === 0 && listing.folders.length === 0;
   // A namespace always exists for its readers (a new client uploads into an empty one).
   if (empty && dir.includes('/') && !params.cursor && !params.q && !(await deps.catalog.dirExists(dir))) {
     throw new NotFoundError(`no folder ${dir}`);
   }
-  const scope = dir === '' ? undefined : namespace;
   const next = listing.nextCursor ? listingHref(dir, { ...params, cursor: listing.nextCursor }) : null;
   if (c.req.query('format') === 'json') {
-    const summary = c.req.query('summary') === '1' ? renderSummary(await deps.catalog.stats(scope)) : undefined;
-    return jsonResponse(listingJson(dir, listing, { rows: renderRows(dir, listing), next, summary }));
+    return jsonResponse(listingJson(dir, listing, { rows: renderRows(dir, listing), next }));
   }
   const html = renderListingPage({
     dir,
     user: { name: user.name, admin: user.admin },
     params,
     listing,
-    stats: await deps.catalog.stats(scope),
+    stats: undefined,
     writable: dir !== '' && user.name === namespace,
     assets: ASSET_URLS,
   });

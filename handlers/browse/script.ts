@@ -122,13 +122,24 @@ export const BROWSE_JS = String.raw`
     }
   }
 
-  function reload(withSummary) {
+  // Header totals come after the listing: they cost a pass over the whole namespace.
+  var summary = document.getElementById('summary');
+  function loadSummary() {
+    var src = summary && summary.getAttribute('data-src');
+    if (!src) return;
+    fetch(src, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (body) {
+      if (body && typeof body.summary === 'string') summary.innerHTML = body.summary;
+    }).catch(function () { /* the placeholders stay */ });
+  }
+  loadSummary();
+
+  function reload() {
     if (!form) return Promise.resolve();
     var u = formUrl();
     var gen = ++generation;
-    var ju = new URL(u.href);
-    if (withSummary) ju.searchParams.set('summary', '1');
-    return getJson(ju.href).then(function (page) {
+    return getJson(u.href).then(function (page) {
       if (gen !== generation) return;
       rows.textContent = '';
       appendRows(page.rows);
@@ -137,7 +148,6 @@ export const BROWSE_JS = String.raw`
       var q = u.searchParams.get('q') || '';
       empty.hidden = count > 0;
       empty.textContent = q ? 'Nothing here matches the filter.' : empty.getAttribute('data-empty');
-      if (typeof page.summary === 'string') document.getElementById('summary').innerHTML = page.summary;
       var first = document.getElementById('first-page');
       if (first) first.hidden = true;
       history.replaceState(null, '', u.pathname + u.search);
@@ -153,12 +163,12 @@ export const BROWSE_JS = String.raw`
     var timer = 0;
     filter.addEventListener('input', function () {
       clearTimeout(timer);
-      timer = setTimeout(function () { reload(false); }, 250);
+      timer = setTimeout(reload, 250);
     });
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       clearTimeout(timer);
-      reload(false);
+      reload();
     });
     // "/" jumps to the filter, as on many listing sites.
     document.addEventListener('keydown', function (e) {
@@ -352,7 +362,8 @@ export const BROWSE_JS = String.raw`
       running--;
       if (running === 0 && queue.length === 0) {
         say('Uploads finished.');
-        reload(true);
+        reload();
+        loadSummary();
       }
       pump();
     });

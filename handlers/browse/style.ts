@@ -16,6 +16,7 @@ a{color:var(--accent)}
 .who{margin-left:auto;color:var(--muted)}
 .who strong{color:var(--fg);font-weight:600}
 #summary,main{max-width:74rem;margin:0 auto;padding:0 1.25rem}
+#summary dd{min-width:3.5rem}
 .summary{display:flex;flex-wrap:wrap;gap:.5rem 2.25rem;margin:1rem 0 0;padding:.75rem 1rem;background:var(--soft);border-radius:.5rem}
 .summary dt{font-size:.7rem;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
 .summary dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}

@@ -99,7 +99,7 @@ describe('listing in Chromium', () => {
     expect(h['x-content-type-options']).toBe('nosniff');
     expect(h['referrer-policy']).toBe('no-referrer');
     await expect(page.textContent('.who')).resolves.toContain('alice');
-    await expect(page.textContent('#summary')).resolves.toMatch(/216 files/);
+    await poll(() => page.textContent('#summary')).toMatch(/216 files/);
 
     await page.click('#rows a:text-is("photos/")');
     await page.waitForURL('**/browse/alice/photos/');
@@ -110,6 +110,7 @@ describe('listing in Chromium', () => {
     // The page script turned UTC into local time; the datetime attribute keeps the instant.
     await expect(row.locator('td.mtime time').getAttribute('datetime')).resolves.toBe('2024-05-01T10:00:00.000Z');
     await expect(row.locator('td.mtime time').textContent()).resolves.not.toContain('UTC');
+    await poll(() => page.textContent('#summary')).toMatch(/216 files/);
 
     await page.screenshot({ path: join(OUT, 'listing.png'), fullPage: true });
 
@@ -285,7 +286,7 @@ describe('uploads from the page', () => {
       expect(requests).toContain('PUT files');
     }
     // The summary in the header was refreshed after the upload.
-    await expect(page.textContent('#summary')).resolves.toMatch(/217 files/);
+    await poll(() => page.textContent('#summary')).toMatch(/217 files/);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -82,6 +82,16 @@ describe('listing over HTTP', () => {
     expect(html).toContain('href="/browse/alice/big/?sort=size&#38;q=f1"');
   });
 
+  it('sends the header totals separately (they cost a pass over the namespace)', async () => {
+    const page = await (await get('/browse/alice/big/')).text();
+    expect(page).toContain('data-src="/browse/alice/big/?format=summary"');
+    const r = await get('/browse/alice/big/?format=summary');
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    const { summary } = (await r.json()) as { summary: string };
+    expect(summary).toMatch(/<dd>\d+ files<\/dd>/);
+    expect((await get('/browse/bob/?format=summary')).status).toBe(403);
+  });
+
   it('answers bad parameters, missing folders and other namespaces with HTML pages', async () => {
     for (const [path, status] of [
       ['/browse/alice/big/?sort=colour', 400],

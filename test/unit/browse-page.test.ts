@@ -136,6 +136,12 @@ describe('header, breadcrumbs and page', () => {
     expect(renderSummary({ ...STATS, files: 1, logicalBytes: 0, blobBytes: 0, storedBytes: 0 })).toContain('<dd>1 file</dd>');
   });
 
+  it('without totals, renders placeholders and where the script fetches them', () => {
+    const html = renderListingPage(view({ stats: undefined, dir: 'alice/a b' }));
+    expect(html).toContain('<div id="summary" data-src="/browse/alice/a%20b/?format=summary"><dl class="summary"><div><dt>Files</dt><dd>&#8230;</dd></div>');
+    expect(renderListingPage(view())).toContain('<div id="summary"><dl class="summary">');
+  });
+
   it('breadcrumbs: admins get a root, the last crumb is the current page', () => {
     expect(renderBreadcrumbs('alice/a&b', { admin: false })).toBe(
       '<nav class="crumbs" aria-label="Breadcrumb"><ol><li><a href="/browse/alice/">alice</a></li>' +
