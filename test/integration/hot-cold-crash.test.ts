@@ -86,6 +86,8 @@ describe('hot/cold crash safety (server killed with SIGKILL)', () => {
       }
       return false;
     }, 60_000, 10);
+    // Downloads are served while the compression runs.
+    for (const f of [tiny, noise]) expect(await sha256Body(await fetch(`${srv.url}/files/${f.path}`, { headers: auth }))).toEqual({ sha256: f.sha, size: f.size });
     await srv.kill();
     expect(existsSync(plainPath(big.sha)), 'big.txt plain form still there after the kill').toBe(true);
     expect((await tmpNames()).some((n) => n.endsWith('.gz'))).toBe(true);

@@ -32,6 +32,14 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
     return item;
   };
   const waitState = (path: string, state: 'hot' | 'cold') => waitFor(`${path} ${state}`, async () => (await entry(path)).state === state);
+  /**
+   * Cold and staying so: a read schedules a promotion on the sweeper's queue before its answer
+   * starts, so once the queue is idle no earlier read can flip the file back to hot under a test.
+   */
+  const cold = async (path = text.path) => {
+    await s.server.sweeper.queue.onIdle();
+    await waitState(path, 'cold');
+  };
   const plainPath = (sha: string) => join(s.dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha);
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${s.url}/files/${path}`, { headers: { ...s.auth('alice'), ...headers } });
 
@@ -54,7 +62,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   });
 
   it('turns a compressible 10 MB text file cold: stored under 30%, plain form gone', async () => {
-    await waitState(text.path, 'cold');
+    await cold();
     const e = await entry(text.path);
     expect(e.size).toBe(10 * MB);
     expect(e.storedSize).toBeGreaterThan(0);
@@ -80,13 +88,13 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   });
 
   it('leaves a tiny file alone', async () => {
-    await waitState(text.path, 'cold');
+    await cold();
     const b = await s.server.catalog.getBlob(sha256(tiny.data));
     expect(b).toMatchObject({ state: 'hot', incompressible: false });
   });
 
   it('reports logical vs stored bytes in /api/stats', async () => {
-    await waitState(text.path, 'cold');
+    await cold();
     await waitFor('random incompressible', async () => (await s.server.catalog.getBlob(random.sha))?.incompressible === true);
     const stats = (await (await fetch(`${s.url}/api/stats`, { headers: s.auth('root') })).json()) as { blobBytes: number; storedBytes: number; savedBytes: number; hot: number; cold: number };
     const blobs = [await s.server.catalog.getBlob(text.sha), await s.server.catalog.getBlob(random.sha), await s.server.catalog.getBlob(sha256(tiny.data))];
@@ -100,7 +108,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   });
 
   it('serves full and ranged GETs of the cold file exactly, with the ETag it had when hot', async () => {
-    await waitState(text.path, 'cold');
+    await cold();
     const full = await get(text.path);
     expect(full.status).toBe(200);
     expect(full.headers.get('etag')).toBe(text.etag);
@@ -112,7 +120,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
       [5 * MB + 17, 5 * MB + 5000],
       [10 * MB - 100, 10 * MB - 1],
     ] as const) {
-      await waitState(text.path, 'cold');
+      await cold();
       const r = await get(text.path, { Range: `bytes=${start}-${end}` });
       expect(r.status).toBe(206);
       expect(r.headers.get('content-range')).toBe(`bytes ${start}-${end}/${10 * MB}`);
@@ -120,7 +128,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
       expect(Buffer.from(await r.arrayBuffer()).equals(await fileSlice(text.file, start, end))).toBe(true);
     }
 
-    await waitState(text.path, 'cold');
+    await cold();
     const multi = await get(text.path, { Range: 'bytes=10-19,3000000-3000099' });
     expect(multi.status).toBe(206);
     const parts = parseByteranges(Buffer.from(await multi.arrayBuffer()), multi.headers.get('content-type') ?? '');
@@ -130,7 +138,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   });
 
   it('makes the file hot again after a read', async () => {
-    await waitState(text.path, 'cold');
+    await cold();
     expect((await sha256Body(await get(text.path))).sha256).toBe(text.sha);
     await waitFor('promoted: catalog hot and plain form back', async () => {
       const e = await entry(text.path);
@@ -141,7 +149,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   });
 
   it('serves two concurrent GETs of one cold file exactly', async () => {
-    await waitState(text.path, 'cold');
+    await cold();
     const [a, b] = await Promise.all([get(text.path), get(text.path)]);
     const [ha, hb] = await Promise.all([sha256Body(a), sha256Body(b)]);
     expect(ha).toEqual({ sha256: text.sha, size: 10 * MB });
@@ -149,10 +157,25 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   });
 
   it('shows state and stored size in the HTML listing', async () => {
-    await waitState(text.path, 'cold');
+    await cold();
     const html = await (await fetch(`${s.url}/browse/alice/logs/`, { headers: s.auth('alice') })).text();
     expect(html).toMatch(/badge cold/);
     expect(html).toContain('app.log');
+  });
+
+  it('stores the same content uploaded again while cold once, and deletes every form with the last file', async () => {
+    await cold();
+    const copy = 'alice/copies/app-copy.log';
+    const r = await putFile(s.url, copy, text.file, s.auth('alice'));
+    expect(r.status).toBe(201);
+    expect(((await r.json()) as ApiFile).state).toBe('cold');
+    expect(existsSync(plainPath(text.sha))).toBe(false);
+    expect((await fetch(`${s.url}/files/${text.path}`, { method: 'DELETE', headers: s.auth('alice') })).status).toBe(204);
+    await cold(copy);
+    expect((await fetch(`${s.url}/files/${copy}`, { method: 'DELETE', headers: s.auth('alice') })).status).toBe(204);
+    expect(existsSync(plainPath(text.sha))).toBe(false);
+    expect(existsSync(`${plainPath(text.sha)}.gz`)).toBe(false);
+    expect(await s.server.catalog.getBlob(text.sha)).toBeUndefined();
   });
 
   it('logged no failed compression or promotion on the way', () => {
