@@ -11,6 +11,12 @@ export interface ServerConfig {
   /** Compression jobs at once; default CPU count - 1, at least 1. */
   sweepConcurrency: number;
   storage: 'disk' | 's3';
+  /** S3-compatible endpoint (MinIO, Ceph RGW...); '' means AWS S3. */
+  s3Endpoint: string;
+  s3Bucket: string;
+  s3Region: string;
+  /** postgres://... for a catalog shared by several instances; '' means SQLite in the data dir. */
+  databaseUrl: string;
   maxUploadBytes: number;
   /** Incomplete resumable uploads are dropped after this long. */
   uploadExpiryMs: number;
@@ -64,6 +70,20 @@ export const OPTIONS: readonly Option[] = [
     },
     key: 'storage',
     help: 'disk or s3',
+  },
+  { flag: 's3-endpoint', env: 'CB_S3_ENDPOINT', fallback: '', parse: (v) => v, key: 's3Endpoint', help: 'S3-compatible endpoint URL (empty: AWS)' },
+  { flag: 's3-bucket', env: 'CB_S3_BUCKET', fallback: '', parse: (v) => v, key: 's3Bucket', help: 'bucket for blobs (storage s3)' },
+  { flag: 's3-region', env: 'CB_S3_REGION', fallback: 'us-east-1', parse: (v) => v, key: 's3Region', help: 'S3 region' },
+  {
+    flag: 'database-url',
+    env: 'CB_DATABASE_URL',
+    fallback: '',
+    parse: (v, n) => {
+      if (v !== '' && !/^postgres(ql)?:\/\//.test(v)) throw new ConfigError(`${n}: expected a postgres:// URL`);
+      return v;
+    },
+    key: 'databaseUrl',
+    help: 'PostgreSQL catalog (empty: SQLite in the data dir)',
   },
   { flag: 'max-upload', env: 'CB_MAX_UPLOAD', fallback: '1T', parse: wrap(parseSize), key: 'maxUploadBytes', help: 'largest accepted file' },
   { flag: 'upload-expiry', env: 'CB_UPLOAD_EXPIRY', fallback: '24h', parse: wrap(parseDuration), key: 'uploadExpiryMs', help: 'incomplete resumable uploads expire after' },

@@ -1,18 +1,16 @@
-import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../handlers/app.js';
 import { DEFAULT_CONFIG, type AppDeps } from '../../handlers/deps.js';
 import { AccessTracker } from '../../storage/access-tracker.js';
-import { DiskBlobStore } from '../../storage/disk-blob-store.js';
+import type { BlobStore } from '../../storage/blob-store.js';
+import type { Catalog } from '../../storage/catalog.js';
 import { repairSwaps } from '../../storage/form-swap.js';
-import { KeyedMutex } from '../../storage/keyed-mutex.js';
 import { SlidingLoginLimiter } from '../../storage/login-limiter.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { Sweeper } from '../../storage/sweeper.js';
-import { ConfigError, type ServerConfig } from './config.js';
+import { openBackends } from './backends.js';
+import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
 import { claimPidFile } from './pid-file.js';
 import { scheduleUploadReclaim } from './upload-expiry.js';
@@ -22,8 +20,8 @@ export interface RunningServer {
   url: string;
   port: number;
   deps: AppDeps;
-  catalog: SqliteCatalog;
-  blobs: DiskBlobStore;
+  catalog: Catalog;
+  blobs: BlobStore;
   /** Compresses cold blobs and promotes read ones (hot/cold). */
   sweeper: Sweeper;
   /** Batched last-access times of downloads. */
@@ -32,20 +30,15 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function catalogFile(dataDir: string): string {
-  return join(dataDir, 'catalog.sqlite');
-}
+export { catalogFile } from './backends.js';
 
-/** Wires local disk + SQLite + the Hono app into a listening Node HTTP server. */
+/** Wires the storage (disk or S3, SQLite or PostgreSQL) + the Hono app into a listening Node HTTP server. */
 export async function startServer(config: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
-  if (config.storage !== 'disk') throw new ConfigError(`storage "${config.storage}" is not available in this build; use disk`);
-  await mkdir(config.dataDir, { recursive: true });
-  const catalog = new SqliteCatalog({ file: catalogFile(config.dataDir) });
-  const blobs = new DiskBlobStore({ root: config.dataDir, durable: config.durable });
-  await blobs.init();
+  const backends = await openBackends(config, log);
+  const { blobs, catalog, locks } = backends;
+  log(`storage: ${backends.describe}`);
   const cleaned = await blobs.cleanupTemp();
   if (cleaned > 0) log(`start-up: removed ${cleaned} temporary leftover(s) of an earlier run`);
-  const locks = new KeyedMutex();
   const swaps = { blobs, catalog, locks, clock: Date.now, log };
   const repaired = await repairSwaps(swaps);
   if (repaired.swaps > 0) {
@@ -106,7 +99,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
       await reclaim.stop();
       await sweeperStopped;
       await reads.stop();
-      await catalog.close();
+      await backends.close();
       await releasePidFile();
     })();
     return closing;

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig, type ServerConfig } from '../../adapters/node/config.js';
 import { startServer, type RunningServer } from '../../adapters/node/server.js';
 import { createClient } from '../../adapters/node/tokens.js';
+import type { Catalog } from '../../storage/catalog.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -34,10 +35,11 @@ export async function startTestServer(
   const config: ServerConfig = { ...loadConfig([], {}), host: '127.0.0.1', port: 0, dataDir, ...overrides };
   const logs: string[] = [];
   const server = await startServer(config, (line) => logs.push(line));
+  const catalogId = config.databaseUrl || join(dataDir, 'catalog.sqlite');
   const tokens = {
-    alice: await ensureClient(server.catalog, 'alice'),
-    bob: await ensureClient(server.catalog, 'bob'),
-    root: await ensureClient(server.catalog, 'root', true),
+    alice: await ensureClient(server.catalog, catalogId, 'alice'),
+    bob: await ensureClient(server.catalog, catalogId, 'bob'),
+    root: await ensureClient(server.catalog, catalogId, 'root', true),
   };
   return {
     url: server.url,
@@ -55,9 +57,9 @@ export async function startTestServer(
 
 const tokenCache = new Map<string, string>();
 
-/** Creates a client once per catalog file; later calls return the same token. */
-async function ensureClient(catalog: SqliteCatalog, name: string, admin = false): Promise<string> {
-  const key = `${catalog.sqlite.name}:${name}`;
+/** Creates a client once per catalog (file or database URL); later calls return the same token. */
+async function ensureClient(catalog: Catalog, catalogId: string, name: string, admin = false): Promise<string> {
+  const key = `${catalogId}:${name}`;
   const known = tokenCache.get(key);
   if (known && (await catalog.getClient(name))) return known;
   const token = await createClient(catalog, name, admin);
@@ -91,7 +93,7 @@ export async function spawnServer(dataDir: string, args: string[] = [], env: Nod
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start:\n${out}`)), 30_000);
+    const timer = setTimeout(() => rej(new Error(`server did not start:\n${out}`)), 90_000);
     const onData = () => {
       const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
       if (m) {
