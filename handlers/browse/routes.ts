@@ -8,7 +8,7 @@ import { ASSET_URLS } from './assets.js';
 import { listingJson, PAGE_SIZE, parseListingParams } from './listing.js';
 import { folderHref, listingHref, renderListingPage, renderMessagePage, renderRows, renderSummary } from './page.js';
 import { htmlResponse, jsonResponse } from './security.js';
-import { zipResponse } from './zip.js';
+import { zipHeaders, zipResponse } from './zip.js';
 
 /** Errors a reader can act on get a page of their own; anything else stays a JSON error. */
 const PAGE_ERRORS: Readonly<Record<string, string>> = {
@@ -105,6 +105,8 @@ export function browseRoutes(deps: AppDeps): Hono {
       const dir = folderOf(c, '/zip/');
       // Checked before streaming: once the archive starts, the status is already sent.
       if (!(await deps.catalog.dirExists(dir))) throw new NotFoundError(`no folder ${dir} (or nothing in it)`);
+      // HEAD must not start the archive: its first pull would open a blob nobody reads.
+      if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: zipHeaders(dir) });
       return zipResponse(deps, dir, log);
     }),
   );

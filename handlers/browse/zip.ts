@@ -19,6 +19,15 @@ export function zipName(dir: string): string {
   return `${dir.slice(dir.lastIndexOf('/') + 1)}.zip`;
 }
 
+export function zipHeaders(dir: string): Record<string, string> {
+  return {
+    'Content-Type': 'application/zip',
+    'Content-Disposition': contentDisposition(zipName(dir)),
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-store',
+  };
+}
+
 /**
  * GET /zip/<dir>/: every file below `dir` as one ZIP (zip64 when needed), streamed: the catalog
  * is read a page at a time and each blob is opened only when the archive reaches it, so nothing
@@ -99,13 +108,5 @@ export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => v
       await zip.cancel(reason).catch(() => {});
     },
   });
-  return new Response(body, {
-    status: 200,
-    headers: {
-      'Content-Type': 'application/zip',
-      'Content-Disposition': contentDisposition(zipName(dir)),
-      'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': 'no-store',
-    },
-  });
+  return new Response(body, { status: 200, headers: zipHeaders(dir) });
 }

@@ -216,9 +216,13 @@ describe('folder as .zip', () => {
     expect((await get('/zip/bob/private/', null)).status).toBe(401);
   });
 
-  it('closes the blob it was reading when the download is cancelled', async () => {
+  it('closes the blob it was reading when the download is cancelled, and opens none for HEAD', async () => {
     await put('alice/huge/a.bin', randomBytes(24 * 1024 * 1024));
     await expect.poll(openBlobFds, { timeout: 10_000, interval: 50 }).toEqual([]);
+    const head = await get('/zip/alice/huge/', 'alice', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-disposition')).toBe('attachment; filename="huge.zip"');
+    expect(await openBlobFds()).toEqual([]);
     const ac = new AbortController();
     const r = await get('/zip/alice/huge/', 'alice', { signal: ac.signal });
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
