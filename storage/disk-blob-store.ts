@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import type { AppendOptions, BlobLocation, BlobStore, ByteRange, PendingForm, StoredForm, TempBlob, WriteOptions } from './blob-store.js';
+import { BatchedWriter } from './batched-writer.js';
 import { DiskBlobForms } from './disk-blob-forms.js';
 import { DiskUploadParts } from './disk-upload-parts.js';
 import { InsufficientStorageError, TooLargeError } from './errors.js';
+import { webFromNode } from './web-from-node.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -84,6 +85,8 @@ export class DiskBlobStore implements BlobStore {
     let fh: FileHandle | undefined;
     try {
       fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+      // Batched writes overlap with receiving; one awaited write per chunk made the two take turns.
+      const out = new BatchedWriter(fh);
       if (body) {
         for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
           options.signal?.throwIfAborted();
@@ -92,13 +95,10 @@ export class DiskBlobStore implements BlobStore {
             throw new TooLargeError(`upload exceeds the maximum size of ${options.maxBytes} bytes`);
           }
           hash.update(chunk);
-          let off = 0;
-          while (off < chunk.byteLength) {
-            const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
-            off += bytesWritten;
-          }
+          await out.write(chunk);
         }
       }
+      await out.flush();
       if (this.durable) await fh.sync();
       await fh.close();
       fh = undefined;
@@ -134,7 +134,7 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<ReadableStream<Uint8Array>> {
-    return Readable.toWeb(await this.forms.read(sha256, range, where)) as ReadableStream<Uint8Array>;
+    return webFromNode(await this.forms.read(sha256, range, where));
   }
 
   /** True when any form (plain or compressed) is stored. */

@@ -13,6 +13,7 @@ import { openBackends } from './backends.js';
 import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
 import { claimPidFile } from './pid-file.js';
+import { withFastBody } from './request-body.js';
 import { scheduleUploadReclaim } from './upload-expiry.js';
 
 export interface RunningServer {
@@ -66,7 +67,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const app = createApp(deps);
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: closeAfterUnreadBody(app.fetch), port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
+    const s = serve({ fetch: closeAfterUnreadBody(withFastBody(app.fetch)), port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
     s.once('error', reject);
   });
   // Backups of large files over slow links take hours: no whole-request deadline, but a socket

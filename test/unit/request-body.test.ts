@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { LARGE_BODY, wantsFastBody } from '../../adapters/node/request-body.js';
+
+describe('wantsFastBody: which request bodies skip @hono/node-server Readable.toWeb', () => {
+  it.each([
+    ['PUT', 1, String(LARGE_BODY), undefined, true],
+    ['PUT', 1, String(LARGE_BODY - 1), undefined, false],
+    ['PATCH', 1, '1073741824', undefined, true],
+    ['POST', 1, '120', undefined, false],
+    ['PUT', 1, undefined, 'chunked', true],
+    ['PUT', 1, undefined, undefined, false],
+    ['PUT', 1, 'abc', undefined, false],
+    ['GET', 1, '999999', undefined, false],
+    ['HEAD', 1, undefined, 'chunked', false],
+    ['PUT', 2, '999999', undefined, false],
+  ])('%s HTTP/%d, length %s, transfer-encoding %s -> %s', (method, version, length, te, want) => {
+    expect(wantsFastBody(method, version, length, te)).toBe(want);
+  });
+});
