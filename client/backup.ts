@@ -9,7 +9,7 @@ import { examine, scanTree, type ScanEntry } from './scanner.js';
 import { StateDb } from './state-db.js';
 import { TokenBucket } from './token-bucket.js';
 import { detectTus } from './tus-upload.js';
-import { TUS_CHUNK, TUS_THRESHOLD, Uploader, type FileRef, type Outcome, type UploadContext } from './uploader.js';
+import { LINK_MIN_BYTES, TUS_CHUNK, TUS_THRESHOLD, Uploader, type FileRef, type Outcome, type UploadContext } from './uploader.js';
 
 export interface ClientOptions {
   /** Where progress goes (default stdout) and whether it is a terminal. */
@@ -22,6 +22,8 @@ export interface ClientOptions {
   uploadRetry?: RetryPolicy;
   tusThreshold?: number;
   tusChunk?: number;
+  /** Smallest file that tries POST /api/link first (default 64 KiB). */
+  linkMinBytes?: number;
   /** Cancels everything in flight (Ctrl+C, stop()). */
   signal?: AbortSignal;
 }
@@ -81,7 +83,9 @@ export class BackupClient {
       tus: this.tus,
       tusThreshold: this.options.tusThreshold ?? TUS_THRESHOLD,
       tusChunk: this.options.tusChunk ?? TUS_CHUNK,
+      linkMinBytes: this.options.linkMinBytes ?? LINK_MIN_BYTES,
       signal: this.signal,
+      onSending: (size) => this.reporter.queued(size),
       onBytes: (n) => this.reporter.bytes(n),
       note: (line) => this.reporter.line(line),
     };
@@ -209,6 +213,7 @@ export class BackupClient {
         this.reporter.line(`deferred  ${key} (modified ${formatDuration(Math.max(0, this.clock.now() - file.mtimeMs))} ago; waiting for it to settle)`);
         return;
       case 'failed':
+        this.reporter.fileDone();
         this.fail(summary, key, o.message);
         return;
       case 'sent': {
@@ -217,8 +222,8 @@ export class BackupClient {
         summary.bytesSent += o.sent;
         summary.bytesBackedUp += o.size;
         const how = o.via === 'link' ? 'content already on the server' : o.via === 'tus' ? (o.resumedFrom ? `resumed at ${formatBytes(o.resumedFrom)}` : 'resumable') : '';
+        this.reporter.fileDone(o.via === 'link' ? o.size : 0);
         this.reporter.line(`${o.via === 'link' ? 'linked  ' : 'uploaded'}  ${key} (${formatBytes(o.size)}${how ? `, ${how}` : ''})`);
-        this.reporter.fileDone();
         if (o.recheckAtMs !== undefined) {
           summary.deferred++;
           this.deferred.set(key, { file, atMs: o.recheckAtMs });

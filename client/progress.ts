@@ -119,8 +119,10 @@ export class Reporter {
     this.drawStatus(false);
   }
 
-  fileDone(): void {
+  /** A queued file is finished; `unsentBytes` of it never travelled (linked, or failed). */
+  fileDone(unsentBytes = 0): void {
     this.live.filesDone++;
+    this.live.bytesDone += unsentBytes;
     this.drawStatus(false);
   }
 

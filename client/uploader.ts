@@ -18,6 +18,11 @@ import { tusUpload, type TusContext } from './tus-upload.js';
 export const TUS_THRESHOLD = 8 * 1024 * 1024;
 /** Bytes per tus PATCH. */
 export const TUS_CHUNK = 8 * 1024 * 1024;
+/**
+ * Smaller files skip POST /api/link and go straight to PUT: the link would cost a round trip to
+ * save at most this many bytes, and the server stores identical content once either way.
+ */
+export const LINK_MIN_BYTES = 64 * 1024;
 /** A file that keeps changing while we send it is tried this often, then left for later. */
 const MAX_ROUNDS = 3;
 
@@ -35,8 +40,11 @@ export interface UploadContext {
   tus: boolean;
   tusThreshold: number;
   tusChunk: number;
+  /** Files this big or bigger try POST /api/link before sending bytes. */
+  linkMinBytes: number;
   signal: AbortSignal;
-  /** Body bytes as they leave (for the progress display). */
+  /** A file is about to be sent (for the progress display), then its body bytes as they leave. */
+  onSending?: (size: number) => void;
   onBytes?: (n: number) => void;
   /** Retries and resumptions, for the log. */
   note?: (line: string) => void;
@@ -137,7 +145,7 @@ async function send(ctx: UploadContext, f: FileRef, key: string, remote: string,
     onRetry: (err: unknown, attempt: number, ms: number) =>
       ctx.note?.(`retry     ${key}: ${(err as Error).message} (attempt ${attempt + 1} in ${(ms / 1000).toFixed(1)}s)`),
   };
-  if (await withRetry(() => tryLink(ctx, remote, sha256, f.mtimeMs), retry)) {
+  if (f.size >= ctx.linkMinBytes && (await withRetry(() => tryLink(ctx, remote, sha256, f.mtimeMs), retry))) {
     return { kind: 'sent', via: 'link', size: f.size, sent: 0 };
   }
   if (chooseTransport(f.size, ctx.tus, ctx.tusThreshold) === 'tus') {
@@ -220,6 +228,7 @@ export async function backupFile(ctx: UploadContext, file: FileRef): Promise<Out
         via = 'same';
       } else {
         try {
+          ctx.onSending?.(current.size);
           lastSent = await send(ctx, snapshot, key, remote, sha256);
         } catch (err) {
           if (err instanceof FileChangedError) continue;

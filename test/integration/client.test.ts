@@ -213,13 +213,8 @@ describe('failures', () => {
     const { folder, state } = await freshFolder('late');
     await writeFile(join(folder, 'late.txt'), 'late');
     await age(join(folder, 'late.txt'));
-    const dataDir = await mkdtemp(join(tmpdir(), 'cb-late-'));
-    // Learn the tokens of a data dir, stop its server, and start it again on the same port later.
-    const first = await startTestServer({}, { dataDir, keepData: true });
-    const { port } = first.server;
-    const token = first.tokens.alice;
-    await first.stop();
-    const pending = runOnce(clientConfig(folder, { url: `http://127.0.0.1:${port}` }, token, state), {
+    const { url, port, dataDir, token } = await stoppedServer();
+    const pending = runOnce(clientConfig(folder, { url }, token, state), {
       out: captureOutput().out,
       connectRetry: { attempts: 100, baseMs: 100, maxMs: 200 },
     });
@@ -328,13 +323,9 @@ describe('watch mode', () => {
     const { folder, state } = await freshFolder('patient');
     await writeFile(join(folder, 'waiting.txt'), 'waited for');
     await age(join(folder, 'waiting.txt'));
-    const dataDir = await mkdtemp(join(tmpdir(), 'cb-patient-'));
-    const first = await startTestServer({}, { dataDir, keepData: true });
-    const { port } = first.server;
-    const token = first.tokens.alice;
-    await first.stop();
+    const { url, port, dataDir, token } = await stoppedServer();
     const cap = captureOutput();
-    const w = startWatching(clientConfig(folder, { url: `http://127.0.0.1:${port}` }, token, state), {
+    const w = startWatching(clientConfig(folder, { url }, token, state), {
       out: cap.out,
       debounceMs: 100,
       connectRetry: { attempts: Infinity, baseMs: 100, maxMs: 300 },
@@ -353,6 +344,19 @@ describe('watch mode', () => {
     }
   });
 });
+
+/**
+ * A server that ran once and is now down: its port, data dir and alice's token, so the test can
+ * start it again on the same port (same tokens) while the client is waiting.
+ */
+async function stoppedServer(): Promise<{ url: string; port: number; dataDir: string; token: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cb-down-'));
+  const first = await startTestServer({}, { dataDir, keepData: true });
+  const { port } = first.server;
+  const token = first.tokens.alice;
+  await first.stop();
+  return { url: `http://127.0.0.1:${port}`, port, dataDir, token };
+}
 
 /** A port nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {
