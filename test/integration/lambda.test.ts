@@ -120,7 +120,6 @@ describe.skipIf(pgMissing !== undefined)(`adapters/lambda: the handlers on AWS L
     expect(after).toMatchObject({ state: 'hot' });
     expect(after?.lastAccess).toBeGreaterThan(cold?.lastAccess ?? 0);
   });
-
 });
 
 describe('lambdaConfig', () => {
