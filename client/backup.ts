@@ -1,9 +1,10 @@
 import type { ClientConfig } from './args.js';
+import { decideFromStat } from './change-detect.js';
 import { systemClock, type Clock } from './clock.js';
 import { CancelledError, HttpStatusError } from './errors.js';
 import { expectStatus, HttpClient } from './http.js';
 import { emptySummary, formatBytes, formatDuration, Reporter, type Output, type PassSummary } from './progress.js';
-import { pathApi, relativeKey } from './remote-path.js';
+import { pathApi, relativeKey, remotePath } from './remote-path.js';
 import { UPLOAD_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { examine, scanTree, type ScanEntry } from './scanner.js';
 import { StateDb } from './state-db.js';
@@ -178,6 +179,12 @@ export class BackupClient {
           continue;
         }
         this.deferred.delete(key);
+        // The common case of a rescan, settled here without a trip through the queue.
+        const remote = remotePath(this.namespace, this.config.prefix, entry.segments);
+        if (decideFromStat(entry, this.db.getFile(key), remote, this.clock.now(), this.config.settleMs).action === 'unchanged') {
+          summary.unchanged++;
+          continue;
+        }
         await this.uploader.submit(entry, (outcome, file) => this.record(summary, file, outcome));
       }
     } catch (err) {
