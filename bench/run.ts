@@ -14,11 +14,13 @@ import { FULL, QUICK, type BenchContext, type RowGroup } from './context.js';
 import { describeMachine, machineInfo } from './machine.js';
 import { INSTALL_HINT, nginxAvailable, startNginx } from './nginx.js';
 import { hasCommand } from './proc.js';
+import { listingRows } from './rows/listing.js';
 import { transferRows } from './rows/transfer.js';
 import { markdownTable, notesOf, type BenchRow } from './table.js';
 
 const GROUPS: Record<string, RowGroup> = {
   transfer: transferRows,
+  listing: listingRows,
 };
 
 async function main(): Promise<number> {
