@@ -5,6 +5,25 @@ import { BadRequestError } from './errors.js';
  * listing cursors mean exactly the same thing.
  */
 
+/** Parent folders of a full path, nearest last: 'a/b/c.txt' -> ['a', 'a/b']. */
+export function ancestorsOf(path: string): string[] {
+  const parts = path.split('/');
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
+  return out;
+}
+
+/** 'a/b/c.txt' -> 'a/b'; a namespace's parent is ''. */
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/** 'a/b/c.txt' -> 'c.txt'. */
+export function nameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
 /** Escapes LIKE wildcards so a user's prefix matches literally (ESCAPE '\'). */
 export function likePrefix(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';

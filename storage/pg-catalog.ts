@@ -20,9 +20,8 @@ import type {
   Stats,
   UploadRecord,
 } from './catalog.js';
-import { decodeDirCursor, encodeDirCursor, likeContains, likePrefix } from './catalog-query.js';
+import { ancestorsOf, decodeDirCursor, encodeDirCursor, likeContains, likePrefix, nameOf, parentOf } from './catalog-query.js';
 import { ConflictError } from './errors.js';
-import { ancestorsOf } from './sqlite-catalog.js';
 
 const { blobs, clients, dirs, files, uploads } = schema;
 
@@ -33,15 +32,6 @@ const MIGRATION_LOCK = 0x63622d6d; // "cb-m"
 
 type Db = NodePgDatabase<typeof schema>;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
-
-function nameOf(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
 
 const num = (v: SQL) => v.mapWith(Number);
 

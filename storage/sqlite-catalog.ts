@@ -21,38 +21,12 @@ import type {
   Stats,
   UploadRecord,
 } from './catalog.js';
-import { ConflictError, BadRequestError } from './errors.js';
+import { ancestorsOf, decodeDirCursor as decodeCursor, encodeDirCursor as encodeCursor, likeContains, likePrefix, nameOf, parentOf } from './catalog-query.js';
+import { ConflictError } from './errors.js';
 
 const { blobs, clients, dirs, files, uploads } = schema;
 
 export const MIGRATIONS_FOLDER = join(dirname(fileURLToPath(import.meta.url)), '..', 'drizzle', 'migrations');
-
-/** Parent folders of a full path, nearest last: 'a/b/c.txt' -> ['a', 'a/b']. */
-export function ancestorsOf(path: string): string[] {
-  const parts = path.split('/');
-  const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
-  return out;
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
-
-function nameOf(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
-/** Escapes LIKE wildcards so a user's prefix matches literally (ESCAPE '\'). */
-function likePrefix(prefix: string): string {
-  return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
-}
-
-/** A LIKE pattern matching names that contain `text` literally (ESCAPE '\'). */
-function likeContains(text: string): string {
-  return '%' + likePrefix(text);
-}
 
 const entryColumns = {
   path: files.path,
@@ -68,30 +42,6 @@ const entryColumns = {
   storedSize: blobs.storedSize,
   lastAccess: blobs.lastAccess,
 };
-
-type Cursor = [string | number | null, string];
-/** listDir pages folders first: this cursor means "after this folder", files not started yet. */
-type FolderCursor = { d: string };
-
-function encodeCursor(c: Cursor | FolderCursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
-function decodeCursor(s: string): Cursor | FolderCursor {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[1] === 'string') {
-      const k: unknown = v[0];
-      if (k === null || typeof k === 'string' || typeof k === 'number') return [k, v[1]];
-    }
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as FolderCursor).d === 'string') {
-      return { d: (v as FolderCursor).d };
-    }
-  } catch {
-    // fall through
-  }
-  throw new BadRequestError('invalid cursor');
-}
 
 export interface SqliteCatalogOptions {
   /** Path of the SQLite file; ':memory:' for throwaway tests. */

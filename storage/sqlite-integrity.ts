@@ -1,5 +1,5 @@
 import type { SqliteCatalog } from './sqlite-catalog.js';
-import { ancestorsOf } from './sqlite-catalog.js';
+import { ancestorsOf } from './catalog-query.js';
 
 /**
  * Catalog checks fsck needs beyond the Catalog interface: the database's own integrity, the

@@ -228,6 +228,24 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(await catalog.getBlob(SHA(2))).toMatchObject({ incompressible: true, state: 'hot', storedSize: 10 });
       });
 
+      it('listCompressionCandidates: hot, big enough, compressible, unread since the cutoff; oldest first, paged', async () => {
+        await put('alice/old', 1, 1000, 100);
+        await put('alice/older', 2, 1000, 50);
+        await put('alice/tiny', 3, 10, 10);
+        await put('alice/fresh', 4, 1000, 900);
+        await put('alice/cold', 5, 1000, 20);
+        await put('alice/noshrink', 6, 1000, 30);
+        await put('alice/tie', 7, 1000, 100);
+        await catalog.updateBlob(SHA(5), { state: 'cold', codec: 'gzip', storedSize: 100 });
+        await catalog.updateBlob(SHA(6), { incompressible: true });
+        const all = await catalog.listCompressionCandidates({ cutoff: 500, minSize: 100, limit: 10 });
+        expect(all.map((b) => b.sha256)).toEqual([SHA(2), SHA(1), SHA(7)]);
+        const first = await catalog.listCompressionCandidates({ cutoff: 500, minSize: 100, limit: 2 });
+        const last = first[1] as { lastAccess: number; sha256: string };
+        const rest = await catalog.listCompressionCandidates({ cutoff: 500, minSize: 100, limit: 2, after: { lastAccess: last.lastAccess, sha256: last.sha256 } });
+        expect([...first, ...rest].map((b) => b.sha256)).toEqual([SHA(2), SHA(1), SHA(7)]);
+      });
+
       it('listBlobs pages in SHA order', async () => {
         for (const i of [5, 1, 3, 2, 4]) await put(`alice/${i}`, i);
         const first = await catalog.listBlobs({ limit: 2 });
