@@ -228,14 +228,15 @@ describe('auth and namespaces', () => {
   });
 
   it('401 with a Basic challenge without or with wrong credentials', async () => {
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { Authorization: 'Bearer nope' },
       { Authorization: `Bearer ${s.tokens.alice}x` },
       { Authorization: `Basic ${btoa(`bob:${s.tokens.alice}`)}` },
       { Authorization: `Basic ${btoa('alice:wrong')}` },
       { Authorization: 'Basic !!!' },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const r = await fetch(`${s.url}/files/alice/private.txt`, { headers });
       expect(r.status).toBe(401);
       expect(r.headers.get('www-authenticate')).toBe('Basic realm="cloud-backup"');
