@@ -5,6 +5,7 @@ import {
   InsufficientStorageError,
   isOutOfSpace,
   RangeNotSatisfiableError,
+  StorageUnavailableError,
   TooManyRequestsError,
   type ErrorKind,
 } from '../storage/errors.js';
@@ -25,6 +26,7 @@ const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
   // tus checksum extension: "460 Checksum Mismatch" (not a registered HTTP status).
   'checksum-mismatch': 460 as ContentfulStatusCode,
   'corrupt-data': 500,
+  'storage-unavailable': 503,
 };
 
 export const AUTH_CHALLENGE = 'Basic realm="cloud-backup"';
@@ -38,6 +40,7 @@ export function errorResponse(c: Context, err: unknown, log: (line: string) => v
     if (err.kind === 'unauthorized') c.header('WWW-Authenticate', AUTH_CHALLENGE);
     if (err instanceof RangeNotSatisfiableError) c.header('Content-Range', `bytes */${err.size}`);
     if (err instanceof TooManyRequestsError) c.header('Retry-After', String(err.retryAfterSeconds));
+    if (err instanceof StorageUnavailableError) log(`error: ${c.req.method} ${new URL(c.req.url).pathname}: ${err.detail}`);
     c.header('Cache-Control', 'no-store');
     return c.json({ error: err.message }, status);
   }

@@ -36,7 +36,8 @@ export type ErrorKind =
   | 'too-many-requests'
   | 'insufficient-storage'
   | 'checksum-mismatch'
-  | 'corrupt-data';
+  | 'corrupt-data'
+  | 'storage-unavailable';
 
 export class BadRequestError extends AppError {
   constructor(message: string) {
@@ -115,6 +116,18 @@ export class TooManyRequestsError extends AppError {
 export class InsufficientStorageError extends AppError {
   constructor(message = 'insufficient storage: the server is out of space') {
     super(message, 'insufficient-storage');
+  }
+}
+/**
+ * The object store (S3) cannot be reached or refuses us (outage, expired credentials). Nothing
+ * was changed; the request may be retried. `detail` is for the operator's log, not the client.
+ */
+export class StorageUnavailableError extends AppError {
+  constructor(
+    readonly detail: string,
+    message = 'storage temporarily unavailable; retry later',
+  ) {
+    super(message, 'storage-unavailable');
   }
 }
 /** Stored bytes do not hash to the blob's SHA-256 (bit rot, a torn write): not served as good. */

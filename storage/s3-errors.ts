@@ -1,4 +1,4 @@
-import { InsufficientStorageError, NotFoundError, TooLargeError, TooManyRequestsError } from './errors.js';
+import { InsufficientStorageError, NotFoundError, StorageUnavailableError, TooLargeError, TooManyRequestsError } from './errors.js';
 
 /** What an S3 failure means for us, whatever the server (AWS, MinIO, Ceph RGW, s3rver) called it. */
 export type S3Failure = 'not-found' | 'too-large' | 'full' | 'throttled' | 'unavailable' | 'misconfigured' | 'other';
@@ -55,8 +55,8 @@ export function classifyS3Error(err: unknown): S3Failure {
 }
 
 /**
- * Turns an S3 client error into our typed errors where one fits; anything else stays an Error
- * (a 500 that is logged) with the storage's own code in the message so an operator sees it.
+ * Turns an S3 client error into our typed errors: an outage or refused credentials become a 503
+ * whose log line carries the storage's own code; anything unrecognised stays an Error (a 500).
  */
 export function fromS3Error(err: unknown, what: string): Error {
   const kind = classifyS3Error(err);
@@ -71,9 +71,9 @@ export function fromS3Error(err: unknown, what: string): Error {
     case 'throttled':
       return new TooManyRequestsError('object storage is throttling requests; retry shortly', 5);
     case 'unavailable':
-      return new Error(`${what}: object storage unavailable (${detail})`, { cause: err });
+      return new StorageUnavailableError(`${what}: object storage unavailable (${detail})`);
     case 'misconfigured':
-      return new Error(`${what}: object storage refused the request; check bucket, endpoint and credentials (${detail})`, { cause: err });
+      return new StorageUnavailableError(`${what}: object storage refused the request; check bucket, endpoint and credentials (${detail})`);
     default:
       return err instanceof Error ? err : new Error(detail);
   }

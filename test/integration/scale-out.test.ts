@@ -191,3 +191,26 @@ describe.skipIf(pgMissing !== undefined)(`two server processes on one PostgreSQL
     }
   });
 });
+
+describe('CB_STORAGE=s3 when the object store goes away', () => {
+  it('answers 503 (retry later) and logs the storage error; the catalog is untouched', async () => {
+    const own = await startS3rver('outage');
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+    const s = await startTestServer({ storage: 's3', s3Endpoint: own.endpoint, s3Bucket: 'outage', s3Region: own.region });
+    try {
+      expect((await fetch(`${s.url}/files/alice/a.txt`, { method: 'PUT', headers: s.auth('alice'), body: 'still here' })).status).toBe(201);
+      await own.stop();
+      const get = await fetch(`${s.url}/files/alice/a.txt`, { headers: s.auth('alice') });
+      expect(get.status).toBe(503);
+      expect(((await get.json()) as { error: string }).error).toMatch(/retry later/);
+      const put = await fetch(`${s.url}/files/alice/b.txt`, { method: 'PUT', headers: s.auth('alice'), body: 'new' });
+      expect(put.status).toBe(503);
+      expect(s.logs.join('\n')).toMatch(/object storage unavailable/);
+      const list = await fetch(`${s.url}/api/files?prefix=alice/`, { headers: s.auth('alice') });
+      expect(((await list.json()) as { items: ApiFile[] }).items.map((i) => i.path)).toEqual(['alice/a.txt']);
+    } finally {
+      await s.stop();
+      await own.stop().catch(() => {});
+    }
+  });
+});

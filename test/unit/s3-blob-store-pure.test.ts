@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InsufficientStorageError, NotFoundError, TooLargeError, TooManyRequestsError } from '../../storage/errors.js';
+import { InsufficientStorageError, NotFoundError, StorageUnavailableError, TooLargeError, TooManyRequestsError } from '../../storage/errors.js';
 import { copyPartRanges, copySource, parseContentRange, sliceStream } from '../../storage/s3-objects.js';
 import { formOfSuffix } from '../../storage/s3-blob-forms.js';
 import { classifyS3Error, fromS3Error } from '../../storage/s3-errors.js';
@@ -38,7 +38,11 @@ describe('classifyS3Error', () => {
     expect(fromS3Error(s3err('XMinioStorageFull', 507), 'x')).toBeInstanceOf(InsufficientStorageError);
     expect(fromS3Error(s3err('SlowDown', 503), 'x')).toBeInstanceOf(TooManyRequestsError);
     const denied = fromS3Error(s3err('AccessDenied', 403), 'reading blob');
-    expect(denied.message).toMatch(/reading blob.*credentials.*AccessDenied/);
+    expect(denied).toBeInstanceOf(StorageUnavailableError);
+    expect((denied as StorageUnavailableError).detail).toMatch(/reading blob.*credentials.*AccessDenied/);
+    expect(fromS3Error(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'x')).toBeInstanceOf(StorageUnavailableError);
+    const odd = new Error('odd');
+    expect(fromS3Error(odd, 'x')).toBe(odd);
   });
 });
 
