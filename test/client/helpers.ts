@@ -59,6 +59,9 @@ export async function age(path: string, secondsAgo = 60): Promise<void> {
   await utimes(path, t, t);
 }
 
+/** Timeout of tests that start the client as its own process (tsx compiles it first): slow on a busy CI box. */
+export const CHILD_TEST_MS = 180_000;
+
 export interface ChildClient {
   child: ChildProcess;
   output(): string;

@@ -7,7 +7,7 @@ import { runOnce } from '../../client/backup.js';
 import { StateDb } from '../../client/state-db.js';
 import { writeRandomFile } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { age, captureOutput, clientConfig, eventually, serverFile, spawnClient } from '../client/helpers.js';
+import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, serverFile, spawnClient } from '../client/helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -101,7 +101,7 @@ describe('resumable upload of big files (tus)', () => {
     } finally {
       db.close();
     }
-  });
+  }, CHILD_TEST_MS);
 
   it('keeps going while its connection is cut again and again (the upload still advances)', async (ctx) => {
     if (!tus) ctx.skip('the server does not offer tus at /uploads/');

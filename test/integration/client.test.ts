@@ -9,7 +9,7 @@ import { StateDb } from '../../client/state-db.js';
 import { startWatching } from '../../client/watcher.js';
 import { sha256, sha256File, writeRandomFile } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { age, captureOutput, clientConfig, eventually, listServer, runClient, serverFile } from '../client/helpers.js';
+import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, listServer, runClient, serverFile } from '../client/helpers.js';
 
 /** Fast retries for tests: the production policies wait seconds. */
 const QUICK = { connectRetry: { attempts: 3, baseMs: 50, maxMs: 100 }, uploadRetry: { attempts: 3, baseMs: 50, maxMs: 100 } };
@@ -148,7 +148,7 @@ describe('backup client against the real server', () => {
     expect(r.output).toMatch(/uploaded  from-child\.txt/);
     expect(r.code).toBe(0);
     expect(await serverFile(s, remote('from-child.txt'))).toMatchObject({ status: 200, sha256: files['from-child.txt'] });
-  });
+  }, CHILD_TEST_MS);
 });
 
 describe('failures', () => {
@@ -176,20 +176,22 @@ describe('failures', () => {
     } finally {
       db.close();
     }
-  });
+  }, CHILD_TEST_MS);
 
   it('bad usage exits 2 with one clear line', async () => {
-    const noToken = await runClient([work, '--once']);
+    const [noToken, badFlag, missing] = await Promise.all([
+      runClient([work, '--once']),
+      runClient([work, '--once', '--token', 'T', '--limit-rate', 'fast']),
+      runClient([join(work, 'does-not-exist'), '--once', '--token', 'T']),
+    ]);
     expect(noToken.code).toBe(2);
     expect(noToken.output.trim()).toMatch(/^cloud-backup client: no token: pass --token TOKEN or set CB_TOKEN/);
     expect(noToken.output.trim().split('\n')).toHaveLength(1);
-    const badFlag = await runClient([work, '--once', '--token', 'T', '--limit-rate', 'fast']);
     expect(badFlag.code).toBe(2);
     expect(badFlag.output).toMatch(/--limit-rate/);
-    const missing = await runClient([join(work, 'does-not-exist'), '--once', '--token', 'T']);
     expect(missing.code).toBe(2);
     expect(missing.output).toMatch(/not a folder/);
-  });
+  }, CHILD_TEST_MS);
 
   it('a refused token fails --once with exit 1 and says why', async () => {
     const { folder, state } = await freshFolder('tok');
