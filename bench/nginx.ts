@@ -3,7 +3,7 @@
  * a random loopback port with a config generated into the benchmark's temp dir.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startChild, stopChild } from './children.js';
@@ -83,6 +83,8 @@ export interface Nginx {
   /** Master and worker processes (for CPU and memory readings). */
   pids(): number[];
   hasPropfind: boolean;
+  /** Empties the document root (between rows). */
+  clear(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,10 @@ export async function startNginx(dir: string): Promise<Nginx> {
       root: join(dir, 'root'),
       pids: () => [master, ...childPids(master)],
       hasPropfind: davExtModule !== null,
+      clear: async () => {
+        await rm(join(dir, 'root'), { recursive: true, force: true });
+        await mkdir(join(dir, 'root'));
+      },
       stop: () => stopChild(child, 'SIGTERM', 5_000),
     };
   }

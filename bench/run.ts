@@ -14,6 +14,7 @@ import { FULL, QUICK, type BenchContext, type RowGroup } from './context.js';
 import { describeMachine, machineInfo } from './machine.js';
 import { INSTALL_HINT, nginxAvailable, startNginx } from './nginx.js';
 import { hasCommand } from './proc.js';
+import { concurrencyRows } from './rows/concurrency.js';
 import { listingRows } from './rows/listing.js';
 import { transferRows } from './rows/transfer.js';
 import { markdownTable, notesOf, type BenchRow } from './table.js';
@@ -21,6 +22,7 @@ import { markdownTable, notesOf, type BenchRow } from './table.js';
 const GROUPS: Record<string, RowGroup> = {
   transfer: transferRows,
   listing: listingRows,
+  concurrency: concurrencyRows,
 };
 
 async function main(): Promise<number> {

@@ -29,6 +29,21 @@ export function likePrefix(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
 }
 
+/**
+ * The smallest string above every string that starts with `prefix` (last code point + 1), or
+ * null when there is none to give. `path >= prefix AND path < prefixEnd(prefix)` selects the
+ * prefix exactly and case-sensitively, on the path index: SQLite's LIKE is case-insensitive
+ * for ASCII and cannot use a BINARY index, so LIKE alone scans every file.
+ */
+export function prefixEnd(prefix: string): string | null {
+  const chars = Array.from(prefix);
+  const last = chars.pop();
+  if (last === undefined) return null;
+  const next = (last.codePointAt(0) as number) + 1;
+  if (next > 0x10ffff || (next >= 0xd800 && next <= 0xdfff)) return null;
+  return chars.join('') + String.fromCodePoint(next);
+}
+
 /** A LIKE pattern matching names that contain `text` literally (ESCAPE '\'). */
 export function likeContains(text: string): string {
   return '%' + likePrefix(text);

@@ -21,7 +21,7 @@ import type {
   Stats,
   UploadRecord,
 } from './catalog.js';
-import { ancestorsOf, decodeDirCursor as decodeCursor, encodeDirCursor as encodeCursor, likeContains, likePrefix, nameOf, parentOf } from './catalog-query.js';
+import { ancestorsOf, decodeDirCursor as decodeCursor, encodeDirCursor as encodeCursor, likeContains, likePrefix, nameOf, parentOf, prefixEnd } from './catalog-query.js';
 import { ConflictError } from './errors.js';
 
 const { blobs, clients, dirs, files, uploads } = schema;
@@ -180,7 +180,12 @@ export class SqliteCatalog implements Catalog {
 
   async listFiles(query: ListFilesQuery): Promise<FileEntry[]> {
     const conds: SQL[] = [];
-    if (query.prefix) conds.push(sql`${files.path} like ${likePrefix(query.prefix)} escape '\\'`);
+    if (query.prefix) {
+      // The range uses the path index and is case-sensitive; LIKE alone matched 'Alice/' for 'alice/'.
+      const end = prefixEnd(query.prefix);
+      conds.push(end === null ? gte(files.path, query.prefix) : and(gte(files.path, query.prefix), lt(files.path, end)) as SQL);
+      conds.push(sql`${files.path} like ${likePrefix(query.prefix)} escape '\\'`);
+    }
     if (query.after !== undefined) conds.push(gt(files.path, query.after));
     return this.db
       .select(entryColumns)

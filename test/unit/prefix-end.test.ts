@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { prefixEnd } from '../../storage/catalog-query.js';
+import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+
+describe('prefixEnd: the exclusive upper bound of a path prefix', () => {
+  it.each([
+    ['alice/', 'alice0'],
+    ['a', 'b'],
+    ['alice/d050/', 'alice/d0500'],
+    ['ü/', 'ü0'],
+    ['x\u{FFFF}', 'x\u{10000}'],
+    ['x\u{1F600}', 'x\u{1F601}'],
+    ['', null],
+    ['x\u{10FFFF}', null],
+    ['x\u{D7FF}', null],
+  ])('%j -> %j', (prefix, want) => {
+    expect(prefixEnd(prefix)).toBe(want);
+  });
+});
+
+describe('SqliteCatalog.listFiles by prefix', () => {
+  const sha = 'a'.repeat(64);
+  const paths = ['Alice/secret.txt', 'alice/mine.txt', 'alice/sub/deep.txt', 'alice0/other.txt', 'alicea/x.txt', 'alic/y.txt'];
+  async function catalogWith(): Promise<SqliteCatalog> {
+    const c = new SqliteCatalog({ file: ':memory:' });
+    for (const path of paths) await c.putFile({ path, sha256: sha, size: 1, mtime: null, now: 1 });
+    return c;
+  }
+
+  it('matches the prefix exactly and case-sensitively (no other namespace differing in case)', async () => {
+    const c = await catalogWith();
+    expect((await c.listFiles({ prefix: 'alice/', limit: 10 })).map((f) => f.path)).toEqual(['alice/mine.txt', 'alice/sub/deep.txt']);
+    expect((await c.listFiles({ prefix: 'alice', limit: 10 })).map((f) => f.path)).toEqual(['alice/mine.txt', 'alice/sub/deep.txt', 'alice0/other.txt', 'alicea/x.txt']);
+    await c.close();
+  });
+
+  it('searches the path index instead of scanning every file', async () => {
+    const c = await catalogWith();
+    // Record the statement listFiles runs, then ask SQLite for its plan with the same parameters.
+    const seen: { source: string; params: unknown[] }[] = [];
+    const prepare = c.sqlite.prepare.bind(c.sqlite);
+    c.sqlite.prepare = ((source: string) => {
+      const stmt = prepare(source);
+      const all = stmt.all.bind(stmt);
+      stmt.all = ((...params: unknown[]) => {
+        seen.push({ source, params });
+        return all(...params);
+      }) as typeof stmt.all;
+      return stmt;
+    }) as typeof c.sqlite.prepare;
+    await c.listFiles({ prefix: 'alice/', limit: 10 });
+    c.sqlite.prepare = prepare;
+    const q = seen.find((x) => /from "files"/i.test(x.source));
+    expect(q).toBeDefined();
+    const plan = c.sqlite.prepare(`explain query plan ${q?.source}`).all(...(q?.params ?? [])) as { detail: string }[];
+    expect(plan.map((r) => r.detail).join(' / ')).toMatch(/SEARCH files USING (COVERING )?INDEX \S+ \(path>\? AND path<\?\)/);
+    await c.close();
+  });
+});
