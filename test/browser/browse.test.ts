@@ -287,6 +287,7 @@ describe('uploads from the page', () => {
     }
     // The summary in the header was refreshed after the upload.
     await poll(() => page.textContent('#summary')).toMatch(/217 files/);
+    await page.screenshot({ path: join(OUT, 'uploaded.png') });
     expect(errors).toEqual([]);
     await page.close();
   });
