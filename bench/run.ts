@@ -16,13 +16,17 @@ import { INSTALL_HINT, nginxAvailable, startNginx } from './nginx.js';
 import { hasCommand } from './proc.js';
 import { concurrencyRows } from './rows/concurrency.js';
 import { listingRows } from './rows/listing.js';
+import { memoryRows } from './rows/memory.js';
+import { smallFileRows } from './rows/small-files.js';
 import { transferRows } from './rows/transfer.js';
 import { markdownTable, notesOf, type BenchRow } from './table.js';
 
 const GROUPS: Record<string, RowGroup> = {
   transfer: transferRows,
+  small: smallFileRows,
   listing: listingRows,
   concurrency: concurrencyRows,
+  memory: memoryRows,
 };
 
 async function main(): Promise<number> {
