@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { BadRequestError, ForbiddenError, NotFoundError, TooLargeError } from '../storage/errors.js';
+import { BadRequestError, ForbiddenError, NotFoundError, TooLargeError, UnsupportedMediaTypeError } from '../storage/errors.js';
 import { isSha256 } from './sha.js';
 import { assertWrite } from './auth.js';
 import { fileJson, linkFile } from './commit.js';
@@ -87,6 +87,10 @@ export function apiRoutes(deps: AppDeps): Hono {
 
   app.post('/link', linkBodyLimit, async (c) => {
     const p = c.get('principal');
+    // A cross-site form can send text/plain with the browser's cached Basic credentials, but
+    // not application/json without a CORS preflight we never grant.
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/json\s*(;|$)/i.test(type)) throw new UnsupportedMediaTypeError('POST /api/link needs Content-Type: application/json');
     let body: unknown;
     try {
       body = await c.req.json();

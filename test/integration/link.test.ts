@@ -75,6 +75,17 @@ describe('POST /api/link', () => {
     expect((await get('alice', 'alice/a')).status).toBe(404);
   });
 
+  it('refuses a body that is not declared JSON (a cross-site form could send text/plain)', async () => {
+    await put('alice', 'alice/csrf-source.bin', x);
+    const r = await fetch(`${s.url}/api/link`, {
+      method: 'POST',
+      headers: { ...s.auth('alice'), 'Content-Type': 'text/plain' },
+      body: JSON.stringify({ path: 'alice/csrf.bin', sha256: sha256(x) }),
+    });
+    expect(r.status).toBe(415);
+    expect((await get('alice', 'alice/csrf.bin')).status).toBe(404);
+  });
+
   it('replacing a file by a link releases the content nothing references any more', async () => {
     expect((await put('alice', 'alice/swap.bin', y)).status).toBe(201);
     const before = await stats();
