@@ -27,5 +27,8 @@ export function createS3Client(settings: S3Settings): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // Backups are long streams; retry transient failures a few times, never forever.
     maxAttempts: 4,
+    // A download holds its socket for as long as the client reads; the SDK's default pool of
+    // 50 would make every other S3 call wait behind 50 slow restores.
+    requestHandler: { httpAgent: { maxSockets: 512 }, httpsAgent: { maxSockets: 512 } },
   });
 }
