@@ -37,9 +37,20 @@ export function logLines(startLine: number, bytes: number): string {
   return s.slice(0, bytes);
 }
 
-export function writeTextFile(path: string, bytes: number): Promise<void> {
+let textPool: Buffer | undefined;
+
+/**
+ * Log text at disk speed: slices of a 4 MiB pool of log lines at varying offsets, each chunk
+ * stamped with `seed` and its position. `seed` makes different files (equal content would be
+ * stored once by the server). Compresses like the pool (gzip's window is 32 KiB).
+ */
+export function writeTextFile(path: string, bytes: number, seed = 0): Promise<void> {
+  const pool = (textPool ??= Buffer.from(logLines(0, 4 * STEP + STEP), 'latin1'));
   return writeChunks(path, bytes, (buf, off) => {
-    buf.write(logLines(off / 100, STEP), 'latin1');
+    const k = off / STEP;
+    const start = (Math.imul(k + 1, 2654435761) >>> 0) % (4 * STEP);
+    pool.copy(buf, 0, start, start + STEP);
+    buf.write(`seed ${seed} chunk ${k}\n`, 0, 'latin1');
   });
 }
 

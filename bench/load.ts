@@ -55,6 +55,8 @@ export interface LoadOptions {
   durationMs: number;
   /** And after this many operations per worker. */
   maxOpsPerWorker: number;
+  /** Or once this aborts. */
+  signal?: AbortSignal;
   /** One operation (one request); resolves with its HTTP status. */
   op: (agent: http.Agent, worker: number, i: number) => Promise<number>;
 }
@@ -75,7 +77,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const t0 = performance.now();
   const deadline = t0 + o.durationMs;
   const worker = async (w: number) => {
-    for (let i = 0; i < o.maxOpsPerWorker && performance.now() < deadline; i++) {
+    for (let i = 0; i < o.maxOpsPerWorker && performance.now() < deadline && !o.signal?.aborted; i++) {
       const start = performance.now();
       try {
         const status = await o.op(agent, w, i);

@@ -28,6 +28,8 @@ export interface OurServerOptions {
   /** Extra node flags, e.g. ['--cpu-prof'] (BENCH_NODE_ARGS adds to them). */
   nodeArgs?: string[];
   client?: string;
+  /** The client's token when the data dir already has it (a restart); otherwise it is added. */
+  token?: string;
 }
 
 /** Adds the client to the data dir's catalog (as `npm run admin -- add-client` does). */
@@ -43,7 +45,7 @@ export async function addClient(dataDir: string, name: string): Promise<string> 
 export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
   const client = o.client ?? 'bench';
   await mkdir(o.dataDir, { recursive: true });
-  const token = await addClient(o.dataDir, client);
+  const token = o.token ?? (await addClient(o.dataDir, client));
   const authFile = join(o.dataDir, '..', `${client}-${Date.now()}.auth`);
   await writeFile(authFile, `Authorization: Bearer ${token}\n`, { mode: 0o600 });
   await chmod(authFile, 0o600);

@@ -15,6 +15,7 @@ import { describeMachine, machineInfo } from './machine.js';
 import { INSTALL_HINT, nginxAvailable, startNginx } from './nginx.js';
 import { hasCommand } from './proc.js';
 import { concurrencyRows } from './rows/concurrency.js';
+import { hotColdRows } from './rows/hotcold.js';
 import { listingRows } from './rows/listing.js';
 import { memoryRows } from './rows/memory.js';
 import { smallFileRows } from './rows/small-files.js';
@@ -27,6 +28,7 @@ const GROUPS: Record<string, RowGroup> = {
   listing: listingRows,
   concurrency: concurrencyRows,
   memory: memoryRows,
+  hotcold: hotColdRows,
 };
 
 async function main(): Promise<number> {

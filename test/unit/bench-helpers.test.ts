@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sizeLabel } from '../../bench/context.js';
 import { parseWriteOut } from '../../bench/curl.js';
 import { nginxConfig } from '../../bench/nginx.js';
+import { parseSweepLine } from '../../bench/rows/hotcold.js';
 import { mbPerSec, median, percentile, ratio, summarize } from '../../bench/stats.js';
 import { formatRatio, formatValue, markdownTable, notesOf, type BenchRow } from '../../bench/table.js';
 
@@ -132,5 +133,15 @@ describe('nginxConfig', () => {
     expect(c).toMatch(/^user root;$/m);
     expect(c).toContain('load_module /m/dav.so;');
     expect(c).toContain('dav_ext_methods PROPFIND OPTIONS;');
+  });
+});
+
+describe('parseSweepLine (the sweeper log line the hot/cold rows read)', () => {
+  it('reads files, MB and ms', () => {
+    const log = 'listening\nsweep: compressed 3 file(s) (31.5 MB -> 8.2 MB, saved 23.3 MB), 1 incompressible, 0 skipped, 0 failed, in 2140 ms\n';
+    expect(parseSweepLine(log)).toEqual({ files: 3, plainMB: 31.5, storedMB: 8.2, ms: 2140 });
+  });
+  it('is null before any sweep line', () => {
+    expect(parseSweepLine('cloud-backup listening on http://127.0.0.1:1234')).toBeNull();
   });
 });
