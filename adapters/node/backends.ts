@@ -51,7 +51,9 @@ async function checkBucket(store: S3BlobStore, settings: S3Settings): Promise<vo
   } catch (err) {
     const where = `bucket "${settings.bucket}" at ${settings.endpoint ?? `AWS S3 (${settings.region})`}`;
     const kind = classifyS3Error(err);
-    const reason = kind === 'not-found' ? 'does not exist' : kind === 'misconfigured' ? 'refused our credentials' : `is unreachable (${(err as Error).name})`;
+    const e = err as { name?: string; code?: string; message?: string };
+    const reason =
+      kind === 'not-found' ? 'does not exist' : kind === 'misconfigured' ? `refused our credentials (${e.name})` : `is unreachable (${e.code ?? e.name}: ${e.message})`;
     throw new ConfigError(`${where} ${reason}`);
   }
 }

@@ -214,3 +214,21 @@ describe('CB_STORAGE=s3 when the object store goes away', () => {
     }
   });
 });
+
+describe('CB_STORAGE=s3 start-up checks', () => {
+  it('refuses to start with one clear line: no bucket set, bucket missing, credentials refused', async () => {
+    const dataDir = await makeDataDir();
+    try {
+      const base = { storage: 's3' as const, s3Endpoint: s3.endpoint, s3Region: s3.region };
+      await expect(startTestServer({ ...base, s3Bucket: '' }, { dataDir })).rejects.toThrow(/needs a bucket: set CB_S3_BUCKET/);
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+      await expect(startTestServer({ ...base, s3Bucket: 'no-such-bucket' }, { dataDir })).rejects.toThrow(/bucket "no-such-bucket" at .* does not exist/);
+      // (s3rver checks the key id of a HEAD, not its signature.)
+      process.env.AWS_ACCESS_KEY_ID = 'NOBODY';
+      await expect(startTestServer({ ...base, s3Bucket: s3.bucket }, { dataDir })).rejects.toThrow(/refused our credentials/);
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
