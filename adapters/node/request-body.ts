@@ -7,9 +7,13 @@ type Fetch = (req: Request, env: Bindings) => Response | Promise<Response>;
 /** Bodies at least this large (or of unknown length) take the fast path; small JSON stays as it is. */
 export const LARGE_BODY = 64 * 1024;
 
+const BODY_METHODS: ReadonlySet<string> = new Set(['PUT', 'POST', 'PATCH']);
+
 /** Whether a request's body should be streamed through `webFromNode` (pure, for tests). */
 export function wantsFastBody(method: string, httpVersionMajor: number, contentLength: string | undefined, transferEncoding: string | undefined): boolean {
-  if (method === 'GET' || method === 'HEAD' || httpVersionMajor !== 1) return false;
+  // Only the methods that upload: a Web Request refuses a body on GET/HEAD and refuses TRACE and
+  // CONNECT outright, and a 500 on such junk is not an answer.
+  if (!BODY_METHODS.has(method) || httpVersionMajor !== 1) return false;
   if (transferEncoding !== undefined) return true;
   return contentLength !== undefined && /^\d+$/.test(contentLength) && Number(contentLength) >= LARGE_BODY;
 }

@@ -5,7 +5,12 @@ import { connect } from 'node:net';
  * the server closed it or `timeoutMs` passed. For requests fetch refuses to send (bogus
  * Content-Length, truncated bodies, odd paths).
  */
-export function rawRequest(url: string, request: string | Buffer, timeoutMs = 5000): Promise<{ status: number; head: string; raw: string }> {
+export function rawRequest(
+  url: string,
+  request: string | Buffer,
+  timeoutMs = 5000,
+  options: { halfClose?: boolean } = {},
+): Promise<{ status: number; head: string; raw: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) });
@@ -28,5 +33,7 @@ export function rawRequest(url: string, request: string | Buffer, timeoutMs = 50
     socket.on('end', finish);
     socket.on('error', (err) => (data ? finish() : reject(err)));
     socket.write(request);
+    // A truncated body: tell the server nothing more is coming instead of waiting for a timeout.
+    if (options.halfClose) socket.end();
   });
 }

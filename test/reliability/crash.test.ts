@@ -26,10 +26,18 @@ interface Env {
   auth: Record<string, string>;
 }
 
-async function newEnv(): Promise<Env> {
-  const dataDir = await makeDataDir();
-  const token = await addClientToDataDir(dataDir, 'alice');
-  return { dataDir, token, auth: { Authorization: `Bearer ${token}` } };
+/** A fresh data dir with client alice for the enclosing describe block. */
+function useEnv(): () => Env {
+  let env: Env | undefined;
+  beforeAll(async () => {
+    const dataDir = await makeDataDir();
+    const token = await addClientToDataDir(dataDir, 'alice');
+    env = { dataDir, token, auth: { Authorization: `Bearer ${token}` } };
+  });
+  afterAll(async () => {
+    if (env) await rm(env.dataDir, { recursive: true, force: true });
+  });
+  return () => env as Env;
 }
 
 /** Every file the server lists for alice, with its SHA-256 (all pages). */
@@ -107,15 +115,10 @@ async function put(srv: ChildServer, env: Env, path: string, body: BodyInit | Re
 }
 
 describe('SIGKILL during a large PUT', () => {
-  let env: Env;
-  beforeAll(async () => {
-    env = await newEnv();
-  });
-  afterAll(async () => {
-    await rm(env.dataDir, { recursive: true, force: true });
-  });
+  const current = useEnv();
 
   it('keeps every committed file, shows nothing of the torn upload, and the old content of a file being replaced', { timeout: 300_000 }, async () => {
+    const env = current();
     let srv = await spawnServer(env.dataDir);
     const committed = new Map<string, string>();
     for (let i = 0; i < 5; i++) {
@@ -147,22 +150,17 @@ describe('SIGKILL during a large PUT', () => {
 });
 
 describe('SIGKILL during compression and promotion (hot/cold swaps)', () => {
-  let env: Env;
+  const current = useEnv();
   const args = ['--hot-time', '1s', '--sweep-interval', '100ms'];
   const path = 'alice/logs/huge.log';
   let sha = '';
-  beforeAll(async () => {
-    env = await newEnv();
-  });
-  afterAll(async () => {
-    await rm(env.dataDir, { recursive: true, force: true });
-  });
   const forms = async () => {
-    const dir = join(env.dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4));
+    const dir = join(current().dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4));
     return (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(sha)).sort();
   };
 
   it('a compression killed half way leaves the plain file serving, exact', { timeout: 300_000 }, async () => {
+    const env = current();
     let srv = await spawnServer(env.dataDir, args);
     // Prose that gzip shrinks to about a third, at its ordinary speed: seconds of work to interrupt.
     const file = join(env.dataDir, '..', `${Date.now()}-words.txt`);
@@ -180,6 +178,7 @@ describe('SIGKILL during compression and promotion (hot/cold swaps)', () => {
   });
 
   it('a promotion killed half way leaves the cold file serving, exact', { timeout: 300_000 }, async () => {
+    const env = current();
     let srv = await spawnServer(env.dataDir, args);
     await waitFor('the file is cold', async () => (await forms()).join() === `${sha}.gz`, 120_000);
     // A read makes it hot again: the plain form is written to tmp/ first.
@@ -195,15 +194,10 @@ describe('SIGKILL during compression and promotion (hot/cold swaps)', () => {
 });
 
 describe('SIGKILL during deletes', () => {
-  let env: Env;
-  beforeAll(async () => {
-    env = await newEnv();
-  });
-  afterAll(async () => {
-    await rm(env.dataDir, { recursive: true, force: true });
-  });
+  const current = useEnv();
 
   it.each([5, 20, 60])('each file is either whole or gone after a kill %i ms into 150 concurrent deletes', { timeout: 180_000 }, async (delayMs) => {
+    const env = current();
     let srv = await spawnServer(env.dataDir);
     const shared = randomBytes(50_000);
     const expected = new Map<string, string>();
@@ -236,15 +230,10 @@ describe('SIGKILL during deletes', () => {
 });
 
 describe('SIGKILL at random moments of a mixed workload', () => {
-  let env: Env;
-  beforeAll(async () => {
-    env = await newEnv();
-  });
-  afterAll(async () => {
-    await rm(env.dataDir, { recursive: true, force: true });
-  });
+  const current = useEnv();
 
   it('4 seeded rounds of PUT, tus, DELETE and reads of cold files; every file whole or in its earlier state', { timeout: 300_000 }, async () => {
+    const env = current();
     const rng = new Prng(0x5eed);
     const args = ['--hot-time', '500ms', '--sweep-interval', '100ms'];
     /** Per path, the content the server confirmed last (absent: not there). */

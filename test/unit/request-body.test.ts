@@ -13,6 +13,9 @@ describe('wantsFastBody: which request bodies skip @hono/node-server Readable.to
     ['GET', 1, '999999', undefined, false],
     ['HEAD', 1, undefined, 'chunked', false],
     ['PUT', 2, '999999', undefined, false],
+    ['TRACE', 1, undefined, 'chunked', false],
+    ['CONNECT', 1, '999999', undefined, false],
+    ['PROPFIND', 1, undefined, 'chunked', false],
   ])('%s HTTP/%d, length %s, transfer-encoding %s -> %s', (method, version, length, te, want) => {
     expect(wantsFastBody(method, version, length, te)).toBe(want);
   });
