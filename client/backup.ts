@@ -23,7 +23,7 @@ export interface ClientOptions {
   uploadRetry?: RetryPolicy;
   tusThreshold?: number;
   tusChunk?: number;
-  /** Smallest file that tries POST /api/link first (default 64 KiB). */
+  /** Smallest file that tries POST /api/link first (default 0: all; for benchmarks). */
   linkMinBytes?: number;
   /** Cancels everything in flight (Ctrl+C, stop()). */
   signal?: AbortSignal;

@@ -19,10 +19,11 @@ export const TUS_THRESHOLD = 8 * 1024 * 1024;
 /** Bytes per tus PATCH. */
 export const TUS_CHUNK = 8 * 1024 * 1024;
 /**
- * Smaller files skip POST /api/link and go straight to PUT: the link would cost a round trip to
- * save at most this many bytes, and the server stores identical content once either way.
+ * Files this big or bigger try POST /api/link before sending bytes: by default every file (the
+ * contract: instant upload whenever the server holds the content). Raising it trades a round
+ * trip per small file for re-sending small duplicates (the server stores them once either way).
  */
-export const LINK_MIN_BYTES = 64 * 1024;
+export const LINK_MIN_BYTES = 0;
 /** A file that keeps changing while we send it is tried this often, then left for later. */
 const MAX_ROUNDS = 3;
 
