@@ -19,17 +19,26 @@ export interface PgKeyedMutexOptions {
  */
 export class PgKeyedMutex extends KeyedMutex {
   readonly pool: pg.Pool;
+  readonly log: (line: string) => void;
 
   constructor(options: PgKeyedMutexOptions) {
     super();
+    this.log = options.log ?? console.error;
     this.pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 8 });
-    this.pool.on('error', (err) => (options.log ?? console.error)(`postgres (locks): idle connection error: ${err.message}`));
+    this.pool.on('error', (err) => this.log(`postgres (locks): idle connection error: ${err.message}`));
   }
 
   override async run<T>(key: string, work: () => Promise<T>): Promise<T> {
     return super.run(key, async () => {
       const client = await this.pool.connect();
       let broken: Error | undefined;
+      // The connection sits idle while the work runs: if the server drops it then, the error
+      // arrives as an event (the lock is gone with it); without a listener it would crash us.
+      const onError = (err: Error) => {
+        broken = err;
+        this.log(`postgres (locks): lost the connection holding "${key}": ${err.message}`);
+      };
+      client.on('error', onError);
       try {
         // Seed 1: a key space apart from the catalog's transaction locks.
         await client.query('select pg_advisory_lock(hashtextextended($1, 1))', [key]);
@@ -42,6 +51,7 @@ export class PgKeyedMutex extends KeyedMutex {
           });
         }
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     });

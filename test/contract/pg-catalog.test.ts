@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgCatalog } from '../../storage/pg-catalog.js';
+import { PgKeyedMutex } from '../../storage/pg-keyed-mutex.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { catalogContract } from './catalog-contract.js';
 
@@ -21,5 +23,68 @@ if (missing) {
   catalogContract('PgCatalog on a real PostgreSQL', async () => {
     const catalog = await PgCatalog.open({ url: await server.createDatabase(), max: 4 });
     return { catalog, close: () => catalog.close() };
+  });
+
+  describe('PgKeyedMutex: per-key locks across instances', () => {
+    const tick = () => new Promise((r) => setTimeout(r, 20));
+
+    it('two instances never run work for one key at once; different keys run side by side', async () => {
+      const url = await server.createDatabase();
+      const [a, b] = [new PgKeyedMutex({ url }), new PgKeyedMutex({ url })];
+      try {
+        let inside = 0;
+        let overlap = 0;
+        const log: string[] = [];
+        const work = (who: string) => async () => {
+          inside++;
+          if (inside > 1) overlap++;
+          log.push(`${who}+`);
+          await tick();
+          log.push(`${who}-`);
+          inside--;
+        };
+        await Promise.all([a.run('k', work('a1')), b.run('k', work('b1')), a.run('k', work('a2')), b.run('k', work('b2'))]);
+        expect(overlap).toBe(0);
+        expect(log).toHaveLength(8);
+        // Other keys are not held up by a held key.
+        let release!: () => void;
+        const held = a.run('busy', () => new Promise<void>((r) => (release = r)));
+        await tick();
+        expect(await b.run('free', async () => 'ran')).toBe('ran');
+        release();
+        await held;
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('a lock whose holder vanished (connection gone) is free again', { timeout: 60_000 }, async () => {
+      const url = await server.createDatabase();
+      const lines: string[] = [];
+      const a = new PgKeyedMutex({ url, log: (l) => lines.push(l) });
+      const b = new PgKeyedMutex({ url });
+      try {
+        let entered!: () => void;
+        const inside = new Promise<void>((r) => (entered = r));
+        const stuck = a.run('k', async () => {
+          entered();
+          await new Promise(() => {}); // never finishes: the instance "crashes" instead
+        });
+        void stuck.catch(() => {});
+        await inside;
+        // Kill a's connections as a crash would (server-side), then b must get the key.
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
+        await admin.end();
+        expect(await b.run('k', async () => 'got it')).toBe('got it');
+        expect(lines.join('\n')).toMatch(/lost the connection holding "k"/);
+      } finally {
+        await b.close();
+        // a is left as a crashed instance would be: its pool would wait forever for the stuck
+        // work to release its (already dead) connection.
+      }
+    });
   });
 }
