@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOnce } from '../../client/backup.js';
+import { BackupClient, runOnce } from '../../client/backup.js';
 import { StateDb } from '../../client/state-db.js';
 import { writeRandomFile } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -112,28 +112,37 @@ describe('resumable upload of big files (tus)', () => {
     const sha = await writeRandomFile(join(folder, 'backup.tar'), size);
     await age(join(folder, 'backup.tar'));
     const cap = captureOutput();
-    const pending = runOnce(clientConfig(folder, s, s.tokens.alice, state, ['--limit-rate', '8M']), {
+    const client = new BackupClient(clientConfig(folder, s, s.tokens.alice, state, ['--limit-rate', '8M']), {
       out: cap.out,
       // More cuts below than these attempts: only the reset on progress gets the file through.
       uploadRetry: { attempts: 3, baseMs: 50, maxMs: 100 },
     });
-    let finished = false;
-    void pending.finally(() => (finished = true));
-    // Another request on the same upload takes it over and cuts the running PATCH (server rule).
-    let cuts = 0;
-    while (!finished) {
-      await new Promise((r) => setTimeout(r, 150));
-      const url = storedUploadUrl(state, 'backup.tar');
-      if (url && !finished) {
-        const res = await fetch(url, { method: 'HEAD', headers: { ...s.auth('alice'), 'Tus-Resumable': '1.0.0' } });
-        await res.body?.cancel();
-        if (res.status === 200) cuts++;
+    try {
+      await client.connect({ attempts: 3, baseMs: 50, maxMs: 100 });
+      let finished = false;
+      const pass = client.fullPass().finally(() => (finished = true));
+      // Another request on the same upload takes it over and cuts the running PATCH (the server's
+      // rule). Cut each time another MiB went out, so that every cut follows some progress.
+      let cuts = 0;
+      let sentAtCut = 0;
+      while (!finished) {
+        await new Promise((r) => setTimeout(r, 20));
+        const url = storedUploadUrl(state, 'backup.tar');
+        const sent = client.bucket?.stats.bytes ?? 0;
+        if (url && !finished && sent - sentAtCut >= MiB) {
+          sentAtCut = sent;
+          const res = await fetch(url, { method: 'HEAD', headers: { ...s.auth('alice'), 'Tus-Resumable': '1.0.0' } });
+          await res.body?.cancel();
+          if (res.status === 200) cuts++;
+        }
       }
+      const summary = await pass;
+      expect(summary, cap.text()).toMatchObject({ uploaded: 1, failed: 0 });
+      expect(cuts).toBeGreaterThan(3);
+      expect(await serverFile(s, 'alice/Flaky/backup.tar')).toMatchObject({ status: 200, sha256: sha, size });
+    } finally {
+      client.close();
     }
-    const r = await pending;
-    expect(r.exitCode, cap.text()).toBe(0);
-    expect(cuts).toBeGreaterThan(3);
-    expect(await serverFile(s, 'alice/Flaky/backup.tar')).toMatchObject({ status: 200, sha256: sha, size });
   });
 
   it('a big file changed since its interrupted upload starts a new upload with the new content', async (ctx) => {

@@ -232,7 +232,7 @@ describe('failures', () => {
     const { url, port, dataDir, token } = await stoppedServer();
     const pending = runOnce(clientConfig(folder, { url }, token, state), {
       out: captureOutput().out,
-      connectRetry: { attempts: 100, baseMs: 100, maxMs: 200 },
+      connectRetry: { attempts: 300, baseMs: 100, maxMs: 200 },
     });
     await new Promise((r) => setTimeout(r, 500));
     const again = await startTestServer({ port }, { dataDir });
