@@ -53,6 +53,7 @@ export class BackupClient {
   private readonly clock: Clock;
   private readonly signal: AbortSignal;
   private readonly reportedSkips = new Set<string>();
+  private readonly stateFiles: Set<string>;
   /** Deferred files and when to look at them again (watch mode schedules from this). */
   readonly deferred = new Map<string, { file: FileRef; atMs: number }>();
 
@@ -69,6 +70,10 @@ export class BackupClient {
     this.http = new HttpClient(config.server, config.token);
     if (config.limitRate !== null) this.bucket = new TokenBucket({ rate: config.limitRate, clock: this.clock });
     this.uploader = new Uploader(() => this.uploadContext(), config.concurrency);
+    // Windows paths compare case-insensitively.
+    const db = pathApi(config.flavor).resolve(config.statePath);
+    const folded = config.flavor === 'win32' ? db.toLowerCase() : db;
+    this.stateFiles = new Set(['', '-wal', '-shm', '-journal'].map((suffix) => folded + suffix));
   }
 
   private uploadContext(): UploadContext {
@@ -122,13 +127,7 @@ export class BackupClient {
   }
 
   /** Paths the walk must not report: our own state DB and its journal files. */
-  isStateFile = (abs: string): boolean => {
-    const api = pathApi(this.config.flavor);
-    const fold = (p: string) => (this.config.flavor === 'win32' ? p.toLowerCase() : p);
-    const target = fold(api.resolve(this.config.statePath));
-    const p = fold(abs);
-    return p === target || p === `${target}-wal` || p === `${target}-shm` || p === `${target}-journal`;
-  };
+  isStateFile = (abs: string): boolean => this.stateFiles.has(this.config.flavor === 'win32' ? abs.toLowerCase() : abs);
 
   /** A full pass: walk the whole folder. */
   fullPass(): Promise<PassSummary> {
@@ -140,7 +139,12 @@ export class BackupClient {
     const self = this;
     // A new folder arrives as events for itself and for everything in it: report each file once.
     const seen = new Set<string>();
-    const once = (e: ScanEntry) => !seen.has(relativeKey(e.segments)) && Boolean(seen.add(relativeKey(e.segments)));
+    const once = (e: ScanEntry): boolean => {
+      const key = relativeKey(e.segments);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    };
     async function* entries(): AsyncGenerator<ScanEntry> {
       for (const abs of absPaths) {
         const segments = segmentsOf(abs);

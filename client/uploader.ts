@@ -184,7 +184,7 @@ async function send(ctx: UploadContext, f: FileRef, key: string, remote: string,
   return { kind: 'sent', via: 'put', size: f.size, sent };
 }
 
-function describe(err: unknown): string {
+function failureMessage(err: unknown): string {
   if (err instanceof HttpStatusError) return `server refused: ${err.status} ${err.serverMessage}`;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EBUSY' || code === 'EPERM' || code === 'EACCES') {
@@ -247,7 +247,7 @@ export async function backupFile(ctx: UploadContext, file: FileRef): Promise<Out
   } catch (err) {
     if (err instanceof CancelledError || ctx.signal.aborted) throw new CancelledError();
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return lastSent ?? { kind: 'gone' };
-    return { kind: 'failed', message: describe(err) };
+    return { kind: 'failed', message: failureMessage(err) };
   }
 }
 
