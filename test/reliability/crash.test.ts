@@ -73,16 +73,16 @@ async function tmpEntries(dataDir: string): Promise<{ name: string; size: number
   return out;
 }
 
-/**
- * After a crash: start again, check tmp/ was cleared, then stop cleanly and run fsck: no
- * error; leftovers of the allowed kinds are repaired and a second fsck finds nothing.
- */
+/** After a crash: start again and check that tmp/ was cleared of what the crash left. */
 async function restartAndCheck(env: Env, args: string[] = []): Promise<ChildServer> {
+  const leftovers = new Set((await tmpEntries(env.dataDir)).map((e) => e.name));
   const srv = await spawnServer(env.dataDir, args);
-  expect(await tmpEntries(env.dataDir)).toEqual([]);
+  // Whatever the crash left in tmp/ is gone (the new server's own sweeper may already write there).
+  expect((await tmpEntries(env.dataDir)).filter((e) => leftovers.has(e.name))).toEqual([]);
   return srv;
 }
 
+/** After a clean stop: fsck finds no error; harmless leftovers are repaired, then nothing is left. */
 async function fsckAfterStop(env: Env): Promise<void> {
   const check = await fsckCli(env.dataDir);
   expect(check.findings.filter((f) => f.severity === 'error')).toEqual([]);
