@@ -10,6 +10,8 @@ import { InsufficientStorageError, TooLargeError } from './errors.js';
 import { webFromNode } from './web-from-node.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A durable upload starts an fdatasync after every this many bytes (see BatchedWriter). */
+const SYNC_BEHIND_BYTES = 64 << 20;
 
 export function isSha256Hex(s: string): boolean {
   return SHA256_HEX.test(s);
@@ -85,8 +87,9 @@ export class DiskBlobStore implements BlobStore {
     let fh: FileHandle | undefined;
     try {
       fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-      // Batched writes overlap with receiving; one awaited write per chunk made the two take turns.
-      const out = new BatchedWriter(fh);
+      // Batched writes overlap with receiving (one awaited write per chunk made them take turns);
+      // durable writes sync as they go, so the final fsync does not flush the whole file at once.
+      const out = new BatchedWriter(fh, { syncEveryBytes: this.durable ? SYNC_BEHIND_BYTES : undefined });
       if (body) {
         for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
           options.signal?.throwIfAborted();

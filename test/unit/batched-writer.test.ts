@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BatchedWriter, dropWritten } from '../../storage/batched-writer.js';
 import { sha256 } from '../helpers/bytes.js';
 
@@ -40,18 +40,37 @@ describe('BatchedWriter', () => {
     const path = join(dir, `f-${count}-${size}-${batch}`);
     const chunks = Array.from({ length: count }, (_, i) => randomBytes(i % 7 === 0 ? 0 : size));
     const fh = await open(path, 'w');
-    const w = new BatchedWriter(fh, batch);
+    const w = new BatchedWriter(fh, { batchBytes: batch });
     for (const c of chunks) await w.write(c);
     await w.flush();
     await fh.close();
     expect(sha256(await readFile(path))).toBe(sha256(Buffer.concat(chunks)));
   });
 
+  it('syncs as it goes when asked (syncEveryBytes), and not otherwise', async () => {
+    for (const [every, least, most] of [
+      [undefined, 0, 0],
+      [4096, 3, 10],
+    ] as const) {
+      const path = join(dir, `sync-${every}`);
+      const fh = await open(path, 'w');
+      const syncs = vi.spyOn(fh, 'datasync');
+      const w = new BatchedWriter(fh, { batchBytes: 1024, syncEveryBytes: every });
+      const chunks = Array.from({ length: 20 }, () => randomBytes(1024));
+      for (const c of chunks) await w.write(c);
+      await w.flush();
+      await fh.close();
+      expect(syncs.mock.calls.length).toBeGreaterThanOrEqual(least);
+      expect(syncs.mock.calls.length).toBeLessThanOrEqual(most);
+      expect(sha256(await readFile(path))).toBe(sha256(Buffer.concat(chunks)));
+    }
+  });
+
   it('reports a failed write at the next batch or at flush', async () => {
     const path = join(dir, 'read-only');
     await writeFile(path, '');
     const fh = await open(path, 'r');
-    const w = new BatchedWriter(fh, 10);
+    const w = new BatchedWriter(fh, { batchBytes: 10 });
     await w.write(randomBytes(20)); // starts a write that fails (EBADF)
     await expect(w.flush()).rejects.toMatchObject({ code: 'EBADF' });
     await fh.close();
