@@ -3,6 +3,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body, writeRandomFile } from '../helpers/bytes.js';
+import { fsckCli } from '../helpers/fsck.js';
 import { putFile, waitFor, writeWordsFile } from '../helpers/hot-cold.js';
 import { addClientToDataDir, makeDataDir, spawnServer, type ChildServer } from '../helpers/server.js';
 
@@ -99,6 +100,8 @@ describe('hot/cold crash safety (server killed with SIGKILL)', () => {
     expect(await state(again, big.path)).toBe('hot');
     await checkAll(again);
     await again.stop();
+    // And the catalog agrees with the stored forms, byte for byte.
+    expect((await fsckCli(dataDir)).findings).toEqual([]);
   });
 
   it('restarts with every file intact after a kill mid-promotion', { timeout: 180_000 }, async () => {
@@ -119,5 +122,7 @@ describe('hot/cold crash safety (server killed with SIGKILL)', () => {
     expect(existsSync(plainPath(big.sha))).toBe(false);
     await checkAll(again);
     await again.stop();
+    // And the catalog agrees with the stored forms, byte for byte.
+    expect((await fsckCli(dataDir)).findings).toEqual([]);
   });
 });

@@ -3,8 +3,9 @@
  * downloads with its SHA-256, nothing partial is visible, tmp/ is empty and fsck finds no error
  * (and, after --repair of harmless leftovers, nothing at all).
  *
- * The tus "kill mid-PATCH" case lives in test/integration/tus-protocol.test.ts; the random
- * rounds below mix tus uploads with everything else and add the fsck check.
+ * Kills mid-PATCH (tus) and mid-compression / mid-promotion (hot/cold) have their own tests in
+ * test/integration/tus-protocol.test.ts and hot-cold-crash.test.ts (which also run fsck); the
+ * random rounds below mix tus uploads and cold reads with everything else.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli } from '../helpers/fsck.js';
-import { putFile, waitFor, writeWordsFile } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/hot-cold.js';
 import { Prng } from '../helpers/prng.js';
 import { addClientToDataDir, makeDataDir, spawnServer, type ChildServer } from '../helpers/server.js';
 
@@ -146,50 +147,6 @@ describe('SIGKILL during a large PUT', () => {
       srv = await spawnServer(env.dataDir);
     }
     await srv.stop();
-  });
-});
-
-describe('SIGKILL during compression and promotion (hot/cold swaps)', () => {
-  const current = useEnv();
-  const args = ['--hot-time', '1s', '--sweep-interval', '100ms'];
-  const path = 'alice/logs/huge.log';
-  let sha = '';
-  const forms = async () => {
-    const dir = join(current().dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4));
-    return (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(sha)).sort();
-  };
-
-  it('a compression killed half way leaves the plain file serving, exact', { timeout: 300_000 }, async () => {
-    const env = current();
-    let srv = await spawnServer(env.dataDir, args);
-    // Prose that gzip shrinks to about a third, at its ordinary speed: seconds of work to interrupt.
-    const file = join(env.dataDir, '..', `${Date.now()}-words.txt`);
-    sha = await writeWordsFile(file, 96 * MB);
-    expect((await putFile(srv.url, path, file, env.auth)).status).toBe(201);
-    await rm(file);
-    // The sweeper writes the compressed form to tmp/ first: kill it there.
-    await waitFor('compression under way', async () => (await tmpEntries(env.dataDir)).some((e) => e.size > 256 * 1024), 60_000, 5);
-    await srv.kill();
-    expect(await forms()).toContain(sha);
-    srv = await restartAndCheck(env);
-    await downloadAll(srv, env, new Map([[path, sha]]));
-    await srv.stop();
-    await fsckAfterStop(env);
-  });
-
-  it('a promotion killed half way leaves the cold file serving, exact', { timeout: 300_000 }, async () => {
-    const env = current();
-    let srv = await spawnServer(env.dataDir, args);
-    await waitFor('the file is cold', async () => (await forms()).join() === `${sha}.gz`, 120_000);
-    // A read makes it hot again: the plain form is written to tmp/ first.
-    const read = fetch(`${srv.url}/files/${path}`, { headers: env.auth }).then((r) => sha256Body(r)).catch(() => undefined);
-    await waitFor('promotion under way', async () => (await tmpEntries(env.dataDir)).some((e) => e.size > 1 * MB), 60_000, 5);
-    await srv.kill();
-    await read;
-    srv = await restartAndCheck(env);
-    await downloadAll(srv, env, new Map([[path, sha]]));
-    await srv.stop();
-    await fsckAfterStop(env);
   });
 });
 
