@@ -28,7 +28,7 @@ export const FULL: Sizes = {
   smallSize: 4096,
   transfers: 8,
   concurrency: [20, 200, 1000],
-  loadMs: 6_000,
+  loadMs: 5_000,
   memClients: 20,
   memBytes: 200e6,
   listFiles: 100_000,
