@@ -38,19 +38,19 @@ export const FULL: Sizes = {
 };
 
 export const QUICK: Sizes = {
-  bigBytes: 128 * 2 ** 20,
-  reps: 2,
-  smallCount: 1_000,
+  bigBytes: 64 * 2 ** 20,
+  reps: 1,
+  smallCount: 500,
   smallSize: 4096,
   transfers: 8,
   concurrency: [20, 200, 1000],
-  loadMs: 1_500,
+  loadMs: 1_000,
   memClients: 20,
-  memBytes: 16e6,
-  listFiles: 10_000,
-  listRequests: 50,
-  rescanFiles: 10_000,
-  corpusBytes: 32 * 2 ** 20,
+  memBytes: 8e6,
+  listFiles: 5_000,
+  listRequests: 30,
+  rescanFiles: 5_000,
+  corpusBytes: 16 * 2 ** 20,
 };
 
 export interface BenchContext {
