@@ -9,13 +9,8 @@ import { DiskUploadParts } from './disk-upload-parts.js';
 import { InsufficientStorageError, TooLargeError } from './errors.js';
 import { webFromNode } from './web-from-node.js';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** A durable upload starts an fdatasync after every this many bytes (see BatchedWriter). */
 const SYNC_BEHIND_BYTES = 64 << 20;
-
-export function isSha256Hex(s: string): boolean {
-  return SHA256_HEX.test(s);
-}
 
 /** True for the errors a full disk or an exhausted quota produce. */
 export function isDiskFull(err: unknown): boolean {

@@ -5,18 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body, writeRandomFile, writeTextFile } from '../helpers/bytes.js';
 import { fileSlice, putFile, waitFor } from '../helpers/hot-cold.js';
 import { parseByteranges } from '../helpers/multipart.js';
+import type { ApiFile } from '../helpers/api-types.js';
 import { makeDataDir, startTestServer, type TestServer } from '../helpers/server.js';
 
 const MB = 1024 * 1024;
 
-interface ApiFile {
-  path: string;
-  size: number;
-  sha256: string;
-  state: 'hot' | 'cold';
-  storedSize: number;
-  lastAccess: number;
-}
 
 describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   let s: TestServer;

@@ -9,17 +9,11 @@ import { sha256, sha256Body } from '../helpers/bytes.js';
 import { putFile, waitFor, writeWordsFile } from '../helpers/hot-cold.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startS3rver, type TestS3 } from '../helpers/s3rver.js';
+import type { ApiFile } from '../helpers/api-types.js';
 import { makeDataDir, spawnServer, startTestServer, type ChildServer, type TestServer } from '../helpers/server.js';
 
 const MB = 1024 * 1024;
 
-interface ApiFile {
-  path: string;
-  size: number;
-  sha256: string;
-  state: 'hot' | 'cold';
-  storedSize: number;
-}
 
 async function keysUnder(s3: TestS3, bucket: string, prefix: string): Promise<string[]> {
   const res = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
