@@ -3,6 +3,7 @@
  * the HTML page of a folder, and a walk over all files page by page, one request at a time.
  * The reference is nginx autoindex over real folders holding as many (empty) files.
  */
+import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -35,8 +36,9 @@ async function populateCatalog(dataDir: string, client: string, count: number): 
   try {
     const now = Date.now();
     const folders = Math.ceil(count / PER_DIR);
+    const db = drizzle(catalog.sqlite);
     catalog.sqlite.transaction(() => {
-      catalog.db
+      db
         .insert(dirs)
         .values([
           { path: `${client}/big`, parent: client, name: 'big' },
@@ -52,11 +54,11 @@ async function populateCatalog(dataDir: string, client: string, count: number): 
           const dir = `${client}/big/${dirName(Math.floor(i / PER_DIR))}`;
           return { i, sha256, dir, name: fileName(i), size: 4096 + (i % 9973) };
         });
-        catalog.db
+        db
           .insert(blobs)
           .values(rows.map((r) => ({ sha256: r.sha256, size: r.size, state: 'hot' as const, storedSize: r.size, lastAccess: now, createdAt: now })))
           .run();
-        catalog.db
+        db
           .insert(files)
           .values(
             rows.map((r) => ({

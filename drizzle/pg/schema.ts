@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, boolean, customType, index, pgTable, text } from 'drizzle-orm/pg-core';
 
 /**
@@ -54,6 +55,11 @@ export const files = pgTable(
     index('files_dir_name').on(t.dir, t.name),
     index('files_sha').on(t.sha256),
     index('files_ns_sha').on(t.namespace, t.sha256),
+    // As in SQLite: folder listings sorted by size or date page through these without sorting.
+    // PostgreSQL wants an index expression in parentheses; it matches the query's by meaning.
+    index('files_dir_size').on(t.dir, t.size, t.name),
+    index('files_dir_mtime').on(t.dir, sql`(case when ${t.mtime} is null then ${t.uploadedAt} else ${t.mtime} end)`, t.name),
+    index('files_dir_uploaded').on(t.dir, t.uploadedAt, t.name),
   ],
 );
 
