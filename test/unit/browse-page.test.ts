@@ -11,7 +11,7 @@ import {
   timeHtml,
   type ListingView,
 } from '../../handlers/browse/page.js';
-import { BROWSE_JS } from '../../handlers/browse/script.js';
+import { BROWSE_JS } from '../../handlers/browse/browse-js.generated.js';
 import { CONTENT_SECURITY_POLICY } from '../../handlers/browse/security.js';
 import { zipName } from '../../handlers/browse/zip.js';
 import type { DirListing, FileEntry, Stats } from '../../storage/catalog.js';
