@@ -29,7 +29,7 @@ function decodeCursor(cursor: string): string {
   try {
     const b64 = cursor.replace(/-/g, '+').replace(/_/g, '/');
     const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
   } catch {
     throw new BadRequestError('invalid cursor');
   }

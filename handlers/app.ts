@@ -6,6 +6,7 @@ import { browseRoutes } from './browse/routes.js';
 import type { AppDeps } from './deps.js';
 import { errorResponse } from './error-response.js';
 import { fileRoutes } from './files.js';
+import { assertNoDotSegments } from './path.js';
 import { securityHeaders } from './security-headers.js';
 import { tusRoutes } from './tus/routes.js';
 
@@ -21,6 +22,11 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
   app.use('*', securityHeaders());
+  app.use('*', async (c, next) => {
+    const target = deps.rawTarget?.(c.env);
+    if (target !== undefined) assertNoDotSegments(target);
+    await next();
+  });
   app.get('/healthz', (c) => c.json({ ok: true }));
   // The page's script and style are public: a signed-out page must load them without a prompt.
   app.route('/', assetRoutes());

@@ -15,6 +15,11 @@ export interface AppDeps {
   /** Failed-login limiting; absent means unlimited. */
   loginLimiter?: LoginLimiter;
   config: AppConfig;
+  /**
+   * The request-target as the client sent it, from the adapter's bindings (`c.env`), before URL
+   * parsing resolved `.`/`..`; absent when the runtime does not keep it.
+   */
+  rawTarget?: (env: unknown) => string | undefined;
   /** Where the handlers log (one line per event); defaults to console. */
   log?: (line: string) => void;
 }

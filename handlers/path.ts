@@ -17,11 +17,16 @@ export interface FilePath {
 }
 
 const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the name (stripping it would make two names one).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // C0 controls, DEL and C1 controls.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const DRIVE = /^[A-Za-z]:/;
+// A whole segment `C:`: as the first name it would make the path `C:/...` on Windows. `a:b.txt`
+// is a legal Linux name and stays accepted.
+const DRIVE = /^[A-Za-z]:$/;
+// `.` / `..` as sent, also percent-encoded (URL parsing treats %2e as a dot).
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /**
  * Percent-decodes one URL segment exactly once, refusing invalid UTF-8 (decodeURIComponent
@@ -54,7 +59,6 @@ export function validateSegment(name: string): void {
   if (name.includes('/')) throw new BadRequestError('bad path: encoded "/" inside a name');
   if (name.includes('\\')) throw new BadRequestError('bad path: backslashes are not allowed');
   if (CONTROL.test(name)) throw new BadRequestError('bad path: control characters are not allowed');
-  if (DRIVE.test(name)) throw new BadRequestError('bad path: drive letters are not allowed');
   if (/[\uD800-\uDFFF]/.test(name.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
     throw new BadRequestError('bad path: not valid UTF-8');
   }
@@ -80,6 +84,9 @@ export function parseFilePath(raw: string, options: { folder?: boolean } = {}): 
     validateSegment(name);
     return name;
   });
+  if (segments.slice(0, 2).some((name) => DRIVE.test(name))) {
+    throw new BadRequestError('bad path: drive letters are not allowed');
+  }
   if (!options.folder && segments.length < 2) {
     throw new BadRequestError('bad path: expected <namespace>/<file path>');
   }
@@ -89,6 +96,18 @@ export function parseFilePath(raw: string, options: { folder?: boolean } = {}): 
   }
   const namespace = segments[0] as string;
   return { path, namespace, relative: segments.slice(1).join('/'), segments };
+}
+
+/**
+ * Refuses `.` and `..` segments in a request-target exactly as the client sent it (origin or
+ * absolute form, query ignored). `new URL` resolves them before any route sees the path, so
+ * `/files/alice/../bob/x` would otherwise be taken as `bob/x`.
+ */
+export function assertNoDotSegments(target: string): void {
+  const path = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0] ?? '';
+  if (path.split('/').some((segment) => DOT_SEGMENT.test(segment))) {
+    throw new BadRequestError('bad path: "." and ".." are not allowed');
+  }
 }
 
 /** Validates an already-decoded path (from JSON bodies or tus metadata) the same way. */

@@ -16,7 +16,12 @@ export function createLambdaHandler(deps: Omit<AppDeps, 'reads'>): LambdaHandler
   const log = deps.log ?? ((line: string) => console.log(line));
   const coldReads = new Set<string>();
   const reads = new AccessTracker({ catalog: deps.catalog, clock: deps.clock, log, flushMs: 60_000, onColdRead: (sha) => coldReads.add(sha) });
-  const inner = handle(createApp({ ...deps, reads }));
+  // The path as API Gateway received it, so `.`/`..` are refused rather than resolved.
+  const rawTarget = (env: unknown): string | undefined => {
+    const event = (env as { event?: { rawPath?: string; path?: string } } | undefined)?.event;
+    return event?.rawPath ?? event?.path;
+  };
+  const inner = handle(createApp({ ...deps, reads, rawTarget }));
   const swaps = { blobs: deps.blobs, catalog: deps.catalog, locks: deps.locks, clock: deps.clock, log };
   return async (event, context) => {
     try {

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { serve, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../../handlers/app.js';
 import { DEFAULT_CONFIG, type AppDeps } from '../../handlers/deps.js';
 import { AccessTracker } from '../../storage/access-tracker.js';
@@ -61,6 +61,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     locks,
     reads,
     loginLimiter: new SlidingLoginLimiter({ clock: Date.now }),
+    rawTarget: (env) => (env as Partial<HttpBindings> | undefined)?.incoming?.url,
     config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes, uploadExpiryMs: config.uploadExpiryMs },
     log,
   };

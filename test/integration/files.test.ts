@@ -286,6 +286,39 @@ describe('paths over HTTP', () => {
   });
 });
 
+describe('names as sent (issue 14.4)', () => {
+  const rawPut = (target: string, body: string) =>
+    rawRequest(
+      s.url,
+      `PUT ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.tokens.alice}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+
+  it.each(['/files/alice/d/../x.txt', '/files/alice/d/%2e%2e/x.txt', '/files/alice/d/%2E./x.txt', '/files/alice/./x.txt', '/files/alice/%2e/x.txt'])(
+    'PUT %s (raw, not resolved by URL parsing) is 400 and stores nothing',
+    async (target) => {
+      const r = await rawPut(target, 'dot');
+      expect(r.status).toBe(400);
+      expect(r.raw).toMatch(/bad path/);
+      expect((await get('alice/x.txt')).status).toBe(404);
+    },
+  );
+
+  it('a leading U+FEFF is part of the name: two files, not one', async () => {
+    expect((await put('alice/bom/a.txt', 'plain')).status).toBe(201);
+    expect((await put('alice/bom/%EF%BB%BFa.txt', 'with bom')).status).toBe(201);
+    expect(await (await get('alice/bom/a.txt')).text()).toBe('plain');
+    expect(await (await get('alice/bom/%EF%BB%BFa.txt')).text()).toBe('with bom');
+    const list = await (await fetch(`${s.url}/api/files?prefix=alice/bom/`, { headers: s.auth('alice') })).json();
+    expect(list.items.map((i: { path: string }) => i.path).sort()).toEqual(['alice/bom/a.txt', 'alice/bom/\ufeffa.txt']);
+  });
+
+  it('a:b.txt is a legal name; a C: folder at the start of the path is not', async () => {
+    expect((await put('alice/a:b.txt', 'colon')).status).toBe(201);
+    expect(await (await get('alice/a%3Ab.txt')).text()).toBe('colon');
+    expect((await put('alice/C:/x.txt', 'drive')).status).toBe(400);
+  });
+});
+
 describe('listing API', () => {
   it('pages with a cursor and keeps to the prefix', async () => {
     for (let i = 0; i < 25; i++) await put(`bob/many/f${String(i).padStart(2, '0')}.txt`, `n${i}`, {}, 'bob');

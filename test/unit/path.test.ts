@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../storage/errors.js';
-import { encodePath, parseDecodedPath, parseFilePath } from '../../handlers/path.js';
+import { assertNoDotSegments, encodePath, parseDecodedPath, parseFilePath } from '../../handlers/path.js';
 
 describe('parseFilePath: accepted paths keep their names exactly', () => {
   it.each([
@@ -15,6 +15,11 @@ describe('parseFilePath: accepted paths keep their names exactly', () => {
     ['alice/.hidden', 'alice/.hidden'],
     ['alice/...', 'alice/...'],
     ['alice/ab:c', 'alice/ab:c'],
+    ['alice/a:b.txt', 'alice/a:b.txt'], // a legal Linux name, not a drive
+    ['alice/c:notes.txt', 'alice/c:notes.txt'],
+    ['alice/docs/C:', 'alice/docs/C:'], // deeper down it is just a name
+    ['alice/%EF%BB%BFa.txt', 'alice/\ufeffa.txt'], // a leading BOM is kept
+    ['alice/%EF%BB%BF', 'alice/\ufeff'],
   ])('%s -> %s', (raw, path) => {
     expect(parseFilePath(raw).path).toBe(path);
   });
@@ -43,7 +48,7 @@ describe('parseFilePath: the attack list is refused with 400', () => {
     ['alice/C:%5Cwindows'],
     ['C:/windows/x'],
     ['alice/C:'],
-    ['alice/c:notes.txt'], // drive-relative on Windows
+    ['alice/C:/windows'],
     ['alice/%5C%5Cserver%5Cshare'],
     ['alice/a%5Cb'],
     ['/alice/x'],
@@ -70,6 +75,9 @@ describe('folders and decoded input', () => {
     expect(parseFilePath('alice/', { folder: true }).path).toBe('alice');
     expect(parseFilePath('alice/docs/', { folder: true }).path).toBe('alice/docs');
   });
+  it('keeps a leading BOM in decoded paths (tus metadata, JSON)', () => {
+    expect(parseDecodedPath('alice/\ufeffa.txt').path).toBe('alice/\ufeffa.txt');
+  });
   it('validates decoded paths the same way', () => {
     expect(parseDecodedPath('alice/a b/100%.txt').path).toBe('alice/a b/100%.txt');
     expect(() => parseDecodedPath('alice/../x')).toThrow(BadRequestError);
@@ -77,5 +85,29 @@ describe('folders and decoded input', () => {
   });
   it('encodes paths segment by segment', () => {
     expect(encodePath('alice/a b/#?.txt')).toBe('alice/a%20b/%23%3F.txt');
+  });
+});
+
+describe('assertNoDotSegments: the request-target as sent', () => {
+  it.each([
+    ['/files/alice/../bob/x', false],
+    ['/files/alice/./x', false],
+    ['/files/alice/%2e%2e/bob/x', false],
+    ['/files/alice/%2E./x', false],
+    ['/files/alice/.%2E', false],
+    ['/files/alice/%2e', false],
+    ['/browse/alice/../', false],
+    ['http://h:1/files/alice/../x', false],
+    ['/files/alice/x?a=../b', true],
+    ['/files/alice/%252e%252e/x', true],
+    ['/files/alice/.../x', true],
+    ['/files/alice/.hidden', true],
+    ['/files/alice/a..b', true],
+    ['/files/alice/%2e%2ex', true],
+    ['http://h:1/files/alice/x', true],
+    ['/', true],
+  ])('%s -> accepted: %s', (target, ok) => {
+    if (ok) expect(() => assertNoDotSegments(target)).not.toThrow();
+    else expect(() => assertNoDotSegments(target)).toThrow(BadRequestError);
   });
 });
