@@ -3,8 +3,9 @@ import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 type Bindings = HttpBindings | Http2Bindings;
 
 /**
- * An answer sent before its request body was read to the end (a 507, 413 or 401 on an upload)
- * is followed by closing the connection, since the rest of the body is not worth reading. Say
+ * An answer sent before its request body was read to the end (a 507, 413 or 401 on an upload,
+ * when the bounded drain in `withFastBody` could not read the rest) is followed by closing
+ * the connection. Say
  * so with `Connection: close`: otherwise a keep-alive client reuses the socket for its next
  * request and sees "other side closed" instead of an answer.
  */

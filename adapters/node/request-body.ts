@@ -1,5 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import type { Http2Bindings, HttpBindings } from '@hono/node-server';
-import { webFromNode } from '../../storage/web-from-node.js';
+import { DEFAULT_READ_AHEAD, webFromNode } from '../../storage/web-from-node.js';
+import { discardRest, DRAIN_LIMITS, type DrainLimits } from './body-drain.js';
 
 type Bindings = HttpBindings | Http2Bindings;
 type Fetch = (req: Request, env: Bindings) => Response | Promise<Response>;
@@ -21,24 +23,33 @@ export function wantsFastBody(method: string, httpVersionMajor: number, contentL
 /**
  * Gives handlers large request bodies (uploads) as a Web stream over the socket without the
  * per-chunk copy and per-chunk pause of @hono/node-server's `Readable.toWeb`. Handlers still
- * see a plain Web Request. Nothing is read until the handler reads, so an unread body is still
- * drained by @hono/node-server as before.
+ * see a plain Web Request. Nothing is read until the handler reads. When the answer is ready
+ * before the body ended (413 past the maximum, 507 on a full disk, a refusal before reading),
+ * the rest of the body is read and discarded (bounded by `limits`) before answering, so the
+ * client gets to read the answer instead of a reset connection.
  */
-export function withFastBody(fetch: Fetch): Fetch {
-  return (req, env) => {
+export function withFastBody(fetch: Fetch, limits: DrainLimits = DRAIN_LIMITS): Fetch {
+  return async (req, env) => {
     const incoming = env.incoming;
     const headers = incoming.headers;
     const te = headers['transfer-encoding'];
     if (!wantsFastBody(req.method, incoming.httpVersionMajor, headers['content-length'], Array.isArray(te) ? te.join(',') : te)) {
       return fetch(req, env);
     }
+    const detach = new AbortController();
     const init: RequestInit & { duplex: 'half' } = {
       method: req.method,
       headers: req.headers,
-      body: webFromNode(incoming),
+      body: webFromNode(incoming, DEFAULT_READ_AHEAD, { keepSourceOnCancel: true, detach: detach.signal }),
       duplex: 'half',
       signal: req.signal,
     };
-    return fetch(new Request(req.url, init), env);
+    const res = await fetch(new Request(req.url, init), env);
+    if (!incoming.complete) {
+      detach.abort();
+      // wantsFastBody took HTTP/1 only.
+      await discardRest(incoming as IncomingMessage, limits);
+    }
+    return res;
   };
 }

@@ -88,4 +88,28 @@ describe('webFromNode', () => {
     await reader.cancel(new Error('enough'));
     expect(src.destroyed).toBe(true);
   });
+
+  it('leaves a request body open and paused when asked to (the server drains the rest)', async () => {
+    const src = new PassThrough();
+    const reader = webFromNode(src, undefined, { keepSourceOnCancel: true }).getReader();
+    const first = reader.read();
+    src.write(Buffer.from('x'));
+    await first;
+    await reader.cancel(new Error('too large'));
+    expect(src.destroyed).toBe(false);
+    expect(src.isPaused()).toBe(true);
+  });
+
+  it('stops feeding a detached stream, which errors, and leaves the source open', async () => {
+    const src = new PassThrough();
+    const detach = new AbortController();
+    const reader = webFromNode(src, undefined, { detach: detach.signal }).getReader();
+    const first = reader.read();
+    src.write(Buffer.from('x'));
+    await first;
+    detach.abort();
+    await expect(reader.read()).rejects.toThrow(/abandoned/);
+    expect(src.destroyed).toBe(false);
+    expect(src.listenerCount('data')).toBe(0);
+  });
 });
