@@ -29,6 +29,10 @@ export interface AppConfig {
   maxUploadBytes: number;
   /** Incomplete resumable uploads are dropped after this long without activity. */
   uploadExpiryMs: number;
+  /** Unfinished resumable uploads one client may hold at once (more: 429). */
+  maxOpenUploads: number;
+  /** Sum of Upload-Length over one client's unfinished uploads (more: 429). */
+  maxReservedUploadBytes: number;
 }
 
 export interface ReadTracker {
@@ -45,4 +49,6 @@ export interface LoginLimiter {
 export const DEFAULT_CONFIG: AppConfig = {
   maxUploadBytes: 1024 ** 4,
   uploadExpiryMs: 24 * 60 * 60 * 1000,
+  maxOpenUploads: 100,
+  maxReservedUploadBytes: 2 * 1024 ** 4,
 };

@@ -29,7 +29,7 @@ export async function openLambdaRuntime(config: LambdaConfig, options: { credent
     catalog,
     clock: Date.now,
     locks,
-    config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes, uploadExpiryMs: config.uploadExpiryMs },
+    config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes, uploadExpiryMs: config.uploadExpiryMs, maxReservedUploadBytes: 2 * config.maxUploadBytes },
     log,
   };
   return {

@@ -22,6 +22,10 @@ export interface ServerConfig {
   uploadExpiryMs: number;
   /** fsync blobs and folders before acknowledging a write. */
   durable: boolean;
+  /** Unfinished resumable uploads per client. */
+  maxOpenUploads: number;
+  /** Sum of Upload-Length of one client's unfinished uploads; 0 means twice maxUploadBytes. */
+  maxUploadReserveBytes: number;
 }
 
 /** A configuration error: main prints it as one line and exits with code 2. */
@@ -97,6 +101,15 @@ export const OPTIONS: readonly Option[] = [
     },
     key: 'durable',
     help: 'fsync before acknowledging writes',
+  },
+  { flag: 'max-open-uploads', env: 'CB_MAX_OPEN_UPLOADS', fallback: '100', parse: integer(1, 1_000_000), key: 'maxOpenUploads', help: 'unfinished uploads per client' },
+  {
+    flag: 'max-upload-reserve',
+    env: 'CB_MAX_UPLOAD_RESERVE',
+    fallback: 'auto',
+    parse: (v, n) => (v === 'auto' ? 0 : wrap(parseSize)(v, n)),
+    key: 'maxUploadReserveBytes',
+    help: 'bytes of unfinished uploads per client (auto: 2x max-upload)',
   },
 ];
 

@@ -62,7 +62,13 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     reads,
     loginLimiter: new SlidingLoginLimiter({ clock: Date.now }),
     rawTarget: (env) => (env as Partial<HttpBindings> | undefined)?.incoming?.url,
-    config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes, uploadExpiryMs: config.uploadExpiryMs },
+    config: {
+      ...DEFAULT_CONFIG,
+      maxUploadBytes: config.maxUploadBytes,
+      uploadExpiryMs: config.uploadExpiryMs,
+      maxOpenUploads: config.maxOpenUploads,
+      maxReservedUploadBytes: config.maxUploadReserveBytes || 2 * config.maxUploadBytes,
+    },
     log,
   };
   const app = createApp(deps);

@@ -4,7 +4,8 @@ import type { AppDeps } from '../deps.js';
 import { parseContentLength } from '../headers.js';
 import { checkOffsetStream, parseByteCount, parseUploadChecksum } from './headers.js';
 import type { UploadGate } from './upload-lock.js';
-import { isComplete, loadOwnUpload, progressHeaders, receive, type IncomingChunk } from './uploads.js';
+import type { UploadQuota } from './upload-quota.js';
+import { findOwnUpload, isComplete, loadOwnUpload, progressHeaders, receive, type IncomingChunk } from './uploads.js';
 
 /** The request body as a chunk for `receive`, cut off when the client leaves or `takenOver` fires. */
 export function chunkOf(c: Context, takenOver: AbortSignal): IncomingChunk {
@@ -20,13 +21,16 @@ export function chunkOf(c: Context, takenOver: AbortSignal): IncomingChunk {
  * PATCH /uploads/<id>: appends the body at Upload-Offset, which must equal the bytes received
  * so far (409 otherwise, nothing changes). 204 with the new Upload-Offset.
  */
-export function patchHandler(deps: AppDeps, gate: UploadGate): Handler {
+export function patchHandler(deps: AppDeps, gate: UploadGate, quota: UploadQuota): Handler {
   return async (c) => {
     checkOffsetStream(c.req.header('content-type'));
     const offset = parseByteCount('Upload-Offset', c.req.header('upload-offset'));
     const id = c.req.param('id') ?? '';
+    await findOwnUpload(deps, id, c.get('principal'));
     const upload = await gate.run(id, async (takenOver) => {
       const current = await loadOwnUpload(deps, id, c.get('principal'));
+      // An upload from before a restart counts once it is resumed.
+      if (!isComplete(current)) quota.hold(id, current.owner, current.length);
       if (offset !== current.offset) {
         throw new ConflictError(`Upload-Offset ${offset} does not match the ${current.offset} bytes received so far: HEAD the upload and resume from there`);
       }
@@ -38,6 +42,7 @@ export function patchHandler(deps: AppDeps, gate: UploadGate): Handler {
       }
       return receive(deps, current, chunk);
     });
+    if (isComplete(upload)) quota.release(id);
     return c.body(null, 204, progressHeaders(upload));
   };
 }

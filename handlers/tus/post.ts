@@ -7,7 +7,8 @@ import { parseDecodedPath } from '../path.js';
 import { hasOffsetStream, parseByteCount, parseUploadMetadata, uploadFields } from './headers.js';
 import { chunkOf } from './patch.js';
 import type { UploadGate } from './upload-lock.js';
-import { dropUpload, newUploadId, progressHeaders, receive } from './uploads.js';
+import type { UploadQuota } from './upload-quota.js';
+import { dropUpload, isComplete, isStillOpen, newUploadId, progressHeaders, receive } from './uploads.js';
 
 /**
  * Where the new upload lives, relative to the creation URL so that it stays right behind a
@@ -23,7 +24,7 @@ export function uploadLocation(creationPath: string, id: string): string {
  * optional `mtime`, `sha256`) give a new upload into the caller's own namespace; a body of type
  * application/offset+octet-stream is appended at once. 201 with Location.
  */
-export function postHandler(deps: AppDeps, gate: UploadGate): Handler {
+export function postHandler(deps: AppDeps, gate: UploadGate, quota: UploadQuota): Handler {
   return async (c) => {
     const who = c.get('principal');
     if (c.req.header('upload-defer-length') !== undefined) throw new BadRequestError('Upload-Defer-Length is not supported: send Upload-Length');
@@ -49,7 +50,13 @@ export function postHandler(deps: AppDeps, gate: UploadGate): Handler {
       createdAt: now,
       expiresAt: now + deps.config.uploadExpiryMs,
     };
-    await deps.catalog.createUpload(created);
+    await quota.admit(created.id, who.name, length, (id) => isStillOpen(deps, id));
+    try {
+      await deps.catalog.createUpload(created);
+    } catch (err) {
+      quota.release(created.id);
+      throw err;
+    }
     let upload = created;
     try {
       await deps.blobs.createPartial(created.id);
@@ -61,9 +68,11 @@ export function postHandler(deps: AppDeps, gate: UploadGate): Handler {
         );
       }
     } catch (err) {
+      quota.release(created.id);
       await dropUpload(deps, created.id);
       throw err;
     }
+    if (isComplete(upload)) quota.release(upload.id);
     const location = uploadLocation(new URL(c.req.url).pathname, upload.id);
     return c.body(null, 201, { Location: location, ...progressHeaders(upload) });
   };

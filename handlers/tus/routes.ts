@@ -8,6 +8,7 @@ import { optionsHandler } from './options.js';
 import { patchHandler } from './patch.js';
 import { postHandler } from './post.js';
 import { UploadGate } from './upload-lock.js';
+import { UploadQuota } from './upload-quota.js';
 
 /**
  * The tus 1.0.0 resumable upload protocol, mounted at /uploads (auth runs before it).
@@ -16,8 +17,9 @@ import { UploadGate } from './upload-lock.js';
 export function tusRoutes(deps: AppDeps): Hono {
   const app = new Hono();
   const gate = new UploadGate(deps.locks);
-  const patch = patchHandler(deps, gate);
-  const del = deleteHandler(deps, gate);
+  const quota = new UploadQuota({ maxOpenUploads: deps.config.maxOpenUploads, maxReservedBytes: deps.config.maxReservedUploadBytes });
+  const patch = patchHandler(deps, gate, quota);
+  const del = deleteHandler(deps, gate, quota);
 
   app.use('*', async (c, next) => {
     c.header('Tus-Resumable', TUS_VERSION);
@@ -31,7 +33,7 @@ export function tusRoutes(deps: AppDeps): Hono {
   });
 
   app.options('*', optionsHandler(deps));
-  const create = postHandler(deps, gate);
+  const create = postHandler(deps, gate, quota);
   app.post('/', create);
   // '/uploads/' too (mounting drops the trailing slash): an empty last segment.
   app.post('/:empty{^$}', create);

@@ -1,5 +1,5 @@
 import type { UploadRecord } from '../../storage/catalog.js';
-import { DigestMismatchError, GoneError, NotFoundError, TooLargeError } from '../../storage/errors.js';
+import { DigestMismatchError, GoneError, NotFoundError, TooLargeError, UnauthorizedError } from '../../storage/errors.js';
 import type { Principal } from '../auth.js';
 import { commitFile } from '../commit.js';
 import type { AppDeps } from '../deps.js';
@@ -39,13 +39,28 @@ export async function dropUpload(deps: AppDeps, id: string): Promise<void> {
  * nobody learns which upload URLs exist. An expired one is reclaimed on the spot and is 410.
  */
 export async function loadOwnUpload(deps: AppDeps, id: string, who: Principal): Promise<UploadRecord> {
-  const upload = isUploadId(id) ? await deps.catalog.getUpload(id) : undefined;
-  if (!upload || upload.owner !== who.name) throw new NotFoundError('no such upload');
+  const upload = await findOwnUpload(deps, id, who);
   if (isExpired(upload, deps.clock())) {
     await dropUpload(deps, id);
     throw new GoneError('the upload expired and its data was removed: start a new one');
   }
   return upload;
+}
+
+/**
+ * The caller's own upload as stored, else 404. Checked before taking an upload's gate too:
+ * a request of another client must not interrupt the owner's running PATCH.
+ */
+export async function findOwnUpload(deps: AppDeps, id: string, who: Principal): Promise<UploadRecord> {
+  const upload = isUploadId(id) ? await deps.catalog.getUpload(id) : undefined;
+  if (!upload || upload.owner !== who.name) throw new NotFoundError('no such upload');
+  return upload;
+}
+
+/** Whether an upload still waits for bytes (for the quota's re-check). */
+export async function isStillOpen(deps: AppDeps, id: string): Promise<boolean> {
+  const upload = await deps.catalog.getUpload(id);
+  return upload !== undefined && !isComplete(upload) && !isExpired(upload, deps.clock());
 }
 
 export interface IncomingChunk {
@@ -95,6 +110,13 @@ async function complete(deps: AppDeps, upload: UploadRecord, now: number): Promi
     throw new DigestMismatchError(
       `the content's SHA-256 is ${temp.sha256}, not the announced ${upload.sha256}: the upload was discarded and nothing stored`,
     );
+  }
+  // The client may have been revoked while its last PATCH (or the hashing) ran: no commit then.
+  const owner = await deps.catalog.getClient(upload.owner);
+  if (!owner || owner.revokedAt !== null) {
+    await deps.blobs.discard(temp);
+    await deps.catalog.deleteUpload(upload.id);
+    throw new UnauthorizedError('the client was revoked during the upload: nothing was stored');
   }
   try {
     await commitFile(deps, { path: upload.path, temp, mtime: upload.mtime });
