@@ -1,4 +1,4 @@
-/** A browser file the server embeds: written and checked as .js, served from a generated module. */
+/** A browser file the server embeds: written as .js or .css, served from a generated module. */
 export interface EmbeddedAsset {
   /** The file as written, relative to the repository root. */
   source: string;
@@ -10,6 +10,7 @@ export interface EmbeddedAsset {
 
 export const EMBEDDED_ASSETS: readonly EmbeddedAsset[] = [
   { source: 'handlers/browse/browse.js', module: 'handlers/browse/browse-js.generated.ts', exportName: 'BROWSE_JS' },
+  { source: 'handlers/browse/browse.css', module: 'handlers/browse/browse-css.generated.ts', exportName: 'BROWSE_CSS' },
 ];
 
 /**

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
+import { BROWSE_CSS } from './browse-css.generated.js';
 import { BROWSE_JS } from './browse-js.generated.js';
-import { BROWSE_CSS } from './style.js';
 
 /** FNV-1a (32 bit) as hex: a cheap content version for cache-busting asset URLs. */
 export function contentVersion(text: string): string {
