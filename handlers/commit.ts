@@ -16,7 +16,7 @@ export async function commitFile(
   let result: PutFileResult;
   try {
     result = await deps.locks.run(input.temp.sha256, async () => {
-      const { stored } = await deps.blobs.commit(input.temp);
+      const { stored } = await commitChecked(deps, input);
       try {
         return await deps.catalog.putFile({
           path: input.path,
@@ -38,6 +38,24 @@ export async function commitFile(
   }
   if (result.orphan) await releaseBlob(deps, result.orphan);
   return result;
+}
+
+/**
+ * BlobStore.commit with the catalog's record of the blob, so a stored copy that fails its check
+ * is replaced by the verified upload; the catalog then names the plain form the store left.
+ */
+async function commitChecked(deps: AppDeps, input: { path: string; temp: TempBlob }): Promise<{ stored: boolean }> {
+  const sha = input.temp.sha256;
+  const row = await deps.catalog.getBlob(sha);
+  const known = row && { where: { state: row.state, codec: row.codec }, storedSize: row.storedSize };
+  const outcome = await deps.blobs.commit(input.temp, known);
+  if (outcome.healed) {
+    (deps.log ?? console.log)(`integrity: blob ${sha} (upload of ${input.path}): ${outcome.healed}; replaced by the uploaded bytes`);
+    if (row && (row.state !== 'hot' || row.storedSize !== input.temp.size)) {
+      await deps.catalog.updateBlob(sha, { state: 'hot', codec: null, storedSize: input.temp.size });
+    }
+  }
+  return outcome;
 }
 
 /** Records `path` -> an already stored blob (instant upload by hash). */

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ByteRange } from '../storage/blob-store.js';
 import type { FileEntry } from '../storage/catalog.js';
-import { RangeNotSatisfiableError } from '../storage/errors.js';
+import { CorruptBlobError, RangeNotSatisfiableError } from '../storage/errors.js';
 import { evaluateConditions, ifRangeAllows, type Validators } from './conditional.js';
 import { contentDisposition } from './content-disposition.js';
 import { contentTypeFor } from './content-type.js';
@@ -49,9 +49,9 @@ export async function serveFile(c: Context, deps: AppDeps, entry: FileEntry): Pr
     headers.set('Content-Type', type);
     headers.set('Content-Length', String(entry.size));
     if (head) return new Response(null, { status: 200, headers });
-    const body = entry.size === 0 ? null : await deps.blobs.read(entry.sha256, undefined, where);
+    const body = entry.size === 0 ? null : await deps.blobs.read(entry.sha256, undefined, where, { verify: true });
     deps.reads?.recordRead(entry.sha256, entry.state);
-    return new Response(body, { status: 200, headers });
+    return new Response(body && quarantineOnCorrupt(deps, entry.path, body), { status: 200, headers });
   }
 
   const ranges = parsed.ranges;
@@ -112,4 +112,37 @@ export async function serveFile(c: Context, deps: AppDeps, entry: FileEntry): Pr
   });
   deps.reads?.recordRead(entry.sha256, entry.state);
   return new Response(body, { status: 206, headers });
+}
+
+/**
+ * Passes a verified body through; when the store finds the bytes corrupt (the stream then fails
+ * before its end, so the client sees a broken transfer), the failing form is quarantined under
+ * the blob's lock and the event logged. The next upload of the same content stores it anew.
+ */
+function quarantineOnCorrupt(deps: AppDeps, path: string, body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const log = deps.log ?? console.log;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        controller.error(err);
+        if (err instanceof CorruptBlobError && err.where) {
+          const { sha256, where } = err;
+          const form = where.state === 'hot' ? 'plain' : where.codec;
+          log(`integrity: ${path}: stored ${form} form of blob ${sha256} does not match its hash; download aborted`);
+          void deps.locks
+            .run(sha256, () => deps.blobs.quarantine(sha256, where))
+            .then((moved) => moved && log(`integrity: blob ${sha256}: ${form} form quarantined; the next upload of this content repairs it`))
+            .catch((e: unknown) => log(`integrity: blob ${sha256}: quarantine failed: ${(e as Error).message}`));
+        }
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }

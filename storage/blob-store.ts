@@ -31,6 +31,22 @@ export interface AppendOptions extends WriteOptions {
   sha256?: string;
 }
 
+export interface ReadOptions {
+  /**
+   * Whole reads only: hash the content on the way and fail the stream with CorruptBlobError
+   * (naming the form read) instead of ending it when it does not match; the last chunk is held
+   * back until then, so a reader never gets every byte of a corrupt blob.
+   */
+  verify?: boolean;
+}
+
+/** What the catalog records about a stored blob, for checks of the stored copy. */
+export interface KnownBlob {
+  where: BlobLocation;
+  /** Bytes the form named by `where` takes in storage. */
+  storedSize: number;
+}
+
 export interface BlobLocation {
   /** 'hot': stored plain; 'cold': stored compressed with `codec`. */
   state: 'hot' | 'cold';
@@ -46,16 +62,27 @@ export interface BlobStore {
   writeTemp(body: ReadableStream<Uint8Array> | null, options?: WriteOptions): Promise<TempBlob>;
   /**
    * Makes a temporary object visible under its SHA-256. If that content is already stored, the
-   * temporary object is simply dropped. Returns whether new bytes were stored.
+   * stored copy is checked first (its size always, its whole hash when small; `known` is what the
+   * catalog records about it): when it passes, the temporary object is dropped; when it fails, the
+   * failing forms are quarantined and the verified temporary object becomes the plain form, and
+   * `healed` says what was wrong (see storage/blob-verify.ts). `stored`: new bytes were stored.
+   * Call under the blob's lock.
    */
-  commit(temp: TempBlob): Promise<{ stored: boolean }>;
+  commit(temp: TempBlob, known?: KnownBlob): Promise<{ stored: boolean; healed?: string }>;
   /** Drops a temporary object (after a digest mismatch, an error or a lost race). Never throws. */
   discard(temp: TempBlob): Promise<void>;
   /**
    * The plain content of a blob, or a byte range of it. `where` is the catalog's idea of how
    * the blob is stored; implementations may fall back to the other form after a crash.
    */
-  read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<ReadableStream<Uint8Array>>;
+  read(sha256: string, range?: ByteRange, where?: BlobLocation, options?: ReadOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Moves one stored form out of service (disk: `quarantine/`, S3: `quarantine/` keys; kept for
+   * inspection, never deleted) if it still fails its hash when read again in full, so that a form
+   * repaired meanwhile or a one-off bad read is never moved. Returns whether it moved it. Call under
+   * the blob's lock.
+   */
+  quarantine(sha256: string, where: BlobLocation): Promise<boolean>;
   has(sha256: string): Promise<boolean>;
   /** Removes every stored form of a blob. Missing is not an error. */
   delete(sha256: string): Promise<void>;

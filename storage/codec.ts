@@ -94,3 +94,12 @@ export async function* takeRange(source: AsyncIterable<Uint8Array>, start: numbe
     if (pos > end) return;
   }
 }
+
+/**
+ * True when a decompressor refused its input (a damaged compressed form: zlib's Z_DATA_ERROR,
+ * Z_BUF_ERROR on a truncated stream, brotli's ERR__ERROR_*), as opposed to an I/O failure.
+ */
+export function isCodecDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code.startsWith('ERR__ERROR_'));
+}

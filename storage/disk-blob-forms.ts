@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobLocation, ByteRange, PendingForm, StoredForm } from './blob-store.js';
-import { codecSuffix, createCompressor, createDecompressor, KNOWN_CODECS, takeRange } from './codec.js';
+import type { BlobLocation, ByteRange, PendingForm, ReadOptions, StoredForm } from './blob-store.js';
+import { hashOf, verified } from './blob-verify.js';
+import { codecSuffix, createCompressor, createDecompressor, isCodecDataError, KNOWN_CODECS, takeRange } from './codec.js';
 import { CorruptBlobError, InsufficientStorageError, NotFoundError } from './errors.js';
 
 export interface DiskBlobFormsOptions {
@@ -15,6 +16,8 @@ export interface DiskBlobFormsOptions {
   newTempPath: (suffix: string) => string;
   /** Folder of the swap journal: one empty file per swap in progress (kept across restarts). */
   journalDir: string;
+  /** Where forms that failed their hash are moved (the folder fsck --repair uses too). */
+  quarantineDir: string;
   durable: boolean;
   isDiskFull: (err: unknown) => boolean;
   syncDir: (dir: string) => Promise<void>;
@@ -70,8 +73,14 @@ export class DiskBlobForms {
   }
 
   /** The plain content (or a range of it) from whichever form is stored, decompressing on the fly. */
-  async read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<Readable> {
+  async read(sha256: string, range?: ByteRange, where?: BlobLocation, options: ReadOptions = {}): Promise<Readable> {
     const { fh, where: found } = await this.open(sha256, where);
+    const plain = this.plainStream(fh, found, range);
+    if (range || !options.verify) return plain;
+    return Readable.from(verified(plain, sha256, found), { objectMode: false });
+  }
+
+  private plainStream(fh: FileHandle, found: BlobLocation, range?: ByteRange): Readable {
     if (found.state === 'hot') {
       return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK, autoClose: true });
     }
@@ -81,6 +90,36 @@ export class DiskBlobForms {
     const plain = pipelineCb(file, createDecompressor(found.codec as string), () => {});
     if (!range) return plain;
     return Readable.from(takeRange(plain, range.start, range.end), { objectMode: false });
+  }
+
+  /** SHA-256 and size of exactly one form's plain content (no fallback); NotFoundError when absent. */
+  async hash(sha256: string, where: BlobLocation): Promise<{ sha256: string; size: number } | { unreadable: string }> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.pathOf(sha256, where), 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(`blob ${sha256} has no such form`);
+      throw err;
+    }
+    try {
+      return await hashOf(this.plainStream(fh, where));
+    } catch (err) {
+      if (isCodecDataError(err)) return { unreadable: (err as Error).message };
+      throw err;
+    }
+  }
+
+  /** Moves one form into the quarantine folder (same file system: a rename). Missing is fine. */
+  async quarantine(sha256: string, where: BlobLocation): Promise<void> {
+    const from = this.pathOf(sha256, where);
+    await mkdir(this.options.quarantineDir, { recursive: true });
+    try {
+      await rename(from, join(this.options.quarantineDir, `${Date.now()}-${basename(from)}`));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      return;
+    }
+    if (this.options.durable) await this.options.syncDir(this.options.dirOf(sha256)).catch(() => {});
   }
 
   async convert(sha256: string, from: BlobLocation, to: BlobLocation, signal?: AbortSignal): Promise<PendingForm> {
@@ -110,7 +149,7 @@ export class DiskBlobForms {
       if (to.state === 'cold') stages.push(createCompressor(to.codec as string, from.state === 'hot' ? sourceSize : undefined));
       const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
       await pipeline([source.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true }), ...stages, out], { signal });
-      if (hash.digest('hex') !== sha256) throw new CorruptBlobError(sha256);
+      if (hash.digest('hex') !== sha256) throw new CorruptBlobError(sha256, from);
       if (this.options.durable) await syncFile(path);
       return { id: path, sha256, state: to.state, codec: to.state === 'hot' ? null : to.codec, storedSize: out.bytesWritten };
     } catch (err) {

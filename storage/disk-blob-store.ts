@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AppendOptions, BlobLocation, BlobStore, ByteRange, PendingForm, StoredForm, TempBlob, WriteOptions } from './blob-store.js';
+import type { AppendOptions, BlobLocation, BlobStore, ByteRange, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from './blob-store.js';
+import { checkedCommit, quarantineIfCorrupt } from './blob-verify.js';
 import { BatchedWriter } from './batched-writer.js';
 import { DiskBlobForms } from './disk-blob-forms.js';
 import { DiskUploadParts } from './disk-upload-parts.js';
@@ -28,7 +29,7 @@ export interface DiskBlobStoreOptions {
 /**
  * Blobs as files: `blobs/ab/cd/<sha256>` for the plain form, `blobs/ab/cd/<sha256>.gz` for a cold
  * (compressed) one (see DiskBlobForms). Temporary objects live in `tmp/` on the same filesystem,
- * so a commit is one atomic rename.
+ * so a commit is one atomic rename. Forms that fail their hash go to `quarantine/`.
  */
 export class DiskBlobStore implements BlobStore {
   readonly root: string;
@@ -50,6 +51,7 @@ export class DiskBlobStore implements BlobStore {
       dirOf: (sha) => this.dirOf(sha),
       newTempPath: (suffix) => this.newTempPath(suffix),
       journalDir: join(options.root, 'swaps'),
+      quarantineDir: join(options.root, 'quarantine'),
       durable: this.durable,
       isDiskFull,
       syncDir,
@@ -109,11 +111,11 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  async commit(temp: TempBlob): Promise<{ stored: boolean }> {
-    if (await this.has(temp.sha256)) {
-      await this.discard(temp);
-      return { stored: false };
-    }
+  commit(temp: TempBlob, known?: KnownBlob): Promise<{ stored: boolean; healed?: string }> {
+    return checkedCommit(this.forms, { install: (t) => this.#install(t), discard: (t) => this.discard(t) }, temp, known);
+  }
+
+  async #install(temp: TempBlob): Promise<void> {
     const dir = this.dirOf(temp.sha256);
     try {
       await mkdir(dir, { recursive: true });
@@ -124,15 +126,18 @@ export class DiskBlobStore implements BlobStore {
       if (isDiskFull(err)) throw new InsufficientStorageError();
       throw err;
     }
-    return { stored: true };
   }
 
   async discard(temp: TempBlob): Promise<void> {
     await rm(temp.id, { force: true }).catch(() => {});
   }
 
-  async read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<ReadableStream<Uint8Array>> {
-    return webFromNode(await this.forms.read(sha256, range, where));
+  async read(sha256: string, range?: ByteRange, where?: BlobLocation, options?: ReadOptions): Promise<ReadableStream<Uint8Array>> {
+    return webFromNode(await this.forms.read(sha256, range, where, options));
+  }
+
+  quarantine(sha256: string, where: BlobLocation): Promise<boolean> {
+    return quarantineIfCorrupt(this.forms, sha256, where);
   }
 
   /** True when any form (plain or compressed) is stored. */

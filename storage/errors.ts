@@ -134,6 +134,8 @@ export class StorageUnavailableError extends AppError {
 export class CorruptBlobError extends AppError {
   constructor(
     readonly sha256: string,
+    /** The stored form that failed, when known (so that exactly that one is quarantined). */
+    readonly where?: { state: 'hot' | 'cold'; codec: string | null },
     message = `stored content of blob ${sha256} is corrupt`,
   ) {
     super(message, 'corrupt-data');

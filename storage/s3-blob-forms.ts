@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
-import type { BlobLocation, ByteRange, PendingForm, StoredForm } from './blob-store.js';
-import { codecOfSuffix, codecSuffix, createCompressor, createDecompressor, KNOWN_CODECS, takeRange } from './codec.js';
+import type { BlobLocation, ByteRange, PendingForm, ReadOptions, StoredForm } from './blob-store.js';
+import { hashOf, verified } from './blob-verify.js';
+import { codecOfSuffix, codecSuffix, createCompressor, createDecompressor, isCodecDataError, KNOWN_CODECS, takeRange } from './codec.js';
 import { CorruptBlobError, NotFoundError } from './errors.js';
 import type { S3Objects } from './s3-objects.js';
 
@@ -25,6 +26,8 @@ export interface S3BlobFormsOptions {
   blobPrefix: string;
   /** Prefix of the swap journal (`<prefix>swaps/`): one empty object per swap in progress. */
   journalPrefix: string;
+  /** Where forms that failed their hash are moved (`<prefix>quarantine/`), kept for inspection. */
+  quarantinePrefix: string;
   /** A fresh temporary key (under tmp/, swept by cleanupTemp) ending in `suffix`. */
   newTempKey: (suffix: string) => string;
 }
@@ -56,26 +59,52 @@ export class S3BlobForms {
   }
 
   /** The plain content (or a range) from whichever form is stored, `where` tried first. */
-  async read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<ReadableStream<Uint8Array>> {
+  async read(sha256: string, range?: ByteRange, where?: BlobLocation, options: ReadOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const order = where ? [where, ...this.locations.filter((l) => !sameLocation(l, where))] : this.locations;
     // Twice: a swap may move the blob while we look.
     for (let round = 0; round < 2; round++) {
       for (const loc of order) {
         try {
-          if (loc.state === 'hot') return await this.objects.get(this.keyOf(sha256, loc), range);
-          const stored = Readable.fromWeb((await this.objects.get(this.keyOf(sha256, loc))) as never);
-          // The callback form: a consumer that stops early destroys the decompressor, which
-          // ends the GET; a failing GET reaches the consumer through the decompressor.
-          const plain = pipelineCb(stored, createDecompressor(loc.codec as string), () => {});
-          // A compressed stream cannot be entered in the middle: decompress up to the range.
-          const out = range ? Readable.from(takeRange(plain, range.start, range.end), { objectMode: false }) : plain;
-          return Readable.toWeb(out) as ReadableStream<Uint8Array>;
+          const plain = await this.plainStream(sha256, loc, range);
+          if (range || !options.verify) return plain;
+          return Readable.toWeb(Readable.from(verified(plain as unknown as AsyncIterable<Uint8Array>, sha256, loc), { objectMode: false })) as ReadableStream<Uint8Array>;
         } catch (err) {
           if (!(err instanceof NotFoundError)) throw err;
         }
       }
     }
     throw new NotFoundError(`blob ${sha256} is missing`);
+  }
+
+  /** The plain content (or a range) of exactly one form; NotFoundError when it is not there. */
+  private async plainStream(sha256: string, loc: BlobLocation, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+    if (loc.state === 'hot') return this.objects.get(this.keyOf(sha256, loc), range);
+    const stored = Readable.fromWeb((await this.objects.get(this.keyOf(sha256, loc))) as never);
+    // The callback form: a consumer that stops early destroys the decompressor, which
+    // ends the GET; a failing GET reaches the consumer through the decompressor.
+    const plain = pipelineCb(stored, createDecompressor(loc.codec as string), () => {});
+    // A compressed stream cannot be entered in the middle: decompress up to the range.
+    const out = range ? Readable.from(takeRange(plain, range.start, range.end), { objectMode: false }) : plain;
+    return Readable.toWeb(out) as ReadableStream<Uint8Array>;
+  }
+
+  async hash(sha256: string, where: BlobLocation): Promise<{ sha256: string; size: number } | { unreadable: string }> {
+    const plain = await this.plainStream(sha256, where);
+    try {
+      return await hashOf(plain as unknown as AsyncIterable<Uint8Array>);
+    } catch (err) {
+      if (isCodecDataError(err)) return { unreadable: (err as Error).message };
+      throw err;
+    }
+  }
+
+  /** Copies one form under the quarantine prefix, then removes it. Missing is fine. */
+  async quarantine(sha256: string, where: BlobLocation): Promise<void> {
+    const key = this.keyOf(sha256, where);
+    const found = (await this.list(sha256)).find((f) => sameLocation(f, where));
+    if (!found) return;
+    await this.objects.copy(key, `${this.options.quarantinePrefix}${Date.now()}-${key.slice(this.options.blobPrefix.length)}`, found.storedSize);
+    await this.objects.delete(key);
   }
 
   async convert(sha256: string, from: BlobLocation, to: BlobLocation, signal?: AbortSignal): Promise<PendingForm> {
@@ -111,7 +140,7 @@ export class S3BlobForms {
     await this.objects.uploadThrough(key, source, [...stages, count], signal);
     if (hash.digest('hex') !== sha256) {
       await this.objects.delete(key).catch(() => {});
-      throw new CorruptBlobError(sha256);
+      throw new CorruptBlobError(sha256, from);
     }
     return { id: key, sha256, state: to.state, codec: to.state === 'hot' ? null : to.codec, storedSize };
   }

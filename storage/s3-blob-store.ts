@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { AppendOptions, BlobLocation, BlobStore, ByteRange, PendingForm, StoredForm, TempBlob, WriteOptions } from './blob-store.js';
+import type { AppendOptions, BlobLocation, BlobStore, ByteRange, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from './blob-store.js';
+import { checkedCommit, quarantineIfCorrupt } from './blob-verify.js';
 import { TooLargeError } from './errors.js';
 import { S3BlobForms } from './s3-blob-forms.js';
 import { S3Objects } from './s3-objects.js';
@@ -30,7 +31,7 @@ export interface S3BlobStoreOptions {
  * Blobs as S3 objects. Key layout under `prefix`:
  *   blobs/<sha256>       plain (hot) form      blobs/<sha256>.gz   compressed (cold) form
  *   tmp/<time>-<random>  temporary objects     parts/<id>/...      resumable-upload parts
- *   swaps/<sha256>       hot/cold swap journal
+ *   swaps/<sha256>       hot/cold swap journal  quarantine/<time>-<name>  forms that failed their hash
  * A write streams into a (multipart) upload under tmp/ while hashing; commit copies it
  * server-side to its content-addressed key and deletes the temporary object. A copy becomes
  * visible only when complete, so readers never see a torn blob; a crash leaves at most a tmp/
@@ -55,6 +56,7 @@ export class S3BlobStore implements BlobStore {
       objects: this.objects,
       blobPrefix: `${this.prefix}blobs/`,
       journalPrefix: `${this.prefix}swaps/`,
+      quarantinePrefix: `${this.prefix}quarantine/`,
       newTempKey: (suffix) => this.newTempKey(suffix),
     });
     this.parts = new S3UploadParts({ objects: this.objects, prefix: `${this.prefix}parts/`, writeTemp: (body) => this.#writeTemp(body) });
@@ -107,17 +109,16 @@ export class S3BlobStore implements BlobStore {
     return { id: key, sha256: hash.digest('hex'), size };
   }
 
-  async commit(temp: TempBlob): Promise<{ stored: boolean }> {
-    if (await this.has(temp.sha256)) {
-      await this.discard(temp);
-      return { stored: false };
-    }
+  commit(temp: TempBlob, known?: KnownBlob): Promise<{ stored: boolean; healed?: string }> {
+    return checkedCommit(this.forms, { install: (t) => this.#install(t), discard: (t) => this.discard(t) }, temp, known);
+  }
+
+  async #install(temp: TempBlob): Promise<void> {
     try {
       await this.objects.copy(temp.id, this.blobKey(temp.sha256), temp.size);
     } finally {
       await this.discard(temp);
     }
-    return { stored: true };
   }
 
   async discard(temp: TempBlob): Promise<void> {
@@ -126,8 +127,12 @@ export class S3BlobStore implements BlobStore {
     await this.objects.delete(temp.id).catch(() => {});
   }
 
-  async read(sha256: string, range?: ByteRange, where?: BlobLocation): Promise<ReadableStream<Uint8Array>> {
-    return this.forms.read(sha256, range, where);
+  async read(sha256: string, range?: ByteRange, where?: BlobLocation, options?: ReadOptions): Promise<ReadableStream<Uint8Array>> {
+    return this.forms.read(sha256, range, where, options);
+  }
+
+  quarantine(sha256: string, where: BlobLocation): Promise<boolean> {
+    return quarantineIfCorrupt(this.forms, sha256, where);
   }
 
   /** Whether any form of the blob is stored. */

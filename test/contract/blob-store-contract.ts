@@ -2,11 +2,25 @@ import { createHash } from 'node:crypto';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import type { BlobStore, TempBlob } from '../../storage/blob-store.js';
 import type { BlobLocation } from '../../storage/blob-store.js';
-import { NotFoundError, TooLargeError } from '../../storage/errors.js';
+import { CorruptBlobError, NotFoundError, TooLargeError } from '../../storage/errors.js';
 
 export interface BlobStoreFixture {
   store: BlobStore;
+  /** Damages one stored form behind the store's back, as bit rot or a torn write would. */
+  damage(sha256: string, where: BlobLocation, how: Damage): Promise<void>;
   close(): Promise<void>;
+}
+
+/** 'flip': one byte in the middle inverted; 'truncate': the last byte cut off. */
+export type Damage = 'flip' | 'truncate';
+
+/** `bytes` damaged as `how` says (for fixtures). */
+export function damaged(bytes: Uint8Array, how: Damage): Uint8Array {
+  if (how === 'truncate') return bytes.subarray(0, bytes.byteLength - 1);
+  const out = new Uint8Array(bytes);
+  const at = Math.floor(out.byteLength / 2);
+  out[at] = (out[at] as number) ^ 0xff;
+  return out;
 }
 
 export interface BlobStoreContractOptions {
@@ -325,6 +339,100 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
         // Temporary clean-up at start-up must not lose the journal.
         await store.cleanupTemp();
         expect(await store.unfinishedSwaps()).toEqual([b]);
+      });
+    });
+
+    describe('integrity: verified reads, quarantine, self-healing commits', () => {
+      const PLAIN: BlobLocation = { state: 'hot', codec: null };
+      const GZ: BlobLocation = { state: 'cold', codec: 'gzip' };
+      const text = Array.from({ length: 20_000 }, (_, i) => `row ${i} of the integrity text\n`).join('');
+
+      async function readError(stream: ReadableStream<Uint8Array>): Promise<{ bytes: number; err: unknown }> {
+        let bytes = 0;
+        try {
+          for await (const c of stream as unknown as AsyncIterable<Uint8Array>) bytes += c.byteLength;
+        } catch (err) {
+          return { bytes, err };
+        }
+        return { bytes, err: undefined };
+      }
+
+      it('a verified read of good bytes is exact, plain and cold', async () => {
+        const t = await put(text);
+        expect((await readAll(await store.read(t.sha256, undefined, PLAIN, { verify: true }))).toString()).toBe(text);
+        await store.installForm(await store.convertForm(t.sha256, PLAIN, GZ));
+        await store.deleteForm(t.sha256, PLAIN);
+        expect((await readAll(await store.read(t.sha256, undefined, GZ, { verify: true }))).toString()).toBe(text);
+      });
+
+      it.each([
+        ['plain, a flipped byte', PLAIN, 'flip'],
+        ['plain, truncated', PLAIN, 'truncate'],
+        ['gzip, a flipped byte', GZ, 'flip'],
+        ['gzip, truncated', GZ, 'truncate'],
+      ] as const)('%s: a verified read fails with CorruptBlobError naming the form, short of the full length', async (_n, where, how) => {
+        const t = await put(text);
+        if (where.state === 'cold') {
+          await store.installForm(await store.convertForm(t.sha256, PLAIN, where));
+          await store.deleteForm(t.sha256, PLAIN);
+        }
+        await fx.damage(t.sha256, where, how);
+        const { bytes, err } = await readError(await store.read(t.sha256, undefined, where, { verify: true }));
+        expect(err).toBeInstanceOf(CorruptBlobError);
+        expect((err as CorruptBlobError).where).toEqual(where);
+        expect(bytes).toBeLessThan(text.length);
+      });
+
+      it('quarantine moves a corrupt form out of service and leaves a good one alone', async () => {
+        const t = await put(text);
+        expect(await store.quarantine(t.sha256, PLAIN)).toBe(false);
+        expect((await readAll(await store.read(t.sha256))).toString()).toBe(text);
+        await fx.damage(t.sha256, PLAIN, 'flip');
+        expect(await store.quarantine(t.sha256, PLAIN)).toBe(true);
+        expect(await store.listForms(t.sha256)).toEqual([]);
+        expect(await store.has(t.sha256)).toBe(false);
+        expect(await store.quarantine(t.sha256, PLAIN)).toBe(false);
+        // The next upload of the content stores it again.
+        const again = await store.writeTemp(streamOf(text));
+        expect(await store.commit(again, { where: PLAIN, storedSize: text.length })).toMatchObject({ stored: true, healed: expect.any(String) });
+        expect((await readAll(await store.read(t.sha256, undefined, PLAIN, { verify: true }))).toString()).toBe(text);
+      });
+
+      it.each(['flip', 'truncate'] as const)('commit replaces a small stored plain copy that is damaged (%s) with the verified upload', async (how) => {
+        const t = await put(text);
+        await fx.damage(t.sha256, PLAIN, how);
+        const again = await store.writeTemp(streamOf(text));
+        const outcome = await store.commit(again, { where: PLAIN, storedSize: text.length });
+        expect(outcome.stored).toBe(true);
+        expect(outcome.healed).toMatch(/plain form/);
+        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        expect((await readAll(await store.read(t.sha256, undefined, PLAIN, { verify: true }))).toString()).toBe(text);
+        expect(await store.cleanupTemp()).toBe(0);
+      });
+
+      it('commit replaces a damaged cold copy with a plain one (the caller then names the plain form)', async () => {
+        const t = await put(text);
+        const pending = await store.convertForm(t.sha256, PLAIN, GZ);
+        await store.installForm(pending);
+        await store.deleteForm(t.sha256, PLAIN);
+        await fx.damage(t.sha256, GZ, 'flip');
+        const outcome = await store.commit(await store.writeTemp(streamOf(text)), { where: GZ, storedSize: pending.storedSize });
+        expect(outcome).toMatchObject({ stored: true, healed: expect.stringMatching(/gzip form/) });
+        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        expect((await readAll(await store.read(t.sha256))).toString()).toBe(text);
+      });
+
+      it('a large blob is size-checked on commit: a truncated copy is replaced, an intact one kept', async () => {
+        const size = 1024 * 1024 + 4097;
+        const first = patternStream(size);
+        const t = await store.writeTemp(first.stream);
+        await store.commit(t);
+        const dup = await store.writeTemp(patternStream(size).stream);
+        expect(await store.commit(dup, { where: PLAIN, storedSize: size })).toEqual({ stored: false });
+        await fx.damage(t.sha256, PLAIN, 'truncate');
+        const fix = await store.writeTemp(patternStream(size).stream);
+        expect(await store.commit(fix, { where: PLAIN, storedSize: size })).toMatchObject({ stored: true, healed: expect.stringMatching(/bytes/) });
+        expect(await hashStream(await store.read(t.sha256))).toEqual({ sha256: t.sha256, size });
       });
     });
 
