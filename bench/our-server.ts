@@ -42,6 +42,9 @@ export async function addClient(dataDir: string, name: string): Promise<string> 
   }
 }
 
+/** Every bench client connects from 127.0.0.1: lift the per-address cap above the 1000-client row. */
+const BENCH_ARGS = ['--max-connections-per-address', '4096'];
+
 export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
   const client = o.client ?? 'bench';
   await mkdir(o.dataDir, { recursive: true });
@@ -52,7 +55,7 @@ export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
   const envArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = startChild(
     process.execPath,
-    [...(o.nodeArgs ?? []), ...envArgs, '--import', 'tsx', join(ROOT, 'adapters/node/main.ts'), '--host', '127.0.0.1', '--port', '0', '--data', o.dataDir, ...(o.args ?? [])],
+    [...(o.nodeArgs ?? []), ...envArgs, '--import', 'tsx', join(ROOT, 'adapters/node/main.ts'), '--host', '127.0.0.1', '--port', '0', '--data', o.dataDir, ...BENCH_ARGS, ...(o.args ?? [])],
     { cwd: ROOT },
   );
   let out = '';

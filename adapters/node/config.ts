@@ -26,6 +26,8 @@ export interface ServerConfig {
   maxOpenUploads: number;
   /** Sum of Upload-Length of one client's unfinished uploads; 0 means twice maxUploadBytes. */
   maxUploadReserveBytes: number;
+  /** Open connections from one remote address. */
+  maxConnectionsPerAddress: number;
 }
 
 /** A configuration error: main prints it as one line and exits with code 2. */
@@ -111,6 +113,7 @@ export const OPTIONS: readonly Option[] = [
     key: 'maxUploadReserveBytes',
     help: 'bytes of unfinished uploads per client (auto: 2x max-upload)',
   },
+  { flag: 'max-connections-per-address', env: 'CB_MAX_CONNECTIONS_PER_ADDRESS', fallback: '256', parse: integer(1, 1_000_000), key: 'maxConnectionsPerAddress', help: 'open connections from one address' },
 ];
 
 /** Flags win over environment variables, which win over defaults. */

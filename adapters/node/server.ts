@@ -12,9 +12,13 @@ import { Sweeper } from '../../storage/sweeper.js';
 import { openBackends } from './backends.js';
 import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
+import { limitConnectionsPerAddress } from './connection-limit.js';
 import { claimPidFile } from './pid-file.js';
 import { withFastBody } from './request-body.js';
 import { scheduleUploadReclaim } from './upload-expiry.js';
+
+/** Longest wait for a request's headers. */
+export const HEADERS_TIMEOUT_MS = 15_000;
 
 export interface RunningServer {
   /** http://host:port, with 127.0.0.1 when listening on every address. */
@@ -74,14 +78,25 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const app = createApp(deps);
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: closeAfterUnreadBody(withFastBody(app.fetch)), port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
+    const s = serve(
+      {
+        fetch: closeAfterUnreadBody(withFastBody(app.fetch)),
+        port: config.port,
+        hostname: config.host,
+        // How often Node looks for connections past the headers timeout (default 30 s).
+        serverOptions: { connectionsCheckingInterval: 1_000 },
+      },
+      () => resolve(s as Server),
+    ) as Server;
     s.once('error', reject);
   });
   // Backups of large files over slow links take hours: no whole-request deadline, but a socket
-  // that stays silent for two minutes is dropped.
+  // that stays silent for two minutes is dropped. Headers are small: 15 s is plenty, and
+  // connections that never finish theirs are not kept long.
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.setTimeout(120_000);
+  limitConnectionsPerAddress(server, config.maxConnectionsPerAddress);
   const reclaim = scheduleUploadReclaim(deps, log);
   sweeper.start();
 

@@ -75,7 +75,8 @@ describe.skipIf(skipReason !== undefined)(`load: ${USERS} concurrent connections
     dataDir = await makeDataDir();
     const token = await addClientToDataDir(dataDir, 'alice');
     auth = { Authorization: `Bearer ${token}` };
-    srv = await spawnServer(dataDir);
+    // Every simulated user connects from 127.0.0.1: lift the per-address connection cap.
+    srv = await spawnServer(dataDir, ['--max-connections-per-address', String(USERS + 64)]);
     for (let i = 0; i < SEEDED_FILES; i++) {
       const body = randomBytes(1024 + ((i * 7919) % (256 * 1024)));
       const path = `alice/seed/${i % 10}/file-${i}.bin`;
