@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { parseDuration, parseSize } from '../shared/units.js';
 import { UsageError } from './errors.js';
 import { defaultPrefix, parsePrefix, pathApi, pathFlavor, type PathFlavor } from './remote-path.js';
 
@@ -28,6 +29,8 @@ export interface ArgsEnv {
   cwd: string;
   homedir: string;
   platform: NodeJS.Platform;
+  /** Reads a small text file (--token-file); absent: token files are refused. */
+  readTextFile?: (path: string) => string;
 }
 
 export const DEFAULTS = {
@@ -37,24 +40,25 @@ export const DEFAULTS = {
   interval: '60s',
 } as const;
 
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** '3s', '500ms', '2m', '1h'; a bare number means seconds. */
+/** The server's duration grammar ('3s', '500ms', '2m', '1h30m', '7d', '1w'); a bare number is seconds. */
 export function parseDurationMs(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag}: expected a duration like 3s, 500ms, 2m, got "${value}"`);
-  return Math.round(Number(m[1]) * (DURATION_MS[m[2] ?? 's'] as number));
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new UsageError(`${flag}: expected a duration like 3s, 500ms, 2m, 1d, got "${value}"`);
+  }
 }
 
-const RATE_FACTOR: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-
-/** '500K', '2M', '1.5m', '65536' bytes/s (binary multiples, as curl's --limit-rate); 0 = unlimited. */
+/** '500K', '2M', '1.5m', '2MiB/s', '65536' bytes/s (binary multiples, as curl's --limit-rate); 0 = unlimited. */
 export function parseRate(flag: string, value: string): number | null {
   const v = value.trim().toLowerCase();
   if (v === 'unlimited' || v === 'none') return null;
-  const m = /^(\d+(?:\.\d+)?)([kmg]?)(?:i?b)?(?:\/s)?$/.exec(v);
-  if (!m) throw new UsageError(`${flag}: expected a rate like 500K or 2M (bytes per second), got "${value}"`);
-  const bytes = Math.floor(Number(m[1]) * (RATE_FACTOR[m[2] ?? ''] as number));
+  let bytes: number;
+  try {
+    bytes = Math.floor(parseSize(v.replace(/\/s$/, '')));
+  } catch {
+    throw new UsageError(`${flag}: expected a rate like 500K or 2M (bytes per second), got "${value}"`);
+  }
   if (bytes === 0) return null;
   if (bytes < 1024) throw new UsageError(`${flag}: ${bytes} bytes/s is too slow to be useful (at least 1K)`);
   return bytes;
@@ -77,8 +81,12 @@ function parseServer(flag: string, value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`${flag}: expected an http:// or https:// URL, got "${value}"`);
   }
+  // Shown without the credentials: they must not end up in a log line.
+  if (url.username || url.password) throw new UsageError(`${flag}: no user or password in the URL, please; the token goes in --token-file or CB_TOKEN`);
   if (url.search || url.hash) throw new UsageError(`${flag}: no query or fragment, please: "${value}"`);
-  return url.toString().replace(/\/+$/, '');
+  // The API lives at the server's root (/files/..., /api/...): a path would send every request astray.
+  if (url.pathname !== '/') throw new UsageError(`${flag}: no path, please: the server's address is ${url.origin} (got "${value}")`);
+  return url.origin;
 }
 
 /**
@@ -108,7 +116,9 @@ export const USAGE = `usage: npm run client -- <folder> [options]
 Backs up every file under <folder> to a cloud-backup server and keeps watching for changes.
 
   --server URL         server address (env CB_SERVER; default ${DEFAULTS.server})
-  --token TOKEN        this client's token (env CB_TOKEN; required)
+  --token-file PATH    a file holding this client's token (env CB_TOKEN_FILE)
+  --token TOKEN        the token itself (env CB_TOKEN); prefer the file or the variable:
+                       a flag is visible to every user of the machine in the process list
   --once               one pass, then exit: 0 all backed up, 1 some failed, 2 bad usage
   --prefix NAME        remote folder under your namespace (default: the folder's own name)
   --concurrency N      files uploaded at once (default ${DEFAULTS.concurrency})
@@ -118,7 +128,52 @@ Backs up every file under <folder> to a cloud-backup server and keeps watching f
   --state PATH         the client's state DB (default: per user, outside the folder)
   -h, --help           this text`;
 
-export type ParsedArgs = { help: true } | { help: false; config: ClientConfig };
+export type ParsedArgs = { help: true } | { help: false; config: ClientConfig; warnings: string[] };
+
+/**
+ * The token from a file: its first non-empty line, either the bare token or `CB_TOKEN=...` (so the
+ * same file can serve as a systemd EnvironmentFile).
+ */
+export function tokenFromFileText(text: string): string {
+  const line = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#')) ?? '';
+  return line.replace(/^CB_TOKEN=/, '').replace(/^(["'])(.*)\1$/, '$2').trim();
+}
+
+function readToken(values: { token?: string; 'token-file'?: string }, e: ArgsEnv, resolvePath: (p: string) => string): { token: string; warnings: string[] } {
+  if (values.token !== undefined && values['token-file'] !== undefined) throw new UsageError('give either --token or --token-file, not both');
+  const warnings: string[] = [];
+  let token: string | undefined;
+  const file = values['token-file'] ?? (values.token === undefined && !e.env.CB_TOKEN ? e.env.CB_TOKEN_FILE : undefined);
+  if (values.token !== undefined) {
+    token = values.token;
+    warnings.push('--token on the command line is visible to other users of this machine; prefer --token-file PATH or CB_TOKEN');
+  } else if (file !== undefined) {
+    const flag = values['token-file'] !== undefined ? '--token-file' : 'CB_TOKEN_FILE';
+    const path = resolvePath(file);
+    let text: string;
+    try {
+      if (!e.readTextFile) throw new Error('not supported here');
+      text = e.readTextFile(path);
+    } catch (err) {
+      throw new UsageError(`${flag} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    token = tokenFromFileText(text);
+    if (token === '') throw new UsageError(`${flag} ${path}: the file holds no token`);
+  } else {
+    token = e.env.CB_TOKEN;
+  }
+  token = (token ?? '').trim();
+  if (token === '') throw new UsageError('no token: pass --token-file PATH or set CB_TOKEN (npm run admin -- add-client NAME prints one)');
+  return { token, warnings };
+}
+
+/** parseArgs' own messages are long and mention internals; the user needs the option's name. */
+function usageMessage(err: Error & { code?: string }): string {
+  const option = /'(-[^' ]*)/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `${option} needs a value`;
+  return err.message;
+}
 
 /** Flags win over environment variables, which win over defaults. Bad input: UsageError. */
 export function parseClientArgs(argv: readonly string[], e: ArgsEnv): ParsedArgs {
@@ -126,7 +181,7 @@ export function parseClientArgs(argv: readonly string[], e: ArgsEnv): ParsedArgs
   try {
     parsed = parse(argv);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(usageMessage(err as Error & { code?: string }));
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
@@ -142,8 +197,7 @@ export function parseClientArgs(argv: readonly string[], e: ArgsEnv): ParsedArgs
 
   const serverFlag = values.server !== undefined ? '--server' : 'CB_SERVER';
   const server = parseServer(serverFlag, values.server ?? e.env.CB_SERVER ?? DEFAULTS.server);
-  const token = (values.token ?? e.env.CB_TOKEN ?? '').trim();
-  if (token === '') throw new UsageError('no token: pass --token TOKEN or set CB_TOKEN (npm run admin -- add-client NAME prints one)');
+  const { token, warnings } = readToken(values, e, (p) => api.resolve(e.cwd, p));
 
   const prefix = values.prefix !== undefined ? parsePrefix(values.prefix) : parsePrefix(defaultPrefix(folder, flavor));
   const statePath = values.state !== undefined ? api.resolve(e.cwd, values.state) : defaultStatePath(folder, flavor, server, e);
@@ -152,6 +206,7 @@ export function parseClientArgs(argv: readonly string[], e: ArgsEnv): ParsedArgs
 
   return {
     help: false,
+    warnings,
     config: {
       folder,
       flavor,
@@ -176,6 +231,7 @@ function parse(argv: readonly string[]) {
     options: {
       server: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       once: { type: 'boolean' },
       prefix: { type: 'string' },
       concurrency: { type: 'string' },

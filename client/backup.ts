@@ -1,9 +1,10 @@
 import type { ClientConfig } from './args.js';
 import { decideFromStat } from './change-detect.js';
 import { systemClock, type Clock } from './clock.js';
-import { CancelledError, HttpStatusError } from './errors.js';
+import { displayName, displayText } from './display-name.js';
+import { CancelledError, HttpStatusError, ProtocolError } from './errors.js';
 import { expectStatus, HttpClient } from './http.js';
-import { emptySummary, formatBytes, formatDuration, Reporter, type Output, type PassSummary } from './progress.js';
+import { didSomething, emptySummary, formatBytes, formatDuration, Reporter, type Output, type PassSummary } from './progress.js';
 import { pathApi, relativeKey, remotePath } from './remote-path.js';
 import { UPLOAD_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { examine, scanTree, type ScanEntry } from './scanner.js';
@@ -49,6 +50,7 @@ export class BackupClient {
   readonly uploader: Uploader;
   namespace = '';
   tus = false;
+  /** Passes reported so far: only a pass that did something gets a number (no gaps). */
   private passes = 0;
   private readonly clock: Clock;
   private readonly signal: AbortSignal;
@@ -110,13 +112,13 @@ export class BackupClient {
         clock: this.clock,
         signal: this.signal,
         onRetry: (err, attempt, ms) => {
-          if (!warned || attempt % 10 === 0) this.reporter.line(`waiting   server ${this.config.server} not reachable (${(err as Error).message}); next try in ${formatDuration(ms)}`);
+          if (!warned || attempt % 10 === 0) this.reporter.line(`waiting   server ${this.config.server} not reachable (${displayText((err as Error).message)}); next try in ${formatDuration(ms)}`);
           warned = true;
         },
       },
     );
     if (typeof who.name !== 'string' || who.name === '') throw new Error('the server did not say who we are (GET /api/whoami)');
-    if (warned || this.namespace === '') this.reporter.line(`connected ${this.config.server} as ${who.name}; backing up ${this.config.folder} to ${[who.name, ...this.config.prefix].join('/')}/`);
+    if (warned || this.namespace === '') this.reporter.line(`connected ${this.config.server} as ${displayName(who.name)}; backing up ${displayText(this.config.folder)} to ${displayName([who.name, ...this.config.prefix].join('/'))}/`);
     this.namespace = who.name;
     try {
       this.tus = await detectTus(this.http, this.signal);
@@ -164,7 +166,7 @@ export class BackupClient {
   }
 
   private async runPass(kind: PassKind, entries: AsyncIterable<ScanEntry>): Promise<PassSummary> {
-    const summary = emptySummary(++this.passes);
+    const summary = emptySummary(0);
     const started = this.clock.now();
     try {
       for await (const entry of entries) {
@@ -174,7 +176,7 @@ export class BackupClient {
           summary.skipped++;
           if (!this.reportedSkips.has(key)) {
             this.reportedSkips.add(key);
-            this.reporter.line(`skipped   ${key} (${entry.reason === 'symlink' ? 'symbolic link, not followed' : 'not a regular file'})`);
+            this.reporter.line(`skipped   ${displayName(key)} (${entry.reason === 'symlink' ? 'symbolic link, not followed' : 'not a regular file'})`);
           }
           continue;
         }
@@ -197,7 +199,10 @@ export class BackupClient {
     // Every entry is queued by now (or merged into a running task): idle means all reported.
     await this.uploader.onIdle();
     summary.durationMs = this.clock.now() - started;
-    if (kind === 'full scan' || summary.uploaded + summary.linked + summary.failed + summary.deferred > 0) {
+    // A quiet rescan in watch mode says nothing; the first pass and --once always report.
+    const firstOrOnce = kind === 'full scan' && (this.passes === 0 || this.config.once);
+    if (firstOrOnce || didSomething(summary)) {
+      summary.pass = ++this.passes;
       this.reporter.passDone(summary, kind);
     }
     return summary;
@@ -206,7 +211,7 @@ export class BackupClient {
   private fail(summary: PassSummary, key: string, message: string): void {
     summary.failed++;
     summary.failures.push({ path: key, message });
-    this.reporter.line(`failed    ${key}: ${message}`);
+    this.reporter.line(`failed    ${displayName(key)}: ${displayText(message)}`);
   }
 
   private record(summary: PassSummary, file: FileRef, o: Outcome): void {
@@ -221,7 +226,7 @@ export class BackupClient {
       case 'deferred':
         summary.deferred++;
         this.deferred.set(key, { file, atMs: o.retryAtMs });
-        this.reporter.line(`deferred  ${key} (modified ${formatDuration(Math.max(0, this.clock.now() - file.mtimeMs))} ago; waiting for it to settle)`);
+        this.reporter.line(`deferred  ${displayName(key)} (modified ${formatDuration(Math.max(0, this.clock.now() - file.mtimeMs))} ago; waiting for it to settle)`);
         return;
       case 'failed':
         this.reporter.fileDone();
@@ -234,11 +239,11 @@ export class BackupClient {
         summary.bytesBackedUp += o.size;
         const how = o.via === 'link' ? 'content already on the server' : o.via === 'tus' ? (o.resumedFrom ? `resumed at ${formatBytes(o.resumedFrom)}` : 'resumable') : '';
         this.reporter.fileDone(o.via === 'link' ? o.size : 0);
-        this.reporter.line(`${o.via === 'link' ? 'linked  ' : 'uploaded'}  ${key} (${formatBytes(o.size)}${how ? `, ${how}` : ''})`);
+        this.reporter.line(`${o.via === 'link' ? 'linked  ' : 'uploaded'}  ${displayName(key)} (${formatBytes(o.size)}${how ? `, ${how}` : ''})`);
         if (o.recheckAtMs !== undefined) {
           summary.deferred++;
           this.deferred.set(key, { file, atMs: o.recheckAtMs });
-          this.reporter.line(`changed   ${key} while it was sent: it will be sent again once it settles`);
+          this.reporter.line(`changed   ${displayName(key)} while it was sent: it will be sent again once it settles`);
         }
         return;
       }
@@ -281,5 +286,6 @@ export async function runOnce(config: ClientConfig, options: ClientOptions = {})
 export function describeConnectError(err: unknown): string {
   if (err instanceof HttpStatusError && err.status === 401) return `the server refused the token (401 ${err.serverMessage}): check --token / CB_TOKEN`;
   if (err instanceof CancelledError) return 'cancelled';
-  return `cannot reach the server: ${(err as Error).message}`;
+  if (err instanceof ProtocolError) return err.message;
+  return `cannot reach the server: ${displayText((err as Error).message)}`;
 }

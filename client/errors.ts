@@ -35,6 +35,11 @@ export class NetworkError extends Error {
   }
 }
 
+/** The server does not speak what the URL says (https:// to a plain-HTTP port, or the reverse). Never retried. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
 /** The file changed while it was hashed or sent: what was read is not what is on disk now. */
 export class FileChangedError extends Error {
   override name = 'FileChangedError';

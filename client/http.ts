@@ -1,7 +1,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { CancelledError, HttpStatusError, NetworkError } from './errors.js';
+import { CancelledError, HttpStatusError, NetworkError, ProtocolError } from './errors.js';
 
 export interface HttpResponse {
   status: number;
@@ -72,7 +72,8 @@ export class HttpClient {
       req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('no data for 120 s'), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (body && typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
-        done(new NetworkError(`${method} ${url.pathname}: ${err.message}`, err.code));
+        const mismatch = protocolMismatch(url, err);
+        done(mismatch ? new ProtocolError(mismatch) : new NetworkError(`${method} ${url.pathname}: ${err.message}`, err.code));
       });
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
@@ -113,6 +114,20 @@ export class HttpClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * A TLS handshake answered by plain HTTP (OpenSSL: "wrong version number"), or an answer that is
+ * not HTTP at all: a wrong scheme in --server, which no retry will fix.
+ */
+export function protocolMismatch(url: URL, err: NodeJS.ErrnoException): string | undefined {
+  if (url.protocol === 'https:' && (err.code === 'EPROTO' || err.code?.startsWith('ERR_SSL_')) && /wrong version number|packet length too long|http request/i.test(err.message)) {
+    return `${url.origin} does not speak TLS (it answers plain HTTP): use --server http://${url.host}`;
+  }
+  if (url.protocol === 'http:' && err.code?.startsWith('HPE_')) {
+    return `${url.origin} did not answer in HTTP (${err.code}): if it expects TLS, use --server https://${url.host}`;
+  }
+  return undefined;
 }
 
 /** The server's `{error}` message, or the raw text. */

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { parseClientArgs, USAGE, type ClientConfig } from './args.js';
 import { runOnce } from './backup.js';
+import { displayText } from './display-name.js';
 import { UsageError } from './errors.js';
 import { startWatching } from './watcher.js';
 
@@ -9,17 +11,24 @@ import { startWatching } from './watcher.js';
 async function main(argv: string[]): Promise<number> {
   let config: ClientConfig;
   try {
-    const parsed = parseClientArgs(argv, { env: process.env, cwd: process.cwd(), homedir: homedir(), platform: process.platform });
+    const parsed = parseClientArgs(argv, {
+      env: process.env,
+      cwd: process.cwd(),
+      homedir: homedir(),
+      platform: process.platform,
+      readTextFile: (path) => readFileSync(path, 'utf8'),
+    });
     if (parsed.help) {
       console.log(USAGE);
       return 0;
     }
     config = parsed.config;
+    for (const w of parsed.warnings) console.error(`cloud-backup client: note: ${w}`);
     const st = await stat(config.folder).catch(() => undefined);
     if (!st?.isDirectory()) throw new UsageError(`${config.folder}: not a folder (or not readable)`);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`cloud-backup client: ${err.message} (--help for usage)`);
+      console.error(`cloud-backup client: ${displayText(err.message)} (--help for usage)`);
       return 2;
     }
     throw err;

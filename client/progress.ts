@@ -1,5 +1,6 @@
 /** What one pass did; printed as its summary line and returned by runOnce. */
 export interface PassSummary {
+  /** The pass's number among the reported ones (1, 2, 3 ... without gaps); 0 when it was not reported. */
   pass: number;
   uploaded: number;
   linked: number;
@@ -15,13 +16,19 @@ export interface PassSummary {
   failures: { path: string; message: string }[];
 }
 
+/** Whether a pass changed anything or has something to say (a quiet watch-mode rescan does not). */
+export function didSomething(s: PassSummary): boolean {
+  return s.uploaded + s.linked + s.failed + s.deferred > 0;
+}
+
 export function emptySummary(pass: number): PassSummary {
   return { pass, uploaded: 0, linked: 0, unchanged: 0, deferred: 0, failed: 0, skipped: 0, bytesSent: 0, bytesBackedUp: 0, durationMs: 0, failures: [] };
 }
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+/** Binary multiples, named as such (the same factors --limit-rate reads). */
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
-/** 1536 -> '1.5 KB' (binary multiples, as --limit-rate). */
+/** 1536 -> '1.50 KiB'. */
 export function formatBytes(n: number): string {
   let v = n;
   let u = 0;
@@ -60,7 +67,7 @@ export interface LiveCounters {
   rate: number;
 }
 
-/** The TTY status line: '↑ 3/10 files  45.2 MB/120.0 MB  5.10 MB/s  ETA 15s'. */
+/** The TTY status line: '↑ 3/10 files  45.2 MiB/120.0 MiB  5.10 MiB/s  ETA 15s'. */
 export function formatStatus(c: LiveCounters): string {
   const left = Math.max(0, c.bytesQueued - c.bytesDone);
   const eta = c.rate > 0 ? formatDuration((left / c.rate) * 1000) : '?';

@@ -5,6 +5,7 @@ import { pipeline, type Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { chooseTransport, decideAfterHash, decideFromStat, sameStat, type LocalStat } from './change-detect.js';
 import type { Clock } from './clock.js';
+import { displayName, displayText } from './display-name.js';
 import { CancelledError, FileChangedError, HttpStatusError } from './errors.js';
 import { assertContentUnchanged, checkingStage, hashFile } from './hashing.js';
 import { expectStatus, type HttpClient } from './http.js';
@@ -144,7 +145,7 @@ async function send(ctx: UploadContext, f: FileRef, key: string, remote: string,
     clock: ctx.clock,
     signal: ctx.signal,
     onRetry: (err: unknown, attempt: number, ms: number) =>
-      ctx.note?.(`retry     ${key}: ${(err as Error).message} (attempt ${attempt + 1} in ${(ms / 1000).toFixed(1)}s)`),
+      ctx.note?.(`retry     ${displayName(key)}: ${displayText((err as Error).message)} (attempt ${attempt + 1} in ${(ms / 1000).toFixed(1)}s)`),
   };
   if (f.size >= ctx.linkMinBytes && (await withRetry(() => tryLink(ctx, remote, sha256, f.mtimeMs), retry))) {
     return { kind: 'sent', via: 'link', size: f.size, sent: 0 };
@@ -158,7 +159,7 @@ async function send(ctx: UploadContext, f: FileRef, key: string, remote: string,
       chunkBytes: ctx.tusChunk,
       throttle: ctx.bucket ? () => throttle(ctx.bucket as TokenBucket, ctx.signal) : undefined,
       onBytes: ctx.onBytes,
-      onResume: (offset) => ctx.note?.(`resume    ${key} from byte ${offset} of ${f.size}`),
+      onResume: (offset) => ctx.note?.(`resume    ${displayName(key)} from byte ${offset} of ${f.size}`),
       onOffset: (offset) => (furthest = Math.max(furthest, offset)),
       now: ctx.clock.now,
       signal: ctx.signal,

@@ -1,4 +1,4 @@
-import { parseDuration, parseSize } from '../node/units.js';
+import { parseDuration, parseSize } from '../../shared/units.js';
 
 /** What the Lambda functions read from their environment. */
 export interface LambdaConfig {

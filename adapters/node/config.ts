@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDuration, parseSize } from './units.js';
+import { parseDuration, parseSize } from '../../shared/units.js';
 
 export interface ServerConfig {
   host: string;

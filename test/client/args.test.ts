@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultStatePath, parseClientArgs, parseDurationMs, parseRate, type ArgsEnv, type ClientConfig } from '../../client/args.js';
+import { defaultStatePath, parseClientArgs, parseDurationMs, parseRate, tokenFromFileText, type ArgsEnv, type ClientConfig } from '../../client/args.js';
 import { UsageError } from '../../client/errors.js';
 
 const linux: ArgsEnv = { env: {}, cwd: '/home/me', homedir: '/home/me', platform: 'linux' };
@@ -25,9 +25,14 @@ describe('parseDurationMs', () => {
     ['1.5s', 1500],
     ['10', 10_000],
     ['0', 0],
+    // The server's grammar: days, weeks and combinations too.
+    ['3d', 3 * 86_400_000],
+    ['1w', 604_800_000],
+    ['1h30m', 5_400_000],
+    ['3S', 3000],
   ])('%s -> %i ms', (v, ms) => expect(parseDurationMs('--settle', v)).toBe(ms));
 
-  it.each(['', 'soon', '3 s', '-1s', '3d', 's'])('refuses %j', (v) => {
+  it.each(['', 'soon', '3 s', '-1s', '3x', 's', '1h 30m'])('refuses %j', (v) => {
     expect(() => parseDurationMs('--settle', v)).toThrow(UsageError);
   });
 });
@@ -113,7 +118,11 @@ describe('parseClientArgs', () => {
     [['a', 'b', '--token', 'T'], /expected one folder/],
     [['/d'], /no token/],
     [['/d', '--token', ' '], /no token/],
-    [['/d', '--token', 'T', '--bogus'], /bogus/],
+    [['/d', '--token', 'T', '--bogus'], /^unknown option --bogus$/],
+    [['/d', '--token', 'T', '--server'], /^--server needs a value$/],
+    [['/d', '--token', 'T', '--server', 'http://backup:9090/cloud'], /no path, please: the server's address is http:\/\/backup:9090 /],
+    [['/d', '--token', 'T', '--server', 'http://me:secret@backup:9090'], /no user or password/],
+    [['/d', '--token', 'T', '--token-file', '/t'], /either --token or --token-file/],
     [['/d', '--token', 'T', '--server', 'ftp://x'], /http/],
     [['/d', '--token', 'T', '--server', 'not a url'], /not a URL/],
     [['/d', '--token', 'T', '--concurrency', '0'], /--concurrency/],
@@ -128,6 +137,57 @@ describe('parseClientArgs', () => {
     expect(() => parseClientArgs(argv, linux)).toThrow(UsageError);
     expect(() => parseClientArgs(argv, linux)).toThrow(message);
   });
+});
+
+describe('token sources', () => {
+  const files: Record<string, string> = {
+    '/etc/cb/token': 'cb_fromfile\n',
+    '/home/me/token.env': '# for systemd\nCB_TOKEN="cb_envfile"\n',
+    '/home/me/empty': '\n\n',
+  };
+  const withFiles: ArgsEnv = {
+    ...linux,
+    readTextFile: (p) => {
+      const text = files[p];
+      if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+      return text;
+    },
+  };
+  const parsed = (argv: string[], env: Record<string, string> = {}) => {
+    const r = parseClientArgs(['/d', ...argv], { ...withFiles, env });
+    if (r.help) throw new Error('unexpected help');
+    return { token: r.config.token, warnings: r.warnings };
+  };
+
+  it.each([
+    ['--token-file, absolute', ['--token-file', '/etc/cb/token'], {}, 'cb_fromfile'],
+    ['--token-file, relative to cwd, CB_TOKEN= form', ['--token-file', 'token.env'], {}, 'cb_envfile'],
+    ['CB_TOKEN', [], { CB_TOKEN: 'cb_env' }, 'cb_env'],
+    ['CB_TOKEN_FILE', [], { CB_TOKEN_FILE: '/etc/cb/token' }, 'cb_fromfile'],
+    ['CB_TOKEN wins over CB_TOKEN_FILE', [], { CB_TOKEN: 'cb_env', CB_TOKEN_FILE: '/etc/cb/token' }, 'cb_env'],
+    ['the flag wins over CB_TOKEN', ['--token-file', '/etc/cb/token'], { CB_TOKEN: 'cb_env' }, 'cb_fromfile'],
+  ])('%s', (_name, argv, env, token) => {
+    expect(parsed(argv, env)).toEqual({ token, warnings: [] });
+  });
+
+  it('warns about --token on the command line (it shows in the process list)', () => {
+    expect(parsed(['--token', 'cb_x']).warnings).toEqual([expect.stringMatching(/visible to other users.*--token-file/)]);
+  });
+
+  it.each([
+    [['--token-file', '/nope'], /--token-file \/nope: cannot read it \(ENOENT\)/],
+    [['--token-file', 'empty'], /--token-file \/home\/me\/empty: the file holds no token/],
+  ])('%j -> %s', (argv, message) => {
+    expect(() => parsed(argv)).toThrow(message);
+  });
+
+  it.each([
+    ['cb_abc', 'cb_abc'],
+    ['  cb_abc  \r\n', 'cb_abc'],
+    ['\n# comment\ncb_abc\nsecond line', 'cb_abc'],
+    ["CB_TOKEN='cb_abc'", 'cb_abc'],
+    ['', ''],
+  ])('tokenFromFileText(%j) = %j', (text, token) => expect(tokenFromFileText(text)).toBe(token));
 });
 
 describe('defaultStatePath', () => {

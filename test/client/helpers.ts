@@ -7,6 +7,9 @@ import { encodeRemotePath } from '../../client/remote-path.js';
 import { sha256Body } from '../helpers/bytes.js';
 import { ROOT, type TestServer } from '../helpers/server.js';
 
+/** Fast retries for tests: the production policies wait seconds. */
+export const QUICK = { connectRetry: { attempts: 3, baseMs: 50, maxMs: 100 }, uploadRetry: { attempts: 3, baseMs: 50, maxMs: 100 } };
+
 /** A real ClientConfig from command-line flags, as main.ts builds it. */
 export function clientConfig(folder: string, server: { url: string }, token: string, statePath: string, extra: string[] = []): ClientConfig {
   const parsed = parseClientArgs([folder, '--server', server.url, '--token', token, '--state', statePath, ...extra], {

@@ -7,10 +7,10 @@ describe('formatters', () => {
   it.each([
     [0, '0 B'],
     [1023, '1023 B'],
-    [1536, '1.50 KB'],
-    [5 * 1024 * 1024, '5.00 MB'],
-    [123.4 * 1024 * 1024, '123.4 MB'],
-    [1024 ** 3, '1.00 GB'],
+    [1536, '1.50 KiB'],
+    [5 * 1024 * 1024, '5.00 MiB'],
+    [123.4 * 1024 * 1024, '123.4 MiB'],
+    [1024 ** 3, '1.00 GiB'],
   ])('formatBytes(%i) = %s', (n, s) => expect(formatBytes(n)).toBe(s));
 
   it.each([
@@ -25,13 +25,13 @@ describe('formatters', () => {
   it('summarises a pass', () => {
     const s = { ...emptySummary(3), uploaded: 2, linked: 1, unchanged: 10, deferred: 1, failed: 1, skipped: 2, bytesSent: 2 * 1024 * 1024, durationMs: 2000 };
     expect(formatSummary(s)).toBe(
-      'pass 3 (full scan) done in 2.0s: 2 uploaded, 1 linked, 10 unchanged, 1 deferred, 1 failed, 2 skipped; 2.00 MB sent (1.00 MB/s)',
+      'pass 3 (full scan) done in 2.0s: 2 uploaded, 1 linked, 10 unchanged, 1 deferred, 1 failed, 2 skipped; 2.00 MiB sent (1.00 MiB/s)',
     );
   });
 
   it('formats the live status line with an ETA', () => {
     expect(formatStatus({ filesDone: 3, filesQueued: 10, bytesDone: 1024 * 1024, bytesQueued: 11 * 1024 * 1024, rate: 1024 * 1024 })).toBe(
-      '↑ 3/10 files  1.00 MB/11.0 MB  1.00 MB/s  ETA 10s',
+      '↑ 3/10 files  1.00 MiB/11.0 MiB  1.00 MiB/s  ETA 10s',
     );
     expect(formatStatus({ filesDone: 0, filesQueued: 1, bytesDone: 0, bytesQueued: 5, rate: 0 })).toMatch(/ETA \?$/);
   });

@@ -91,7 +91,7 @@ describe('resumable upload of big files (tus)', () => {
     expect(r.summary).toMatchObject({ uploaded: 1, failed: 0 });
     expect(r.summary?.bytesSent).toBe(size - offsetBefore);
     expect(cap.text()).toMatch(/resume {4}holiday\.mp4 from byte \d+ of 41943040/);
-    expect(cap.text()).toMatch(/uploaded {2}holiday\.mp4 \(40\.0 MB, resumed at /);
+    expect(cap.text()).toMatch(/uploaded {2}holiday\.mp4 \(40\.0 MiB, resumed at /);
 
     expect(await serverFile(s, 'alice/Videos/holiday.mp4')).toMatchObject({ status: 200, sha256: sha, size });
     const db = new StateDb(state);

@@ -10,10 +10,7 @@ import { StateDb } from '../../client/state-db.js';
 import { startWatching } from '../../client/watcher.js';
 import { sha256, sha256File, writeRandomFile } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, listServer, runClient, serverFile } from '../client/helpers.js';
-
-/** Fast retries for tests: the production policies wait seconds. */
-const QUICK = { connectRetry: { attempts: 3, baseMs: 50, maxMs: 100 }, uploadRetry: { attempts: 3, baseMs: 50, maxMs: 100 } };
+import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, listServer, QUICK, runClient, serverFile } from '../client/helpers.js';
 
 let s: TestServer;
 let work: string;
@@ -85,8 +82,8 @@ describe('backup client against the real server', () => {
     }
     const listed = await listServer(s, 'alice/My Docs/');
     expect(listed.map((f) => f.path).sort()).toEqual(Object.keys(files).map(remote).sort());
-    expect(r.lines.some((l) => l.startsWith('uploaded  media/five-mb.bin (5.00 MB'))).toBe(true);
-    expect(r.lines.at(-1)).toMatch(/^pass 1 \(full scan\) done in .*: 10 uploaded, 0 linked, 0 unchanged, 0 deferred, 0 failed, 0 skipped; 5\.00 MB sent/);
+    expect(r.lines.some((l) => l.startsWith('uploaded  media/five-mb.bin (5.00 MiB'))).toBe(true);
+    expect(r.lines.at(-1)).toMatch(/^pass 1 \(full scan\) done in .*: 10 uploaded, 0 linked, 0 unchanged, 0 deferred, 0 failed, 0 skipped; 5\.00 MiB sent/);
   });
 
   it('a second pass sends nothing', async () => {
@@ -129,7 +126,7 @@ describe('backup client against the real server', () => {
     delete files['media/five-mb.bin'];
     const r = await once(folder, state);
     expect(r.summary).toMatchObject({ uploaded: 0, linked: 1, bytesSent: 0 });
-    expect(r.lines).toContain('linked    media/renamed.bin (5.00 MB, content already on the server)');
+    expect(r.lines).toContain('linked    media/renamed.bin (5.00 MiB, content already on the server)');
     expect(await serverFile(s, remote('media/renamed.bin'))).toMatchObject({ status: 200, sha256: files['media/renamed.bin'] });
   });
 
@@ -169,7 +166,7 @@ describe('failures', () => {
 
     const r = await runClient([folder, '--once', '--state', state, '--server', s.url, '--token', s.tokens.alice]);
     expect(r.code).toBe(1);
-    expect(r.output).toMatch(/failed {4}bad\u0001name\.txt: server refused: 400 bad path: control characters/);
+    expect(r.output).toMatch(/failed {4}bad\\x01name\.txt: server refused: 400 bad path: control characters/);
     expect(r.output).toMatch(/skipped {3}a-fifo \(not a regular file\)/);
     expect(r.output).toMatch(/2 uploaded, 0 linked, 0 unchanged, 0 deferred, 1 failed, 1 skipped/);
     expect(await serverFile(s, 'alice/mixed/good-1.txt')).toMatchObject({ status: 200, sha256: sha256('one') });
@@ -201,7 +198,7 @@ describe('failures', () => {
       runClient([join(work, 'does-not-exist'), '--once', '--token', 'T']),
     ]);
     expect(noToken.code).toBe(2);
-    expect(noToken.output.trim()).toMatch(/^cloud-backup client: no token: pass --token TOKEN or set CB_TOKEN/);
+    expect(noToken.output.trim()).toMatch(/^cloud-backup client: no token: pass --token-file PATH or set CB_TOKEN/);
     expect(noToken.output.trim().split('\n')).toHaveLength(1);
     expect(badFlag.code).toBe(2);
     expect(badFlag.output).toMatch(/--limit-rate/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../adapters/node/config.js';
-import { parseDuration, parseSize } from '../../adapters/node/units.js';
+import { parseDuration, parseSize } from '../../shared/units.js';
 
 describe('units', () => {
   it.each([

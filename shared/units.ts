@@ -1,3 +1,7 @@
+/**
+ * The one grammar for durations and sizes, shared by the server's flags and the client's: pure,
+ * imports nothing, so the client may use it without reaching into server internals.
+ */
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** '30s', '10m', '7d', '1h30m', '500ms' -> milliseconds; a bare number is seconds. */

@@ -1,0 +1,121 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWatching } from '../../client/watcher.js';
+import { sha256 } from '../helpers/bytes.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, listServer, QUICK, runClient, serverFile } from '../client/helpers.js';
+
+let s: TestServer;
+let work: string;
+
+beforeAll(async () => {
+  s = await startTestServer();
+  work = await mkdtemp(join(tmpdir(), 'cb-trust-'));
+});
+
+afterAll(async () => {
+  await s.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** A fresh folder to back up plus a state DB path outside it. */
+async function freshFolder(name: string): Promise<{ folder: string; state: string; base: string }> {
+  const base = await mkdtemp(join(work, 'case-'));
+  const folder = join(base, name);
+  await mkdir(folder, { recursive: true });
+  return { folder, state: join(base, 'state', 'client.sqlite'), base };
+}
+
+async function putLocal(folder: string, rel: string, content: string): Promise<void> {
+  const abs = join(folder, ...rel.split('/'));
+  await mkdir(join(abs, '..'), { recursive: true });
+  await writeFile(abs, content);
+  await age(abs);
+}
+
+describe('command line (the client as a process)', () => {
+  it('an unknown option, a --server with a path, credentials in the URL: exit 2, one line', async () => {
+    const [unknown, withPath, withUser] = await Promise.all([
+      runClient([work, '--once', '--bogus'], { CB_TOKEN: 'T' }),
+      runClient([work, '--once', '--server', `${s.url}/files/alice`], { CB_TOKEN: 'T' }),
+      runClient([work, '--once', '--server', 'http://alice:cb_secret@127.0.0.1:1'], { CB_TOKEN: 'T' }),
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.output.trim()).toBe('cloud-backup client: unknown option --bogus (--help for usage)');
+    expect(withPath.code).toBe(2);
+    expect(withPath.output.trim()).toBe(`cloud-backup client: --server: no path, please: the server's address is ${s.url} (got "${s.url}/files/alice") (--help for usage)`);
+    expect(withUser.code).toBe(2);
+    expect(withUser.output).toMatch(/no user or password in the URL/);
+    expect(withUser.output).not.toContain('cb_secret');
+  }, CHILD_TEST_MS);
+
+  it('https:// against the plain-HTTP server says so at once instead of retrying', async () => {
+    const { folder, state } = await freshFolder('tls');
+    const httpsUrl = s.url.replace(/^http:/, 'https:');
+    const r = await runClient([folder, '--once', '--state', state, '--server', httpsUrl], { CB_TOKEN: s.tokens.alice });
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(`error     ${httpsUrl} does not speak TLS (it answers plain HTTP): use --server ${s.url}`);
+    expect(r.output).not.toMatch(/waiting/);
+  }, CHILD_TEST_MS);
+
+  it('--token-file: backs up, and the token never shows in the output', async () => {
+    const { folder, state, base } = await freshFolder('tokfile');
+    await putLocal(folder, 'a.txt', 'from a token file');
+    const tokenFile = join(base, 'token');
+    await writeFile(tokenFile, `${s.tokens.alice}\n`);
+    await chmod(tokenFile, 0o600);
+    const r = await runClient([folder, '--once', '--state', state, '--server', s.url, '--token-file', tokenFile]);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/uploaded  a\.txt/);
+    expect(await serverFile(s, 'alice/tokfile/a.txt')).toMatchObject({ status: 200, sha256: sha256('from a token file') });
+    // Neither the token nor its secret half appears anywhere, even with --token (which warns).
+    const secret = s.tokens.alice.split('.').at(-1) as string;
+    expect(r.output).not.toContain(secret);
+    const flag = await runClient([folder, '--once', '--state', state, '--server', s.url, '--token', s.tokens.alice]);
+    expect(flag.code).toBe(0);
+    expect(flag.output).toMatch(/note: --token on the command line is visible to other users/);
+    expect(flag.output).not.toContain(secret);
+  }, CHILD_TEST_MS);
+
+  it('names are escaped in the output: a newline cannot forge a line, bidi overrides show', async () => {
+    const { folder, state } = await freshFolder('names');
+    // The server refuses the control character; the name must still be one visible line.
+    await putLocal(folder, 'evil\nuploaded  forged.txt', 'refused');
+    await putLocal(folder, 'invoice_\u202efdp.exe', 'stored, shown escaped');
+    const r = await runClient([folder, '--once', '--state', state, '--server', s.url], { CB_TOKEN: s.tokens.alice });
+    expect(r.code).toBe(1);
+    const lines = r.output.split('\n');
+    expect(lines.some((l) => l.startsWith('uploaded  forged.txt'))).toBe(false);
+    expect(lines).toContainEqual(expect.stringMatching(/^failed {4}evil\\nuploaded {2}forged\.txt: server refused: 400 /));
+    expect(lines).toContain('uploaded  invoice_\\u{202e}fdp.exe (21 B)');
+    expect(r.output).not.toMatch(/[\u202e\u0000-\u0009\u000b-\u001f]/);
+    expect(r.output).toMatch(/1 uploaded, 0 linked, 0 unchanged, 0 deferred, 1 failed/);
+    expect(await serverFile(s, 'alice/names/invoice_\u202efdp.exe')).toMatchObject({ status: 200 });
+  }, CHILD_TEST_MS);
+});
+
+describe('watch mode reports', () => {
+  it('numbers only the passes that did something: quiet rescans leave no gaps', async () => {
+    const { folder, state } = await freshFolder('numbered');
+    await putLocal(folder, 'first.txt', 'first');
+    const cap = captureOutput();
+    const w = startWatching(clientConfig(folder, s, s.tokens.alice, state, ['--settle', '0', '--interval', '1s']), { out: cap.out, debounceMs: 100, ...QUICK });
+    try {
+      await w.ready;
+      // Two rescans that found nothing to do.
+      await eventually(async () => (w.passes.length >= 3 ? true : undefined));
+      await putLocal(folder, 'second.txt', 'second');
+      await eventually(async () => ((await serverFile(s, 'alice/numbered/second.txt')).status === 200 ? true : undefined));
+      await eventually(async () => (cap.lines().filter((l) => l.startsWith('pass ')).length >= 2 ? true : undefined));
+    } finally {
+      await w.stop();
+    }
+    const summaries = cap.lines().filter((l) => l.startsWith('pass '));
+    expect(summaries.map((l) => l.split(' ')[1])).toEqual(summaries.map((_, i) => String(i + 1)));
+    expect(summaries[0]).toMatch(/^pass 1 \(full scan\) done in .*: 1 uploaded/);
+    expect(summaries[1]).toMatch(/^pass 2 \((changes|full scan)\) done in .*: 1 uploaded/);
+    expect((await listServer(s, 'alice/numbered/')).map((f) => f.path).sort()).toEqual(['alice/numbered/first.txt', 'alice/numbered/second.txt']);
+  });
+});
