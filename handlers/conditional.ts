@@ -65,3 +65,32 @@ export function ifRangeAllows(ifRange: string | undefined, v: Validators): boole
   const date = parseHttpDate(value);
   return date !== undefined && date === v.lastModified;
 }
+
+/** The preconditions a write request (PUT) may carry; without any, nothing needs looking up. */
+export function hasWriteConditions(headers: (name: string) => string | undefined): boolean {
+  return ['if-match', 'if-none-match', 'if-unmodified-since'].some((n) => headers(n) !== undefined);
+}
+
+/**
+ * RFC 9110 section 13.2.2 for a state-changing request: `current` is the target's validators,
+ * undefined when the file does not exist. If-Match needs a current representation whose strong
+ * ETag is listed (or `*`); If-Unmodified-Since is looked at only without If-Match;
+ * If-None-Match refuses when the file exists (`*`) or its ETag is listed (weak comparison).
+ * If-Modified-Since does not apply to writes. Failure is 412, and nothing is written.
+ */
+export function evaluateWriteConditions(headers: (name: string) => string | undefined, current: Validators | undefined): 'proceed' | 'precondition-failed' {
+  const ifMatch = headers('if-match');
+  if (ifMatch !== undefined) {
+    const tags = parseEtagList(ifMatch);
+    if (!current || !tags.some((t) => t === '*' || strongMatch(t, current.etag))) return 'precondition-failed';
+  } else if (current) {
+    const ius = parseHttpDate(headers('if-unmodified-since'));
+    if (ius !== undefined && current.lastModified > ius) return 'precondition-failed';
+  }
+  const ifNoneMatch = headers('if-none-match');
+  if (ifNoneMatch !== undefined && current) {
+    const tags = parseEtagList(ifNoneMatch);
+    if (tags.some((t) => t === '*' || weakMatch(t, current.etag))) return 'precondition-failed';
+  }
+  return 'proceed';
+}

@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
-import { DigestMismatchError, NotFoundError, TooLargeError, BadRequestError } from '../storage/errors.js';
+import { DigestMismatchError, NotFoundError, TooLargeError, BadRequestError, PreconditionFailedError } from '../storage/errors.js';
 import { assertRead, assertWrite } from './auth.js';
 import { commitFile, fileJson, releaseBlob } from './commit.js';
 import type { AppDeps } from './deps.js';
-import { serveFile } from './download.js';
+import { evaluateWriteConditions, hasWriteConditions } from './conditional.js';
+import { serveFile, validatorsOf } from './download.js';
 import { parseContentDigest, parseContentLength, parseMtime } from './headers.js';
 import { parseFilePath, type FilePath } from './path.js';
 
@@ -39,6 +40,16 @@ export function fileRoutes(deps: AppDeps): Hono {
     }
     const digest = parseContentDigest(c.req.header('content-digest'));
     const mtime = parseMtime(c.req.header('x-file-mtime'));
+    // If-Match / If-None-Match (lost-update protection): checked before the body is read, and
+    // again right before the commit, under a per-path lock that conditional writers share.
+    const conditional = hasWriteConditions((n) => c.req.header(n));
+    const checkPreconditions = async () => {
+      const current = await deps.catalog.getFile(fp.path);
+      if (evaluateWriteConditions((n) => c.req.header(n), current && validatorsOf(current)) === 'precondition-failed') {
+        throw new PreconditionFailedError(`precondition failed: ${current ? `the file's ETag is "${current.sha256}"` : 'the file does not exist'}; nothing was stored`);
+      }
+    };
+    if (conditional) await checkPreconditions();
     const temp = await deps.blobs.writeTemp(c.req.raw.body, { maxBytes: max, signal: c.req.raw.signal });
     if (declared !== undefined && temp.size !== declared) {
       await deps.blobs.discard(temp);
@@ -48,7 +59,16 @@ export function fileRoutes(deps: AppDeps): Hono {
       await deps.blobs.discard(temp);
       throw new DigestMismatchError();
     }
-    const result = await commitFile(deps, { path: fp.path, temp, mtime });
+    const commit = () => commitFile(deps, { path: fp.path, temp, mtime });
+    const result = !conditional
+      ? await commit()
+      : await deps.locks.run(`path:${fp.path}`, async () => {
+          await checkPreconditions().catch(async (err: unknown) => {
+            await deps.blobs.discard(temp);
+            throw err;
+          });
+          return commit();
+        });
     c.header('ETag', `"${result.entry.sha256}"`);
     c.header('Location', new URL(c.req.url).pathname);
     return c.json(fileJson(result.entry), result.created ? 201 : 200);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateConditions, ifRangeAllows, parseEtagList } from '../../handlers/conditional.js';
+import { evaluateConditions, evaluateWriteConditions, hasWriteConditions, ifRangeAllows, parseEtagList } from '../../handlers/conditional.js';
 import { contentDisposition } from '../../handlers/content-disposition.js';
 import { parseContentDigest, parseMtime } from '../../handlers/headers.js';
 import { BadRequestError } from '../../storage/errors.js';
@@ -76,5 +76,40 @@ describe('request headers', () => {
     expect(parseMtime(undefined)).toBeNull();
     expect(() => parseMtime('-1')).toThrow(BadRequestError);
     expect(() => parseMtime('1e9')).toThrow(BadRequestError);
+  });
+});
+
+describe('evaluateWriteConditions (RFC 9110 13.2.2, for PUT)', () => {
+  const cur = { etag: '"abc"', lastModified: 1_700_000_000 };
+  it.each<[string, Record<string, string>, boolean, string]>([
+    ['no conditions, new file', {}, false, 'proceed'],
+    ['no conditions, existing', {}, true, 'proceed'],
+    ['If-None-Match: * on a new file', { 'if-none-match': '*' }, false, 'proceed'],
+    ['If-None-Match: * on an existing file', { 'if-none-match': '*' }, true, 'precondition-failed'],
+    ['If-None-Match with the current ETag', { 'if-none-match': '"x", "abc"' }, true, 'precondition-failed'],
+    ['If-None-Match with the current ETag, weak', { 'if-none-match': 'W/"abc"' }, true, 'precondition-failed'],
+    ['If-None-Match with another ETag', { 'if-none-match': '"x"' }, true, 'proceed'],
+    ['If-Match with the current ETag', { 'if-match': '"abc"' }, true, 'proceed'],
+    ['If-Match listing the current ETag', { 'if-match': '"x", "abc"' }, true, 'proceed'],
+    ['If-Match with a stale ETag', { 'if-match': '"x"' }, true, 'precondition-failed'],
+    ['If-Match weak: strong comparison fails', { 'if-match': 'W/"abc"' }, true, 'precondition-failed'],
+    ['If-Match: * on an existing file', { 'if-match': '*' }, true, 'proceed'],
+    ['If-Match: * on a new file', { 'if-match': '*' }, false, 'precondition-failed'],
+    ['If-Match with an ETag on a new file', { 'if-match': '"abc"' }, false, 'precondition-failed'],
+    ['If-Match unparseable', { 'if-match': 'abc' }, true, 'precondition-failed'],
+    ['If-Unmodified-Since before the change', { 'if-unmodified-since': date(cur.lastModified - 1) }, true, 'precondition-failed'],
+    ['If-Unmodified-Since at the change', { 'if-unmodified-since': date(cur.lastModified) }, true, 'proceed'],
+    ['If-Unmodified-Since on a new file is ignored', { 'if-unmodified-since': date(0) }, false, 'proceed'],
+    ['If-Unmodified-Since ignored when If-Match is present', { 'if-match': '"abc"', 'if-unmodified-since': date(0) }, true, 'proceed'],
+    ['If-Modified-Since does not apply to writes', { 'if-modified-since': date(cur.lastModified + 10) }, true, 'proceed'],
+    ['If-Match passes, If-None-Match fails', { 'if-match': '"abc"', 'if-none-match': '*' }, true, 'precondition-failed'],
+  ])('%s', (_name, headers, exists, expected) => {
+    expect(evaluateWriteConditions((n) => headers[n], exists ? cur : undefined)).toBe(expected);
+  });
+
+  it('hasWriteConditions', () => {
+    expect(hasWriteConditions(() => undefined)).toBe(false);
+    expect(hasWriteConditions((n) => (n === 'if-none-match' ? '*' : undefined))).toBe(true);
+    expect(hasWriteConditions((n) => (n === 'if-modified-since' ? date(0) : undefined))).toBe(false);
   });
 });
