@@ -7,6 +7,8 @@ import type { AppDeps } from './deps.js';
 import { errorResponse } from './error-response.js';
 import { fileRoutes } from './files.js';
 import { assertNoDotSegments } from './path.js';
+import { metricsRoutes } from './metrics.js';
+import { tagRequests } from './request-tags.js';
 import { securityHeaders } from './security-headers.js';
 import { tusRoutes } from './tus/routes.js';
 
@@ -21,6 +23,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError((err, c) => errorResponse(c, err, log));
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
+  if (deps.requests) app.use('*', tagRequests(deps.requests));
   app.use('*', securityHeaders());
   app.use('*', async (c, next) => {
     const target = deps.rawTarget?.(c.env);
@@ -28,6 +31,8 @@ export function createApp(deps: AppDeps): Hono {
     await next();
   });
   app.get('/healthz', (c) => c.json({ ok: true }));
+  // Before requireAuth: the metrics token is not a client's token.
+  app.route('/', metricsRoutes(deps));
   // The page's script and style are public: a signed-out page must load them without a prompt.
   app.route('/', assetRoutes());
 

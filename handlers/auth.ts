@@ -70,22 +70,29 @@ export async function authenticate(deps: AppDeps, creds: Credentials): Promise<P
   return { name: client.name, admin: client.admin };
 }
 
+/**
+ * The client behind a request's credentials, or UnauthorizedError. Only failures are limited:
+ * a client with a good token keeps working even when another one behind the same address (a
+ * proxy, a NAT) keeps failing.
+ */
+export async function authorize(c: Context, deps: AppDeps): Promise<Principal> {
+  const creds = parseAuthorization(c.req.header('Authorization'));
+  if (!creds) throw new UnauthorizedError();
+  const principal = await authenticate(deps, creds);
+  const key = clientAddress(c);
+  if (!principal) {
+    deps.loginLimiter?.check(key);
+    deps.loginLimiter?.fail(key);
+    throw new UnauthorizedError('invalid credentials');
+  }
+  deps.loginLimiter?.succeed(key);
+  return principal;
+}
+
 /** Requires valid credentials on every request it guards; sets `principal`. */
 export function requireAuth(deps: AppDeps): MiddlewareHandler {
   return async (c, next) => {
-    const creds = parseAuthorization(c.req.header('Authorization'));
-    if (!creds) throw new UnauthorizedError();
-    const principal = await authenticate(deps, creds);
-    if (!principal) {
-      // Only failures are limited: a client with a good token keeps working even when another
-      // one behind the same address (a proxy, a NAT) keeps failing.
-      const key = clientAddress(c);
-      deps.loginLimiter?.check(key);
-      deps.loginLimiter?.fail(key);
-      throw new UnauthorizedError('invalid credentials');
-    }
-    deps.loginLimiter?.succeed(clientAddress(c));
-    c.set('principal', principal);
+    c.set('principal', await authorize(c, deps));
     await next();
   };
 }

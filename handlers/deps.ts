@@ -22,6 +22,30 @@ export interface AppDeps {
   rawTarget?: (env: unknown) => string | undefined;
   /** Where the handlers log (one line per event); defaults to console. */
   log?: (line: string) => void;
+  /** Told the route pattern and client of every request (access log, metrics); absent: nobody asks. */
+  requests?: RequestObserver;
+  /** What `GET /metrics` serves; absent (the Lambda adapter): 404. */
+  metrics?: MetricsExposition;
+}
+
+/** What only the app knows about a request: the adapter measures bytes and time itself. */
+export interface RequestTags {
+  /** The pattern of the route that served it (`/files/*`), never the raw path; `unmatched` when none did. */
+  route: string;
+  /** The authenticated client, if any. */
+  client: string | undefined;
+}
+
+export interface RequestObserver {
+  /** Called once per request, when the app has answered it. */
+  tag(request: Request, tags: RequestTags): void;
+}
+
+export interface MetricsExposition {
+  /** e.g. Prometheus' `text/plain; version=0.0.4; charset=utf-8`. */
+  readonly contentType: string;
+  /** The exposition text; storage-derived values (catalog sizes) are read now, at scrape time. */
+  render(): Promise<string>;
 }
 
 export interface AppConfig {
@@ -33,6 +57,8 @@ export interface AppConfig {
   maxOpenUploads: number;
   /** Sum of Upload-Length over one client's unfinished uploads (more: 429). */
   maxReservedUploadBytes: number;
+  /** A bearer token that may read `/metrics` (besides admin clients); '' means admins only. */
+  metricsToken?: string;
 }
 
 export interface ReadTracker {
@@ -51,4 +77,5 @@ export const DEFAULT_CONFIG: AppConfig = {
   uploadExpiryMs: 24 * 60 * 60 * 1000,
   maxOpenUploads: 100,
   maxReservedUploadBytes: 2 * 1024 ** 4,
+  metricsToken: '',
 };

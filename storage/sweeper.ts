@@ -22,6 +22,8 @@ export interface SweeperOptions extends SwapContext {
   pageSize?: number;
   /** A read not yet flushed to the catalog (AccessTracker.lastSeen). */
   lastSeen?: (sha256: string) => number | undefined;
+  /** Told about every finished sweep, work or not (metrics). */
+  onReport?: (report: SweepReport) => void;
 }
 
 export interface SweepReport {
@@ -136,6 +138,7 @@ export class Sweeper {
     await Promise.all(jobs);
     r.savedBytes = r.plainBytes - r.storedBytes;
     r.ms = Math.round(performance.now() - t0);
+    this.#o.onReport?.(r);
     if (r.candidates > 0) {
       this.#o.log(
         `sweep: compressed ${r.compressed} file(s) (${mb(r.plainBytes)} -> ${mb(r.storedBytes)}, saved ${mb(r.savedBytes)}), ` +

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { AppError } from '../../storage/errors.js';
 import type { Catalog } from '../../storage/catalog.js';
@@ -6,10 +7,13 @@ import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ConfigError, loadConfig } from './config.js';
 import { catalogFile } from './server.js';
 import { fsckCommand } from './fsck-command.js';
+import { prepareDataDir } from './startup-checks.js';
 import { createClient } from './tokens.js';
 
 const USAGE = `usage: npm run admin -- <command> [--data DIR]
-  add-client NAME [--admin]   create a client; its token is printed as the last line
+  add-client NAME [--admin] [--create]
+                              create a client; its token is printed as the last line
+                              (--create: start a new data directory if there is none)
   list-clients                list clients
   revoke-client NAME          refuse the client's token from now on (its files stay)
   fsck [--repair] [--quick] [--json]
@@ -17,6 +21,20 @@ const USAGE = `usage: npm run admin -- <command> [--data DIR]
                               --repair fixes what can be fixed without losing data (stop the server first)`;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * A mistyped --data must not quietly start an empty catalog somewhere (the server would never
+ * see the client added there): only `add-client --create` may start one.
+ */
+async function requireDataDir(dataDir: string, create: boolean): Promise<void> {
+  if (create) return prepareDataDir(dataDir);
+  const dir = await stat(dataDir).catch(() => undefined);
+  if (!dir) throw new ConfigError(`no data directory at ${dataDir}: pass --data (or CB_DATA_DIR) of the server, or add-client NAME --create to start one`);
+  if (!dir.isDirectory()) throw new ConfigError(`--data: ${dataDir} is not a directory`);
+  if (!(await stat(catalogFile(dataDir)).catch(() => undefined))) {
+    throw new ConfigError(`${dataDir} holds no catalog (catalog.sqlite): pass --data of the server, or add-client NAME --create to start one`);
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
+      create: { type: 'boolean', default: false },
     },
     allowPositionals: true,
     strict: true,
@@ -39,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const config = loadConfig(values.data ? ['--data', values.data] : [], process.env);
+  if (!config.databaseUrl) await requireDataDir(config.dataDir, command === 'add-client' && values.create === true);
   // CB_DATABASE_URL: the shared PostgreSQL catalog of a multi-instance setup.
   const catalog: Catalog = config.databaseUrl ? await PgCatalog.open({ url: config.databaseUrl }) : new SqliteCatalog({ file: catalogFile(config.dataDir) });
   try {

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { BlobStore } from '../../storage/blob-store.js';
@@ -12,6 +11,7 @@ import { createS3Client, type S3Settings } from '../../storage/s3-client.js';
 import { classifyS3Error } from '../../storage/s3-errors.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ConfigError, type ServerConfig } from './config.js';
+import { prepareDataDir } from './startup-checks.js';
 
 export interface Backends {
   blobs: BlobStore;
@@ -64,7 +64,7 @@ async function checkBucket(store: S3BlobStore, settings: S3Settings): Promise<vo
  * and SQLite or disk blobs when chosen).
  */
 export async function openBackends(config: ServerConfig, log: (line: string) => void): Promise<Backends> {
-  await mkdir(config.dataDir, { recursive: true });
+  await prepareDataDir(config.dataDir);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});

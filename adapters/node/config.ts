@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration, parseSize } from '../../shared/units.js';
+import { LOG_FORMATS, type LogFormat } from './log-lines.js';
 
 export interface ServerConfig {
   host: string;
@@ -28,6 +30,11 @@ export interface ServerConfig {
   maxUploadReserveBytes: number;
   /** Open connections from one remote address. */
   maxConnectionsPerAddress: number;
+  /** A bearer token for `GET /metrics` besides admin clients; '' means admins only. */
+  metricsToken: string;
+  logFormat: LogFormat;
+  /** One line per request. */
+  accessLog: boolean;
 }
 
 /** A configuration error: main prints it as one line and exits with code 2. */
@@ -49,6 +56,19 @@ function integer(min: number, max: number) {
   };
 }
 
+/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function listenHost(v: string, name: string): string {
+  if (isIP(v) || HOST_NAME.test(v)) return v;
+  throw new ConfigError(`${name}: expected an IP address or a host name, got "${v}"`);
+}
+
+function boolean(v: string, name: string): boolean {
+  if (!['true', 'false', '1', '0'].includes(v)) throw new ConfigError(`${name}: expected true or false`);
+  return v === 'true' || v === '1';
+}
+
 function wrap<T>(fn: (v: string) => T) {
   return (v: string, name: string): T => {
     try {
@@ -61,7 +81,7 @@ function wrap<T>(fn: (v: string) => T) {
 
 export const OPTIONS: readonly Option[] = [
   { flag: 'port', env: 'CB_PORT', fallback: '9090', parse: integer(0, 65535), key: 'port', help: 'TCP port' },
-  { flag: 'host', env: 'CB_HOST', fallback: '0.0.0.0', parse: (v) => v, key: 'host', help: 'address to listen on' },
+  { flag: 'host', env: 'CB_HOST', fallback: '0.0.0.0', parse: listenHost, key: 'host', help: 'address to listen on' },
   { flag: 'data', env: 'CB_DATA_DIR', fallback: './data', parse: (v) => resolve(v), key: 'dataDir', help: 'data directory' },
   { flag: 'hot-time', env: 'CB_HOT_TIME', fallback: '7d', parse: wrap(parseDuration), key: 'hotTimeMs', help: 'unread this long -> compressed' },
   { flag: 'sweep-interval', env: 'CB_SWEEP_INTERVAL', fallback: '60s', parse: wrap(parseDuration), key: 'sweepIntervalMs', help: 'how often the sweeper runs' },
@@ -93,16 +113,18 @@ export const OPTIONS: readonly Option[] = [
   },
   { flag: 'max-upload', env: 'CB_MAX_UPLOAD', fallback: '1T', parse: wrap(parseSize), key: 'maxUploadBytes', help: 'largest accepted file' },
   { flag: 'upload-expiry', env: 'CB_UPLOAD_EXPIRY', fallback: '24h', parse: wrap(parseDuration), key: 'uploadExpiryMs', help: 'incomplete resumable uploads expire after' },
+  { flag: 'durable', env: 'CB_DURABLE', fallback: 'true', parse: boolean, key: 'durable', help: 'fsync before acknowledging writes' },
   {
-    flag: 'durable',
-    env: 'CB_DURABLE',
-    fallback: 'true',
+    flag: 'metrics-token',
+    env: 'CB_METRICS_TOKEN',
+    fallback: '',
     parse: (v, n) => {
-      if (!['true', 'false', '1', '0'].includes(v)) throw new ConfigError(`${n}: expected true or false`);
-      return v === 'true' || v === '1';
+      // A scraper's secret: short or spaced values are typos or placeholders, not secrets.
+      if (v !== '' && !/^[\x21-\x7e]{16,}$/.test(v)) throw new ConfigError(`${n}: expected at least 16 printable characters without spaces`);
+      return v;
     },
-    key: 'durable',
-    help: 'fsync before acknowledging writes',
+    key: 'metricsToken',
+    help: 'bearer token for GET /metrics (empty: admin clients only)',
   },
   { flag: 'max-open-uploads', env: 'CB_MAX_OPEN_UPLOADS', fallback: '100', parse: integer(1, 1_000_000), key: 'maxOpenUploads', help: 'unfinished uploads per client' },
   {
@@ -114,6 +136,18 @@ export const OPTIONS: readonly Option[] = [
     help: 'bytes of unfinished uploads per client (auto: 2x max-upload)',
   },
   { flag: 'max-connections-per-address', env: 'CB_MAX_CONNECTIONS_PER_ADDRESS', fallback: '256', parse: integer(1, 1_000_000), key: 'maxConnectionsPerAddress', help: 'open connections from one address' },
+  {
+    flag: 'log-format',
+    env: 'CB_LOG_FORMAT',
+    fallback: 'text',
+    parse: (v, n) => {
+      if (!(LOG_FORMATS as readonly string[]).includes(v)) throw new ConfigError(`${n}: expected text or json, got "${v}"`);
+      return v;
+    },
+    key: 'logFormat',
+    help: 'text or json (one object per line)',
+  },
+  { flag: 'access-log', env: 'CB_ACCESS_LOG', fallback: 'true', parse: boolean, key: 'accessLog', help: 'one log line per request' },
 ];
 
 /** Flags win over environment variables, which win over defaults. */

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, usage } from './config.js';
+import { messageLine } from './log-lines.js';
 import { startServer } from './server.js';
 
 const argv = process.argv.slice(2);
@@ -7,15 +8,23 @@ if (argv.includes('--help') || argv.includes('-h')) {
   process.exit(0);
 }
 
+/** Errors of the listening socket itself (the address is taken, not ours, or privileged). */
+const LISTEN_ERRORS: ReadonlySet<string> = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
+
 try {
   const config = loadConfig(argv, process.env);
+  const say = (line: string) => console.log(messageLine(line, config.logFormat, Date.now()));
   const server = await startServer(config);
-  console.log(`cloud-backup listening on http://${config.host}:${server.port} (data in ${config.dataDir})`);
+  say(`cloud-backup listening on http://${config.host}:${server.port} (data in ${config.dataDir})`);
+  if (!(await server.catalog.listClients()).some((c) => c.revokedAt === null)) {
+    const where = config.databaseUrl ? ' (with the same CB_DATABASE_URL)' : ` --data ${config.dataDir}`;
+    say(`no clients yet: every request but /healthz is refused until you add one with: npm run admin -- add-client NAME${where}`);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: shutting down (in-flight requests finish, the database is closed)`);
+    say(`${signal}: shutting down (in-flight requests finish, the database is closed)`);
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -32,7 +41,7 @@ try {
     process.exit(2);
   }
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+  if (code !== undefined && LISTEN_ERRORS.has(code)) {
     console.error(`cloud-backup: cannot listen: ${(err as Error).message}`);
     process.exit(2);
   }

@@ -13,8 +13,12 @@ import { openBackends } from './backends.js';
 import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
+import { accessLine, messageLine } from './log-lines.js';
+import { PrometheusMetrics } from './metrics.js';
 import { claimPidFile } from './pid-file.js';
 import { withFastBody } from './request-body.js';
+import { RequestMeasure } from './request-measure.js';
+import { resolveListenHost } from './startup-checks.js';
 import { scheduleUploadReclaim } from './upload-expiry.js';
 
 /** Longest wait for a request's headers. */
@@ -31,6 +35,7 @@ export interface RunningServer {
   sweeper: Sweeper;
   /** Batched last-access times of downloads. */
   reads: AccessTracker;
+  metrics: PrometheusMetrics;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes the database. */
   close(graceMs?: number): Promise<void>;
 }
@@ -38,7 +43,9 @@ export interface RunningServer {
 export { catalogFile } from './backends.js';
 
 /** Wires the storage (disk or S3, SQLite or PostgreSQL) + the Hono app into a listening Node HTTP server. */
-export async function startServer(config: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, write: (line: string) => void = console.log): Promise<RunningServer> {
+  const log = (line: string) => write(messageLine(line, config.logFormat, Date.now()));
+  await resolveListenHost(config.host);
   const backends = await openBackends(config, log);
   const { blobs, catalog, locks } = backends;
   log(`storage: ${backends.describe}`);
@@ -49,14 +56,21 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   if (repaired.swaps > 0) {
     log(`start-up: finished ${repaired.swaps} interrupted hot/cold swap(s): ${repaired.dropped} leftover form(s) removed, ${repaired.corrected} catalog row(s) corrected`);
   }
+  const metrics = new PrometheusMetrics({ catalog });
   const sweeper = new Sweeper({
     ...swaps,
     hotTimeMs: config.hotTimeMs,
     intervalMs: config.sweepIntervalMs,
     concurrency: config.sweepConcurrency,
     lastSeen: (sha) => reads.lastSeen(sha),
+    onReport: (r) => metrics.observeSweep(r),
   });
-  const reads = new AccessTracker({ catalog, clock: Date.now, log, onColdRead: (sha) => void sweeper.promote(sha) });
+  const onColdRead = (sha: string) => void sweeper.promote(sha).then((done) => done && metrics.observePromotion());
+  const reads = new AccessTracker({ catalog, clock: Date.now, log, onColdRead });
+  const measure = new RequestMeasure((r) => {
+    metrics.observeRequest(r);
+    if (config.accessLog) write(accessLine(r, config.logFormat));
+  });
 
   const deps: AppDeps = {
     blobs,
@@ -72,15 +86,18 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
       uploadExpiryMs: config.uploadExpiryMs,
       maxOpenUploads: config.maxOpenUploads,
       maxReservedUploadBytes: config.maxUploadReserveBytes || 2 * config.maxUploadBytes,
+      metricsToken: config.metricsToken,
     },
     log,
+    requests: measure,
+    metrics,
   };
   const app = createApp(deps);
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve(
       {
-        fetch: closeAfterUnreadBody(withFastBody(app.fetch)),
+        fetch: closeAfterUnreadBody(withFastBody(measure.wrap(app.fetch))),
         port: config.port,
         hostname: config.host,
         // How often Node looks for connections past the headers timeout (default 30 s).
@@ -128,5 +145,5 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     return closing;
   };
 
-  return { url, port, deps, catalog, blobs, sweeper, reads, close };
+  return { url, port, deps, catalog, blobs, sweeper, reads, metrics, close };
 }

@@ -28,6 +28,17 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ host: '0.0.0.0', port: 9090, hotTimeMs: 7 * 86_400_000, sweepIntervalMs: 60_000, storage: 'disk' });
     expect(c.dataDir.endsWith('/data')).toBe(true);
   });
+  it('logs text with an access line per request, and serves metrics to admins only, by default', () => {
+    expect(loadConfig([], {})).toMatchObject({ logFormat: 'text', accessLog: true, metricsToken: '' });
+    expect(loadConfig(['--log-format', 'json', '--access-log', 'false'], { CB_METRICS_TOKEN: 'scrape-secret-0123456789' })).toMatchObject({
+      logFormat: 'json',
+      accessLog: false,
+      metricsToken: 'scrape-secret-0123456789',
+    });
+  });
+  it.each(['0.0.0.0', '::', '::1', '127.0.0.1', 'localhost', 'backup-1.lan', 'fe80::1'])('accepts --host %s', (host) => {
+    expect(loadConfig(['--host', host], {}).host).toBe(host);
+  });
   it('takes env, and flags over env', () => {
     expect(loadConfig([], { CB_PORT: '8000', CB_HOT_TIME: '30s' })).toMatchObject({ port: 8000, hotTimeMs: 30_000 });
     expect(loadConfig(['--port', '7000'], { CB_PORT: '8000' }).port).toBe(7000);
@@ -38,6 +49,14 @@ describe('loadConfig', () => {
     [[], { CB_HOT_TIME: 'soon' }],
     [['--storage', 'tape'], {}],
     [['--unknown'], {}],
+    [['--log-format', 'xml'], {}],
+    [['--host', 'not_a_host!'], {}],
+    [['--host', '[::1]'], {}],
+    [['--host', ''], {}],
+    [[], { CB_HOST: 'a..b' }],
+    [['--access-log', 'maybe'], {}],
+    [['--metrics-token', 'short'], {}],
+    [[], { CB_METRICS_TOKEN: 'sixteen chars but spaced' }],
   ])('refuses %j %j with a ConfigError', (argv, env) => {
     expect(() => loadConfig(argv as string[], env)).toThrow(ConfigError);
   });

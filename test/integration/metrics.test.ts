@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Body } from '../helpers/bytes.js';
+import { waitFor } from '../helpers/hot-cold.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const METRICS_TOKEN = 'scrape-secret-0123456789';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (enough of the format for our own output). */
+function parseExposition(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not an exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = l[2] as string;
+    out.push({ name: m[1] as string, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The value of the one sample named `name` whose labels include `labels` (0 when there is none). */
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (hits.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${hits.length} samples`);
+  return hits[0]?.value ?? 0;
+}
+
+describe('GET /metrics', () => {
+  let s: TestServer;
+  const scrape = async (): Promise<Sample[]> => {
+    const r = await fetch(`${s.url}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(r.status).toBe(200);
+    return parseExposition(await r.text());
+  };
+  beforeAll(async () => {
+    s = await startTestServer({ metricsToken: METRICS_TOKEN, hotTimeMs: 0, sweepIntervalMs: 3_600_000 });
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  it('is for admin clients and the metrics token only', async () => {
+    const url = `${s.url}/metrics`;
+    const anonymous = await fetch(url);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Basic realm="cloud-backup"');
+    expect((await fetch(url, { headers: s.auth('alice') })).status).toBe(403);
+    expect((await fetch(url, { headers: { Authorization: 'Bearer not-the-metrics-token' } })).status).toBe(401);
+    const admin = await fetch(url, { headers: s.auth('root') });
+    expect(admin.status).toBe(200);
+    expect(admin.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await admin.text()).toMatch(/^# HELP cloudbackup_http_requests_total /m);
+    // The metrics token opens nothing else.
+    expect((await fetch(`${s.url}/api/files?prefix=alice/`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(401);
+  });
+
+  it('counts requests by route pattern and status, with wire bytes and transfer latencies', async () => {
+    const before = await scrape();
+    const a = randomBytes(200_000);
+    const b = randomBytes(50_000);
+    const putA = await fetch(`${s.url}/files/alice/m/one.bin`, { method: 'PUT', headers: s.auth('alice'), body: a });
+    const putB = await fetch(`${s.url}/files/alice/m/deeper/two.bin`, { method: 'PUT', headers: s.auth('alice'), body: b });
+    expect([putA.status, putB.status]).toEqual([201, 201]);
+    await putA.arrayBuffer();
+    await putB.arrayBuffer();
+    const got = await fetch(`${s.url}/files/alice/m/one.bin`, { headers: s.auth('alice') });
+    expect((await sha256Body(got)).size).toBe(a.length);
+    expect((await fetch(`${s.url}/files/alice/m/missing.bin`, { headers: s.auth('alice') })).status).toBe(404);
+    expect((await fetch(`${s.url}/no/such/route`, { headers: s.auth('alice') })).status).toBe(404);
+    const after = await scrape();
+
+    const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+    expect(delta('cloudbackup_http_requests_total', { method: 'PUT', route: '/files/*', status: '201' })).toBe(2);
+    expect(delta('cloudbackup_http_requests_total', { method: 'GET', route: '/files/*', status: '200' })).toBe(1);
+    expect(delta('cloudbackup_http_requests_total', { method: 'GET', route: '/files/*', status: '404' })).toBe(1);
+    expect(delta('cloudbackup_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
+    // No series is labelled with a raw path: one per route, however many files.
+    expect(after.filter((x) => Object.values(x.labels).some((v) => v.includes('alice')))).toEqual([]);
+    // Wire bytes: the bodies plus headers.
+    const putIn = delta('cloudbackup_http_received_bytes_total', { method: 'PUT', route: '/files/*' });
+    expect(putIn).toBeGreaterThan(a.length + b.length);
+    expect(putIn).toBeLessThan(a.length + b.length + 4096);
+    const getOut = delta('cloudbackup_http_sent_bytes_total', { method: 'GET', route: '/files/*' });
+    expect(getOut).toBeGreaterThan(a.length);
+    expect(getOut).toBeLessThan(a.length + 4096);
+    expect(delta('cloudbackup_upload_duration_seconds_count', { route: '/files/*' })).toBe(2);
+    expect(delta('cloudbackup_download_duration_seconds_count', { route: '/files/*' })).toBe(1);
+    expect(value(after, 'cloudbackup_upload_duration_seconds_bucket', { route: '/files/*', le: '+Inf' })).toBe(value(after, 'cloudbackup_upload_duration_seconds_count', { route: '/files/*' }));
+  });
+
+  it('reads catalog sizes at scrape time and counts the sweeper work', async () => {
+    const text = Buffer.from('the same compressible line, over and over\n'.repeat(5000));
+    expect((await fetch(`${s.url}/files/bob/logs/app.log`, { method: 'PUT', headers: s.auth('bob'), body: text })).status).toBe(201);
+    const stats = (await (await fetch(`${s.url}/api/stats`, { headers: s.auth('root') })).json()) as { files: number; blobs: number; logicalBytes: number; storedBytes: number };
+    let m = await scrape();
+    expect(value(m, 'cloudbackup_catalog_files')).toBe(stats.files);
+    expect(value(m, 'cloudbackup_catalog_blobs')).toBe(stats.blobs);
+    expect(value(m, 'cloudbackup_catalog_logical_bytes')).toBe(stats.logicalBytes);
+    expect(value(m, 'cloudbackup_catalog_stored_bytes')).toBe(stats.storedBytes);
+    const sweepsBefore = value(m, 'cloudbackup_sweeps_total');
+
+    // Hot time 0: the sweep compresses the text (the random files do not shrink).
+    const report = await s.server.sweeper.sweepOnce();
+    expect(report.compressed).toBe(1);
+    m = await scrape();
+    expect(value(m, 'cloudbackup_sweeps_total')).toBe(sweepsBefore + 1);
+    expect(value(m, 'cloudbackup_sweeper_blobs_total', { outcome: 'compressed' })).toBe(1);
+    expect(value(m, 'cloudbackup_sweeper_blobs_total', { outcome: 'incompressible' })).toBe(report.incompressible);
+    expect(value(m, 'cloudbackup_sweeper_compressed_plain_bytes_total')).toBe(text.length);
+    expect(value(m, 'cloudbackup_catalog_blobs_by_state', { state: 'cold' })).toBe(1);
+    expect(value(m, 'cloudbackup_catalog_stored_bytes')).toBeLessThan(stats.storedBytes);
+
+    // Reading the cold file promotes it back.
+    const got = await fetch(`${s.url}/files/bob/logs/app.log`, { headers: s.auth('bob') });
+    expect((await sha256Body(got)).size).toBe(text.length);
+    await waitFor('a promotion', async () => value(await scrape(), 'cloudbackup_promotions_total') === 1);
+  });
+});
