@@ -15,11 +15,7 @@ try {
   const config = loadConfig(argv, process.env);
   const say = (line: string) => console.log(messageLine(line, config.logFormat, Date.now()));
   const server = await startServer(config);
-  say(`cloud-backup listening on http://${config.host}:${server.port} (data in ${config.dataDir})`);
-  if (!(await server.catalog.listClients()).some((c) => c.revokedAt === null)) {
-    const where = config.databaseUrl ? ' (with the same CB_DATABASE_URL)' : ` --data ${config.dataDir}`;
-    say(`no clients yet: every request but /healthz is refused until you add one with: npm run admin -- add-client NAME${where}`);
-  }
+  const noClients = !(await server.catalog.listClients()).some((c) => c.revokedAt === null);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -35,6 +31,12 @@ try {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Announced only once a signal stops it cleanly: whoever waits for this line may stop it at once.
+  say(`cloud-backup listening on http://${config.host}:${server.port} (data in ${config.dataDir})`);
+  if (noClients) {
+    const where = config.databaseUrl ? ' (with the same CB_DATABASE_URL)' : ` --data ${config.dataDir}`;
+    say(`no clients yet: every request but /healthz is refused until you add one with: npm run admin -- add-client NAME${where}`);
+  }
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`cloud-backup: ${err.message}`);

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/hot-cold.js';
 import { addClientToDataDir, makeDataDir, ROOT, spawnServer } from '../helpers/server.js';
 
 const execFileP = promisify(execFile);
@@ -78,7 +79,8 @@ describe('server logs', () => {
   it('tells how to add the first client when there is none', async () => {
     const srv = await spawnServer(dataDir);
     try {
-      expect(srv.output()).toContain(`no clients yet: every request but /healthz is refused until you add one with: npm run admin -- add-client NAME --data ${dataDir}`);
+      const hint = `no clients yet: every request but /healthz is refused until you add one with: npm run admin -- add-client NAME --data ${dataDir}`;
+      await waitFor('the hint', () => srv.output().includes(hint));
     } finally {
       expect(await srv.stop()).toBe(0);
     }
@@ -175,10 +177,10 @@ describe('admin and the data directory', () => {
     expect(listed.stdout).toMatch(/^carol\tclient\tactive/m);
     const srv = await spawnServer(fresh);
     try {
-      expect(srv.output()).not.toContain('no clients yet');
       expect(await (await fetch(`${srv.url}/api/whoami`, { headers: { Authorization: `Bearer ${token}` } })).json()).toEqual({ name: 'carol', admin: false });
     } finally {
       expect(await srv.stop()).toBe(0);
     }
+    expect(srv.output()).not.toContain('no clients yet');
   });
 });
