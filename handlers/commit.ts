@@ -16,15 +16,17 @@ export async function commitFile(
   let result: PutFileResult;
   try {
     result = await deps.locks.run(input.temp.sha256, async () => {
-      const { stored } = await commitChecked(deps, input);
+      const { stored, known } = await commitChecked(deps, input);
       try {
-        return await deps.catalog.putFile({
+        const put = await deps.catalog.putFile({
           path: input.path,
           sha256: input.temp.sha256,
           size: input.temp.size,
           mtime: input.mtime,
           now: deps.clock(),
         });
+        if (!known && !stored) await recordKeptForm(deps, input.temp.sha256);
+        return put;
       } catch (err) {
         // The catalog refused (full disk, say): take back the bytes nothing points at, so no
         // orphan is left and a full disk gets its space back.
@@ -44,7 +46,7 @@ export async function commitFile(
  * BlobStore.commit with the catalog's record of the blob, so a stored copy that fails its check
  * is replaced by the verified upload; the catalog then names the plain form the store left.
  */
-async function commitChecked(deps: AppDeps, input: { path: string; temp: TempBlob }): Promise<{ stored: boolean }> {
+async function commitChecked(deps: AppDeps, input: { path: string; temp: TempBlob }): Promise<{ stored: boolean; known: boolean }> {
   const sha = input.temp.sha256;
   const row = await deps.catalog.getBlob(sha);
   const known = row && { where: { state: row.state, codec: row.codec }, storedSize: row.storedSize };
@@ -55,7 +57,19 @@ async function commitChecked(deps: AppDeps, input: { path: string; temp: TempBlo
       await deps.catalog.updateBlob(sha, { state: 'hot', codec: null, storedSize: input.temp.size });
     }
   }
-  return outcome;
+  return { stored: outcome.stored, known: row !== undefined };
+}
+
+/**
+ * Bytes stored without a catalog row (left by a crash between a delete's catalog step and its
+ * byte step) were kept instead of the upload: the new row says hot, so when only a compressed
+ * form is there, name that one.
+ */
+async function recordKeptForm(deps: AppDeps, sha256: string): Promise<void> {
+  const forms = await deps.blobs.listForms(sha256);
+  if (forms.some((f) => f.state === 'hot')) return;
+  const cold = forms[0];
+  if (cold) await deps.catalog.updateBlob(sha256, { state: 'cold', codec: cold.codec, storedSize: cold.storedSize });
 }
 
 /** Records `path` -> an already stored blob (instant upload by hash). */

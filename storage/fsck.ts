@@ -143,12 +143,12 @@ export function classifyBlob(
   const good = forms.filter((f) => isGood(f, sha));
   for (const f of forms) {
     if (isGood(f, sha)) continue;
-    const why = f.verified && 'unreadable' in f.verified ? `unreadable (${f.verified.unreadable})` : `hashes to ${(f.verified as { sha256: string }).sha256}`;
+    const why = f.verified && 'unreadable' in f.verified ? `is unreadable (${f.verified.unreadable})` : `hashes to ${(f.verified as { sha256: string }).sha256}`;
     out.push({
       kind: 'corrupt-blob',
       severity: isAuthoritative(f, row) && refs > 0 ? 'error' : 'warning',
       subject: sha,
-      message: `${formLabel(f)} is ${why}: ${f.location}`,
+      message: `${formLabel(f)} ${why}: ${f.location}`,
       repair: { kind: 'quarantine', location: f.location },
     });
   }
@@ -273,9 +273,12 @@ export async function* groupBySha(
   if (current) yield current;
 }
 
-/** Upload parts against upload rows (few: only uploads in progress). */
+/**
+ * Upload parts against upload rows (few: only uploads in progress). A finished upload keeps its
+ * row (offset = length, a receipt until it expires) but not its part, which became the blob.
+ */
 export function classifyUploads(
-  rows: readonly { id: string; offset: number }[],
+  rows: readonly { id: string; offset: number; length: number }[],
   parts: readonly { id: string; location: string; size: number; modifiedAt: number }[],
   spareSince = Infinity,
 ): Finding[] {
@@ -284,6 +287,7 @@ export function classifyUploads(
   const rowIds = new Set(rows.map((r) => r.id));
   for (const r of rows) {
     const part = partById.get(r.id);
+    if (!part && r.offset === r.length) continue;
     if (!part) {
       out.push({
         kind: 'missing-part',

@@ -17,8 +17,8 @@ export interface CatalogIntegrity {
   pathsOfBlob(sha256: string, limit: number): Promise<string[]>;
   removeDir(dir: string): Promise<void>;
   addDir(dir: string): Promise<void>;
-  /** Resumable uploads in progress (few). */
-  uploads(): Promise<{ id: string; offset: number }[]>;
+  /** Resumable uploads in progress, and finished ones until they expire (few). */
+  uploads(): Promise<{ id: string; offset: number; length: number }[]>;
 }
 
 const PAGE = 500;
@@ -75,8 +75,8 @@ export class SqliteIntegrity implements CatalogIntegrity {
       .run(dir, slash < 0 ? '' : dir.slice(0, slash), dir.slice(slash + 1));
   }
 
-  async uploads(): Promise<{ id: string; offset: number }[]> {
-    return this.catalog.sqlite.prepare('select id, "offset" from uploads order by id').all() as { id: string; offset: number }[];
+  async uploads(): Promise<{ id: string; offset: number; length: number }[]> {
+    return this.catalog.sqlite.prepare('select id, "offset", length from uploads order by id').all() as { id: string; offset: number; length: number }[];
   }
 }
 

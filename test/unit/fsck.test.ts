@@ -106,6 +106,13 @@ describe('classifyBlob', () => {
     const [f] = classifyBlob(SHA, row({ state: 'cold', codec: 'gzip' }), 1, [plain({ storedBytes: 100 })]);
     expect(f?.repair).toEqual({ kind: 'update-blob', sha256: SHA, change: { state: 'hot', codec: null, storedSize: 100 } });
   });
+
+  it('says what is wrong with a corrupt form in plain words', () => {
+    const [bad] = classifyBlob(SHA, row(), 1, [plain({ verified: { sha256: OTHER, size: 100 } })]);
+    expect(bad?.message).toMatch(new RegExp(`form hashes to ${OTHER}: `));
+    const [unreadable] = classifyBlob(SHA, row(), 1, [plain({ verified: { unreadable: 'EIO' } })]);
+    expect(unreadable?.message).toMatch(/form is unreadable \(EIO\): /);
+  });
 });
 
 describe('parseFormName', () => {
@@ -156,10 +163,12 @@ describe('pairBySha / groupBySha', () => {
 describe('classifyUploads', () => {
   const part = (id: string, size: number, modifiedAt = 0) => ({ id, location: `/d/uploads/${id}`, size, modifiedAt });
   it.each([
-    ['consistent', [{ id: 'a', offset: 5 }], [part('a', 5)], []],
-    ['part longer than offset (crash before the offset was saved) is fine', [{ id: 'a', offset: 5 }], [part('a', 9)], []],
-    ['part shorter than offset', [{ id: 'a', offset: 5 }], [part('a', 3)], [['part-short', 'set-upload-offset']]],
-    ['row without part', [{ id: 'a', offset: 0 }], [], [['missing-part', 'remove-upload-row']]],
+    ['consistent', [{ id: 'a', offset: 5, length: 10 }], [part('a', 5)], []],
+    ['part longer than offset (crash before the offset was saved) is fine', [{ id: 'a', offset: 5, length: 10 }], [part('a', 9)], []],
+    ['part shorter than offset', [{ id: 'a', offset: 5, length: 10 }], [part('a', 3)], [['part-short', 'set-upload-offset']]],
+    ['row without part', [{ id: 'a', offset: 0, length: 10 }], [], [['missing-part', 'remove-upload-row']]],
+    ['finished upload: its part became the blob', [{ id: 'a', offset: 10, length: 10 }], [], []],
+    ['finished empty upload', [{ id: 'a', offset: 0, length: 0 }], [], []],
     ['part without row', [], [part('b', 3)], [['orphan-part', 'remove-part']]],
     ['recent part without row while live: spared', [], [part('b', 3, 9000)], []],
   ] as const)('%s', (_name, rows, parts, want) => {
