@@ -64,14 +64,14 @@ export function parseRate(flag: string, value: string): number | null {
   return bytes;
 }
 
-function parseConcurrency(value: string): number {
+export function parseConcurrency(value: string): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > 64) {
     throw new UsageError(`--concurrency: expected an integer from 1 to 64, got "${value}"`);
   }
   return Number(value);
 }
 
-function parseServer(flag: string, value: string): string {
+export function parseServer(flag: string, value: string): string {
   let url: URL;
   try {
     url = new URL(value);

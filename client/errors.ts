@@ -45,6 +45,11 @@ export class FileChangedError extends Error {
   override name = 'FileChangedError';
 }
 
+/** Downloaded bytes are not the content the listing named (size or SHA-256 differ): never kept. */
+export class IntegrityError extends Error {
+  override name = 'IntegrityError';
+}
+
 /** The work was cancelled (Ctrl+C, stop()). Not a failure of the file. */
 export class CancelledError extends Error {
   override name = 'CancelledError';

@@ -17,6 +17,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export interface StreamedResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body: read it to the end or destroy it, so the connection is freed. */
+  body: Readable;
+}
+
 /** Longest response body kept; anything longer is cut (this API answers in small JSON). */
 const MAX_RESPONSE_TEXT = 1 << 20;
 /** A connection silent this long is given up on (the server's own idle limit is 120 s). */
@@ -109,6 +116,39 @@ export class HttpClient {
         body.pipe(req);
       }
     });
+  }
+
+  /**
+   * A request whose response body is streamed to the caller (downloads), not collected. A status
+   * outside `ok` is read (bounded) and thrown as HttpStatusError, as `expectStatus` does.
+   */
+  async open(method: string, path: string, ok: readonly number[], options: Omit<RequestOptions, 'body'> = {}): Promise<StreamedResponse> {
+    const url = this.url(path);
+    const mod = url.protocol === 'https:' ? https : http;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = mod.request(url, { method, agent: this.agent, headers: { Authorization: this.auth, ...options.headers }, signal: options.signal });
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('no data for 120 s'), { code: 'ETIMEDOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        reject(options.signal?.aborted ? new CancelledError() : new NetworkError(`${method} ${url.pathname}: ${err.message}`, err.code));
+      });
+      req.on('response', (r) => {
+        // From here on the body's own errors belong to whoever reads it.
+        r.setTimeout(IDLE_TIMEOUT_MS, () => r.destroy(Object.assign(new Error('no data for 120 s'), { code: 'ETIMEDOUT' })));
+        resolve(r);
+      });
+      req.end();
+    });
+    const status = res.statusCode ?? 0;
+    if (!ok.includes(status)) {
+      let text = '';
+      try {
+        for await (const c of res as AsyncIterable<Buffer>) if (text.length < MAX_RESPONSE_TEXT) text += c.toString('utf8');
+      } catch {
+        // the error text is a courtesy; the status says enough
+      }
+      expectStatus({ status, headers: res.headers, text }, ok, method, path);
+    }
+    return { status, headers: res.headers, body: res };
   }
 
   close(): void {

@@ -112,6 +112,8 @@ export class Reporter {
     private readonly out: Output,
     private readonly tty: boolean,
     private readonly now: () => number = Date.now,
+    /** '↓' for a restore. */
+    private readonly arrow = '↑',
   ) {}
 
   line(text: string): void {
@@ -146,13 +148,20 @@ export class Reporter {
     this.out.write(`${formatSummary(summary, kind)}\n`);
   }
 
+  /** The run is over: the status line goes and `text` is the last word. */
+  end(text: string): void {
+    this.clearStatus();
+    this.live.filesQueued = 0;
+    this.out.write(`${text}\n`);
+  }
+
   private drawStatus(force: boolean): void {
     if (!this.tty || this.live.filesQueued === 0) return;
     const t = this.now();
     if (!force && t - this.lastDraw < 200) return;
     this.lastDraw = t;
     this.live.rate = this.meter.rate(t);
-    this.out.write(`\r\x1b[2K${formatStatus(this.live)}`);
+    this.out.write(`\r\x1b[2K${formatStatus(this.live).replace('↑', this.arrow)}`);
     this.statusShown = true;
   }
 

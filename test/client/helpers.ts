@@ -73,7 +73,16 @@ export interface ChildClient {
 
 /** Runs `client/main.ts` as its own process, as `npm run client` would. */
 export function spawnClient(args: string[], env: NodeJS.ProcessEnv = {}): ChildClient {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'client/main.ts'), ...args], {
+  return spawnEntry('client/main.ts', args, env);
+}
+
+/** Runs `client/restore-main.ts` as its own process, as `npm run restore` would. */
+export function spawnRestore(args: string[], env: NodeJS.ProcessEnv = {}): ChildClient {
+  return spawnEntry('client/restore-main.ts', args, env);
+}
+
+function spawnEntry(entry: string, args: string[], env: NodeJS.ProcessEnv): ChildClient {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, CB_SERVER: undefined, CB_TOKEN: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,9 +94,9 @@ export function spawnClient(args: string[], env: NodeJS.ProcessEnv = {}): ChildC
   return { child, output: () => out, exited };
 }
 
-/** Runs the client to completion (bounded), returning exit code and output. */
-export async function runClient(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
-  const c = spawnClient(args, env);
+/** Runs the client (or `spawn`'s other entry) to completion (bounded), returning exit code and output. */
+export async function runClient(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, start = spawnClient): Promise<{ code: number | null; output: string }> {
+  const c = start(args, env);
   const timer = setTimeout(() => c.child.kill('SIGKILL'), timeoutMs);
   const code = await c.exited;
   clearTimeout(timer);
