@@ -85,7 +85,7 @@ class Restore {
   private readonly prefix: string;
   private readonly partsDir: string;
   private readonly caseInsensitive: boolean;
-  /** Local names taken so far (collision check), and folders checked to be real folders. */
+  /** Local names taken so far (case-folded; only where case folds), and folders checked to be real folders. */
   private readonly taken = new Map<string, string>();
   private readonly checkedDirs = new Set<string>();
   /** Partial files of files that failed: kept for the next run to resume. */
@@ -168,10 +168,13 @@ class Restore {
     const place = placeRemotePath(item.path, this.prefix, this.config.windowsNames);
     if (!place.ok) return this.fail(shown, `not restored: ${place.reason}`);
     const local = place.localSegments.join('/');
-    const key = collisionKey(place.localSegments, this.caseInsensitive);
-    const other = this.taken.get(key);
-    if (other !== undefined) return this.fail(shown, `same local name as ${other} on a case-insensitive file system; not restored`);
-    this.taken.set(key, shown);
+    // Only a file system that folds case can make two remote names one local file (the escape is injective).
+    if (this.caseInsensitive) {
+      const key = collisionKey(place.localSegments, true);
+      const other = this.taken.get(key);
+      if (other !== undefined) return this.fail(shown, `same local name as ${other} on a case-insensitive file system; not restored`);
+      this.taken.set(key, shown);
+    }
     const abs = path.join(this.config.folder, ...place.localSegments);
     // Belt and braces: whatever the names, the file lands inside the target.
     const rel = relativeSegments(this.config.folder, abs, path.sep === '\\' ? 'win32' : 'posix');
@@ -185,6 +188,7 @@ class Restore {
 
   private async restoreFile(item: RemoteFile, shown: string, abs: string, segments: string[]): Promise<void> {
     let part: string | undefined;
+    let queued = false;
     try {
       await this.ensureFolders(segments.slice(0, -1));
       let local = await localState(abs);
@@ -215,6 +219,7 @@ class Restore {
       await this.ensureFolders([PARTS_DIR]);
       part = path.join(this.partsDir, partName(item.path, item.sha256));
       this.reporter.queued(item.size);
+      queued = true;
       const before = (await lstat(part).catch(() => undefined))?.size ?? 0;
       await this.download(item, part, shown);
       await setMtime(part, targetMtime(item));
@@ -228,7 +233,7 @@ class Restore {
     } catch (err) {
       if (err instanceof CancelledError || this.signal.aborted) return;
       if (part) this.keepParts.add(path.basename(part));
-      this.reporter.fileDone();
+      if (queued) this.reporter.fileDone();
       this.fail(shown, (err as Error).message);
     }
   }
