@@ -139,7 +139,8 @@ export function tokenFromFileText(text: string): string {
   return line.replace(/^CB_TOKEN=/, '').replace(/^(["'])(.*)\1$/, '$2').trim();
 }
 
-function readToken(values: { token?: string; 'token-file'?: string }, e: ArgsEnv, resolvePath: (p: string) => string): { token: string; warnings: string[] } {
+/** The token from --token, --token-file, CB_TOKEN or CB_TOKEN_FILE (in that order), for every command that talks to the server. */
+export function readToken(values: { token?: string; 'token-file'?: string }, e: ArgsEnv, resolvePath: (p: string) => string): { token: string; warnings: string[] } {
   if (values.token !== undefined && values['token-file'] !== undefined) throw new UsageError('give either --token or --token-file, not both');
   const warnings: string[] = [];
   let token: string | undefined;
@@ -168,7 +169,7 @@ function readToken(values: { token?: string; 'token-file'?: string }, e: ArgsEnv
 }
 
 /** parseArgs' own messages are long and mention internals; the user needs the option's name. */
-function usageMessage(err: Error & { code?: string }): string {
+export function usageMessage(err: Error & { code?: string }): string {
   const option = /'(-[^' ]*)/.exec(err.message)?.[1];
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `${option} needs a value`;

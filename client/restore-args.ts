@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULTS, parseConcurrency, parseRate, parseServer, type ArgsEnv } from './args.js';
+import { DEFAULTS, parseConcurrency, parseRate, parseServer, readToken, usageMessage, type ArgsEnv } from './args.js';
 import { pathApi, pathFlavor } from './remote-path.js';
 import { UsageError } from './errors.js';
 
@@ -29,7 +29,9 @@ verified by SHA-256. Run again, it skips what is already right and finishes what
   --at TIME            the folder as it was at TIME: ms since the epoch or ISO 8601
                        (2026-12-01T14:30, 2026-12-01T14:30:00Z); default: now
   --server URL         server address (env CB_SERVER; default ${DEFAULTS.server})
-  --token TOKEN        this client's token (env CB_TOKEN; required)
+  --token-file PATH    a file holding this client's token (env CB_TOKEN_FILE)
+  --token TOKEN        the token itself (env CB_TOKEN); prefer the file or the variable:
+                       a flag is visible to every user of the machine in the process list
   --concurrency N      files downloaded at once (default ${DEFAULTS.concurrency})
   --limit-rate RATE    total download bandwidth, e.g. 500K or 2M bytes/s (default unlimited)
   --overwrite          replace local files that differ from the backup (default: leave them, exit 1)
@@ -69,7 +71,7 @@ export function parseRemoteFolder(value: string): string[] {
   return segments;
 }
 
-export type ParsedRestoreArgs = { help: true } | { help: false; config: RestoreConfig };
+export type ParsedRestoreArgs = { help: true } | { help: false; config: RestoreConfig; warnings: string[] };
 
 /** Flags win over environment variables, which win over defaults. Bad input: UsageError. */
 export function parseRestoreArgs(argv: readonly string[], e: ArgsEnv): ParsedRestoreArgs {
@@ -77,7 +79,7 @@ export function parseRestoreArgs(argv: readonly string[], e: ArgsEnv): ParsedRes
   try {
     parsed = parse(argv);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(usageMessage(err as Error & { code?: string }));
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
@@ -88,13 +90,12 @@ export function parseRestoreArgs(argv: readonly string[], e: ArgsEnv): ParsedRes
   const raw = positionals[1] as string;
   const api = pathApi(pathFlavor(raw, e.platform));
   const folder = api.isAbsolute(raw) ? api.resolve(raw) : api.resolve(e.cwd, raw);
-  // As the backup client reads them (client/args.ts); --token-file joins both when it lands.
   const server = parseServer(values.server !== undefined ? '--server' : 'CB_SERVER', values.server ?? e.env.CB_SERVER ?? DEFAULTS.server);
-  const token = (values.token ?? e.env.CB_TOKEN ?? '').trim();
-  if (token === '') throw new UsageError('no token: pass --token TOKEN or set CB_TOKEN (npm run admin -- add-client NAME prints one)');
+  const { token, warnings } = readToken(values, e, (p) => api.resolve(e.cwd, p));
 
   return {
     help: false,
+    warnings,
     config: {
       remote,
       folder,
@@ -118,6 +119,7 @@ function parse(argv: readonly string[]) {
       at: { type: 'string' },
       server: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       concurrency: { type: 'string' },
       'limit-rate': { type: 'string' },
       overwrite: { type: 'boolean' },

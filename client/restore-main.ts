@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
+import { displayText } from './display-name.js';
 import { UsageError } from './errors.js';
 import { parseRestoreArgs, RESTORE_USAGE, type RestoreConfig } from './restore-args.js';
 import { runRestore } from './restore.js';
@@ -8,17 +10,24 @@ import { runRestore } from './restore.js';
 async function main(argv: string[]): Promise<number> {
   let config: RestoreConfig;
   try {
-    const parsed = parseRestoreArgs(argv, { env: process.env, cwd: process.cwd(), homedir: homedir(), platform: process.platform });
+    const parsed = parseRestoreArgs(argv, {
+      env: process.env,
+      cwd: process.cwd(),
+      homedir: homedir(),
+      platform: process.platform,
+      readTextFile: (path) => readFileSync(path, 'utf8'),
+    });
     if (parsed.help) {
       console.log(RESTORE_USAGE);
       return 0;
     }
     config = parsed.config;
+    for (const w of parsed.warnings) console.error(`cloud-backup restore: note: ${w}`);
     const st = await stat(config.folder).catch(() => undefined);
     if (st && !st.isDirectory()) throw new UsageError(`${config.folder}: exists and is not a folder`);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`cloud-backup restore: ${err.message} (--help for usage)`);
+      console.error(`cloud-backup restore: ${displayText(err.message)} (--help for usage)`);
       return 2;
     }
     throw err;

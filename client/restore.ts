@@ -4,6 +4,7 @@ import PQueue from 'p-queue';
 import { ONCE_CONNECT_RETRY, describeConnectError } from './backup.js';
 import { systemClock, type Clock } from './clock.js';
 import { CancelledError, HttpStatusError, IntegrityError, NetworkError } from './errors.js';
+import { displayName, displayText } from './display-name.js';
 import { downloadToPart, type DownloadContext } from './download.js';
 import { hashFile } from './hashing.js';
 import { expectStatus, HttpClient } from './http.js';
@@ -109,7 +110,7 @@ class Restore {
   async run(): Promise<RestoreResult> {
     const started = this.clock.now();
     const when = this.config.at === null ? 'as it is now' : `as at ${new Date(this.config.at).toISOString()}`;
-    this.reporter.line(`restoring ${this.prefix} ${when} from ${this.config.server} into ${this.config.folder}`);
+    this.reporter.line(`restoring ${displayText(this.prefix)} ${when} from ${this.config.server} into ${displayText(this.config.folder)}`);
     let error: string | undefined;
     let listed = 0;
     try {
@@ -127,7 +128,7 @@ class Restore {
     await this.queue.onIdle();
     if (!this.signal.aborted) await this.cleanParts();
     this.summary.durationMs = this.clock.now() - started;
-    if (error) this.reporter.line(`error     ${error}`);
+    if (error) this.reporter.line(`error     ${displayText(error)}`);
     if (this.signal.aborted) this.reporter.line('cancelled: run the same command again to finish (partial downloads resume)');
     this.reporter.end(formatRestoreSummary(this.summary));
     const ok = error === undefined && !this.signal.aborted && restoreSucceeded(this.summary);
@@ -164,7 +165,8 @@ class Restore {
   }
 
   private plan(item: RemoteFile): void {
-    const shown = item.path.startsWith(this.prefix) ? item.path.slice(this.prefix.length) : item.path;
+    // Names as printed: a newline or a bidi override in a name must not forge or reorder a line.
+    const shown = displayName(item.path.startsWith(this.prefix) ? item.path.slice(this.prefix.length) : item.path);
     const place = placeRemotePath(item.path, this.prefix, this.config.windowsNames);
     if (!place.ok) return this.fail(shown, `not restored: ${place.reason}`);
     const local = place.localSegments.join('/');
@@ -180,8 +182,8 @@ class Restore {
     const rel = relativeSegments(this.config.folder, abs, path.sep === '\\' ? 'win32' : 'posix');
     if (!rel || rel.join('/') !== local) return this.fail(shown, 'its name would leave the target folder; not restored');
     if (place.escaped) {
-      this.summary.renamed.push({ remote: shown, local });
-      this.reporter.line(`escaped   ${shown} -> ${local} (not a valid Windows name)`);
+      this.summary.renamed.push({ remote: shown, local: displayName(local) });
+      this.reporter.line(`escaped   ${shown} -> ${displayName(local)} (not a valid Windows name)`);
     }
     void this.queue.add(() => this.restoreFile(item, shown, abs, place.localSegments));
   }
@@ -265,12 +267,12 @@ class Restore {
             atLastTry = total;
             return moved;
           },
-          onRetry: (err, _attempt, ms) => this.reporter.line(`retrying  ${shown} in ${formatDuration(ms)} (${(err as Error).message})`),
+          onRetry: (err, _attempt, ms) => this.reporter.line(`retrying  ${shown} in ${formatDuration(ms)} (${displayText((err as Error).message)})`),
         });
         return;
       } catch (err) {
         if (!(err instanceof IntegrityError) || fresh > 0) throw err;
-        this.reporter.line(`corrupt   ${shown}: ${err.message}; downloading it again`);
+        this.reporter.line(`corrupt   ${shown}: ${displayText(err.message)}; downloading it again`);
       }
     }
   }
@@ -312,8 +314,8 @@ class Restore {
 
   private fail(shown: string, message: string): void {
     this.summary.failed++;
-    this.summary.problems.push({ path: shown, message });
-    this.reporter.line(`failed    ${shown}: ${message}`);
+    this.summary.problems.push({ path: shown, message: displayText(message) });
+    this.reporter.line(`failed    ${shown}: ${displayText(message)}`);
   }
 }
 

@@ -75,6 +75,17 @@ describe('parseRestoreArgs', () => {
     expect(config(['alice', 'out', '--token', 'cb_flag'], e).token).toBe('cb_flag');
   });
 
+  it('the token from --token-file or CB_TOKEN_FILE (relative to cwd), as the backup client reads it', () => {
+    const files: Record<string, string> = { '/etc/cb/token': 'cb_file\n', '/home/me/t.env': '# mine\nCB_TOKEN=cb_envfile\n' };
+    const e: ArgsEnv = { ...linux, readTextFile: (p) => files[p] ?? (() => { throw Object.assign(new Error('no'), { code: 'ENOENT' }); })() };
+    expect(parseRestoreArgs(['alice', 'out', '--token-file', '/etc/cb/token'], e)).toMatchObject({ config: { token: 'cb_file' }, warnings: [] });
+    expect(config(['alice', 'out'], { ...e, env: { CB_TOKEN_FILE: 't.env' } }).token).toBe('cb_envfile');
+    expect(() => config(['alice', 'out', '--token-file', '/nope'], e)).toThrow(/--token-file \/nope: cannot read it \(ENOENT\)/);
+    expect(() => config(['alice', 'out', '--token-file', '/etc/cb/token', ...T], e)).toThrow(/either --token or --token-file/);
+    // A token on the command line works, with a note that others can see it.
+    expect(parseRestoreArgs(['alice', 'out', ...T], e)).toMatchObject({ warnings: [expect.stringMatching(/visible to other users/)] });
+  });
+
   it('on Windows: Windows paths and Windows names', () => {
     expect(config(['alice/Docs', 'D:\\Restore', ...T], windows)).toMatchObject({ folder: 'D:\\Restore', windowsNames: true });
     expect(config(['alice/Docs', 'out', ...T], windows).folder).toBe('C:\\Users\\me\\out');
@@ -91,7 +102,7 @@ describe('parseRestoreArgs', () => {
     [['alice/Docs', 'out', ...T, '--concurrency', '0'], /--concurrency/],
     [['alice/Docs', 'out', ...T, '--limit-rate', 'fast'], /--limit-rate/],
     [['alice/Docs', 'out', ...T, '--server', 'ftp://x'], /--server/],
-    [['alice/Docs', 'out', ...T, '--bogus'], /bogus/],
+    [['alice/Docs', 'out', ...T, '--bogus'], /unknown option --bogus/],
     [['alice/../x', 'out', ...T], /"\.\."/],
   ])('%j is bad usage', (argv, message) => {
     expect(() => parseRestoreArgs(argv, linux)).toThrow(UsageError);

@@ -52,8 +52,9 @@ async function upload(remote: string, size: number, mtime: number | null, who: '
   return { sha256, size, mtime: mtime ?? meta.uploadedAt };
 }
 
+/** The token comes from CB_TOKEN (a flag would show in the process list). */
 function restore(args: string[], token = s.tokens.alice) {
-  return runClient([...args, '--server', s.url, '--token', token], {}, 120_000, spawnRestore);
+  return runClient([...args, '--server', s.url], { CB_TOKEN: token }, 120_000, spawnRestore);
 }
 
 /** Every file under `dir` (relative, '/'-separated) with its SHA-256, size and mtime. */
@@ -248,7 +249,9 @@ describe('npm run restore: a cut restore resumes', () => {
       return { path: p, size: (await stat(p)).size };
     };
     const cut = async (atLeast: number) => {
-      const c = spawnRestore(['alice/Big', out, '--server', s.url, '--token', s.tokens.alice, '--limit-rate', '4M']);
+      const tokenFile = join(base, 'token');
+      await writeFile(tokenFile, `CB_TOKEN=${s.tokens.alice}\n`, { mode: 0o600 });
+      const c = spawnRestore(['alice/Big', out, '--server', s.url, '--token-file', tokenFile, '--limit-rate', '4M']);
       await waitFor(`${atLeast} bytes in the partial file`, async () => ((await part())?.size ?? 0) >= atLeast, 120_000, 20);
       c.child.kill('SIGKILL');
       await c.exited;
