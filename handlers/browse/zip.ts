@@ -3,6 +3,7 @@ import type { FileEntry } from '../../storage/catalog.js';
 import { NotFoundError } from '../../storage/errors.js';
 import { contentDisposition } from '../content-disposition.js';
 import type { AppDeps } from '../deps.js';
+import { zipEntryName } from './zip-names.js';
 
 /** Catalog rows fetched per query while zipping: bounded memory whatever the folder holds. */
 export const ZIP_PAGE = 200;
@@ -31,8 +32,9 @@ export function zipHeaders(dir: string): Record<string, string> {
 /**
  * GET /zip/<dir>/: every file below `dir` as one ZIP (zip64 when needed), streamed: the catalog
  * is read a page at a time and each blob is opened only when the archive reaches it, so nothing
- * is built in memory or on disk. Entry names are relative to `dir`. The caller checked access
- * and that the folder exists.
+ * is built in memory or on disk. Entry names are relative to `dir`; a file that has a folder of
+ * the same name beside it is renamed `name (file)` (zip-names.ts). The caller checked access and
+ * that the folder exists.
  */
 export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => void): Response {
   // The reader of the blob being zipped, so that a cancelled download closes it at once
@@ -54,6 +56,12 @@ export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => v
     }
   }
 
+  // A file whose name is also a folder's gets another entry name (see zip-names.ts).
+  const taken = {
+    isFolder: (path: string) => deps.catalog.dirExists(path),
+    isFile: async (path: string) => (await deps.catalog.getFile(path)) !== undefined,
+  };
+
   async function open(f: FileEntry): Promise<ZipEntry | undefined> {
     let entry: FileEntry | undefined = f;
     let stream: ReadableStream<Uint8Array> | undefined;
@@ -71,7 +79,7 @@ export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => v
     }
     deps.reads?.recordRead(entry.sha256, entry.state);
     return {
-      name: entry.path.slice(dir.length + 1),
+      name: await zipEntryName(entry.path, dir, taken),
       lastModified: new Date(entry.mtime ?? entry.uploadedAt),
       size: entry.size,
       input: stream ? chunksOf(stream) : new Uint8Array(0),

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 
 export interface ZipEntryInfo {
@@ -14,7 +16,7 @@ export interface ZipEntryInfo {
  * A small ZIP reader for tests (archives of a few MiB, read whole): walks the central
  * directory, zip64 included, checks every entry's CRC-32 and size, and hashes its content.
  */
-export function readZip(buf: Buffer): ZipEntryInfo[] {
+export function readZip(buf: Buffer, onEntry?: (name: string, data: Buffer) => void): ZipEntryInfo[] {
   const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   if (eocd < 0) throw new Error('no end of central directory record');
   let count = buf.readUInt16LE(eocd + 10);
@@ -64,8 +66,23 @@ export function readZip(buf: Buffer): ZipEntryInfo[] {
     if (data.byteLength !== usize) throw new Error(`size mismatch for ${name}: ${data.byteLength} != ${usize}`);
     if (crc32(data) !== crc) throw new Error(`CRC mismatch for ${name}`);
     const modified = new Date(1980 + (date >> 9), ((date >> 5) & 15) - 1, date & 31, time >> 11, (time >> 5) & 63, (time & 31) * 2);
+    onEntry?.(name, data);
     out.push({ name, size: usize, sha256: createHash('sha256').update(data).digest('hex'), modified, utf8Flag: (flags & 0x800) !== 0 });
     p = extraEnd + commentLen;
   }
   return out;
+}
+
+/**
+ * Extracts an archive into `dir` as an unzip tool would (parent folders created on the way,
+ * existing files never overwritten), so entry names that clash (a file and a folder of one name)
+ * fail here with EEXIST / ENOTDIR just as they do for a user.
+ */
+export function extractZip(buf: Buffer, dir: string): ZipEntryInfo[] {
+  return readZip(buf, (name, data) => {
+    const target = resolve(dir, name);
+    if (!target.startsWith(resolve(dir) + sep)) throw new Error(`entry ${name} points outside the folder`);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, data, { flag: 'wx' });
+  });
 }
