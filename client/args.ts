@@ -21,6 +21,8 @@ export interface ClientConfig {
   intervalMs: number;
   /** The state DB file. */
   statePath: string;
+  /** Local deletions stay local: no DELETE is sent (the server copy stays current). */
+  keepDeleted: boolean;
 }
 
 /** Everything args.ts needs from the outside world, so it stays pure and testable. */
@@ -126,6 +128,8 @@ Backs up every file under <folder> to a cloud-backup server and keeps watching f
   --settle DURATION    a file must be unchanged this long before upload (default ${DEFAULTS.settle})
   --interval DURATION  full rescan period in watch mode (default ${DEFAULTS.interval})
   --state PATH         the client's state DB (default: per user, outside the folder)
+  --keep-deleted       do not delete on the server what was deleted here (by default a
+                       deletion is sent, and the server keeps the file's history)
   -h, --help           this text`;
 
 export type ParsedArgs = { help: true } | { help: false; config: ClientConfig; warnings: string[] };
@@ -220,6 +224,7 @@ export function parseClientArgs(argv: readonly string[], e: ArgsEnv): ParsedArgs
       settleMs: parseDurationMs('--settle', values.settle ?? DEFAULTS.settle),
       intervalMs,
       statePath,
+      keepDeleted: values['keep-deleted'] ?? false,
     },
   };
 }
@@ -240,6 +245,7 @@ function parse(argv: readonly string[]) {
       settle: { type: 'string' },
       interval: { type: 'string' },
       state: { type: 'string' },
+      'keep-deleted': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

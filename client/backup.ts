@@ -1,5 +1,6 @@
 import type { ClientConfig } from './args.js';
-import { decideFromStat } from './change-detect.js';
+import { decideFromStat, isUnder, repairReason, type RepairReason } from './change-detect.js';
+import { deleteOnServer, planDeletions, type GoneFile } from './deletions.js';
 import { systemClock, type Clock } from './clock.js';
 import { displayName, displayText } from './display-name.js';
 import { CancelledError, HttpStatusError, ProtocolError } from './errors.js';
@@ -8,7 +9,8 @@ import { didSomething, emptySummary, formatBytes, formatDuration, Reporter, type
 import { pathApi, relativeKey, remotePath } from './remote-path.js';
 import { UPLOAD_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { examine, scanTree, type ScanEntry } from './scanner.js';
-import { StateDb } from './state-db.js';
+import { listServerFolder } from './server-listing.js';
+import { StateDb, type FileRecord } from './state-db.js';
 import { TokenBucket } from './token-bucket.js';
 import { detectTus } from './tus-upload.js';
 import { LINK_MIN_BYTES, TUS_CHUNK, TUS_THRESHOLD, Uploader, type FileRef, type Outcome, type UploadContext } from './uploader.js';
@@ -56,6 +58,8 @@ export class BackupClient {
   private readonly signal: AbortSignal;
   private readonly reportedSkips = new Set<string>();
   private readonly stateFiles: Set<string>;
+  /** Files of this full pass the server lost or holds differently: reported as repaired. */
+  private readonly repairs = new Map<string, RepairReason>();
   /** Deferred files and when to look at them again (watch mode schedules from this). */
   readonly deferred = new Map<string, { file: FileRef; atMs: number }>();
 
@@ -131,9 +135,41 @@ export class BackupClient {
   /** Paths the walk must not report: our own state DB and its journal files. */
   isStateFile = (abs: string): boolean => this.stateFiles.has(this.config.flavor === 'win32' ? abs.toLowerCase() : abs);
 
-  /** A full pass: walk the whole folder. */
-  fullPass(): Promise<PassSummary> {
-    return this.runPass('full scan', scanTree(this.config.folder, { flavor: this.config.flavor, ignore: this.isStateFile }));
+  /**
+   * A full pass: compare with the server's listing, walk the whole folder, then delete on the
+   * server what the state DB knows and the walk no longer found.
+   */
+  async fullPass(): Promise<PassSummary> {
+    const held = await this.serverListing();
+    const seen = new Set<string>();
+    // Where the walk could not look: nothing below counts as deleted.
+    const unseen: string[] = [];
+    const entries = async function* (this: BackupClient): AsyncGenerator<ScanEntry> {
+      for await (const e of scanTree(this.config.folder, { flavor: this.config.flavor, ignore: this.isStateFile })) {
+        const key = relativeKey(e.segments);
+        seen.add(key);
+        if (e.kind === 'error') unseen.push(key);
+        yield e;
+      }
+    }.call(this);
+    const gone = (): FileRecord[] => {
+      for (const path of this.db.missingPaths()) if (seen.has(path)) this.db.clearMissing(path);
+      return this.db.allFiles().filter((r) => !seen.has(r.path) && !isUnder(r.path, unseen));
+    };
+    return this.runPass('full scan', entries, { held, gone });
+  }
+
+  /** The server's listing of our remote folder, or undefined (and a note) when it cannot be had. */
+  private async serverListing(): Promise<Map<string, string> | undefined> {
+    const folder = `${[this.namespace, ...this.config.prefix].join('/')}/`;
+    try {
+      return await withRetry(() => listServerFolder(this.http, folder, this.signal), { policy: this.options.uploadRetry ?? UPLOAD_RETRY, clock: this.clock, signal: this.signal });
+    } catch (err) {
+      // Cancelled: the pass that follows stops at once by itself.
+      if (err instanceof CancelledError || this.signal.aborted) return undefined;
+      this.reporter.line(`warning   cannot list ${displayName(folder)} on the server (${displayText((err as Error).message)}): not compared this pass`);
+      return undefined;
+    }
   }
 
   /** A pass over the paths the watcher reported (files, or folders that appeared). */
@@ -147,12 +183,18 @@ export class BackupClient {
       seen.add(key);
       return true;
     };
+    // Paths that are gone: the files (or whole folders) the state DB knows there were deleted.
+    const gone: FileRecord[] = [];
     async function* entries(): AsyncGenerator<ScanEntry> {
       for (const abs of absPaths) {
         const segments = segmentsOf(abs);
         if (!segments || self.isStateFile(abs)) continue;
         const e = await examine(abs, segments);
-        if (e === 'directory') {
+        if (e === undefined) {
+          const key = relativeKey(segments);
+          const record = self.db.getFile(key);
+          gone.push(...(record ? [record] : []), ...self.db.filesUnder(key));
+        } else if (e === 'directory') {
           for await (const inner of scanTree(abs, { flavor: self.config.flavor, ignore: self.isStateFile })) {
             const entry = { ...inner, segments: [...segments, ...inner.segments] };
             if (once(entry)) yield entry;
@@ -162,12 +204,17 @@ export class BackupClient {
         }
       }
     }
-    return this.runPass('changes', entries());
+    return this.runPass('changes', entries(), { gone: () => gone });
   }
 
-  private async runPass(kind: PassKind, entries: AsyncIterable<ScanEntry>): Promise<PassSummary> {
+  private async runPass(
+    kind: PassKind,
+    entries: AsyncIterable<ScanEntry>,
+    check: { held?: Map<string, string>; gone: () => FileRecord[] },
+  ): Promise<PassSummary> {
     const summary = emptySummary(0);
     const started = this.clock.now();
+    this.repairs.clear();
     try {
       for await (const entry of entries) {
         if (this.signal.aborted) break;
@@ -187,16 +234,25 @@ export class BackupClient {
         this.deferred.delete(key);
         // The common case of a rescan, settled here without a trip through the queue.
         const remote = remotePath(this.namespace, this.config.prefix, entry.segments);
-        if (decideFromStat(entry, this.db.getFile(key), remote, this.clock.now(), this.config.settleMs).action === 'unchanged') {
-          summary.unchanged++;
-          continue;
+        const record = this.db.getFile(key);
+        let force = false;
+        if (decideFromStat(entry, record, remote, this.clock.now(), this.config.settleMs).action === 'unchanged') {
+          const reason = check.held && record ? repairReason(record, check.held.get(remote)) : undefined;
+          if (!reason) {
+            summary.unchanged++;
+            continue;
+          }
+          this.repairs.set(key, reason);
+          force = true;
         }
-        await this.uploader.submit(entry, (outcome, file) => this.record(summary, file, outcome));
+        await this.uploader.submit({ ...entry, force }, (outcome, file) => this.record(summary, file, outcome));
       }
+      // Every entry is queued by now (or merged into a running task): idle means all reported.
+      await this.uploader.onIdle();
+      if (!this.signal.aborted) await this.deleteGone(summary, check.gone());
     } catch (err) {
       if (!(err instanceof CancelledError)) throw err;
     }
-    // Every entry is queued by now (or merged into a running task): idle means all reported.
     await this.uploader.onIdle();
     summary.durationMs = this.clock.now() - started;
     // A quiet rescan in watch mode says nothing; the first pass and --once always report.
@@ -206,6 +262,52 @@ export class BackupClient {
       this.reporter.passDone(summary, kind);
     }
     return summary;
+  }
+
+  /**
+   * Files the state DB knows that are gone locally: once gone for --settle, DELETE on the server
+   * (which keeps their history); with --keep-deleted only forgotten here.
+   */
+  private async deleteGone(summary: PassSummary, records: FileRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (this.config.keepDeleted) {
+      for (const r of records) this.db.deleteFile(r.path);
+      return;
+    }
+    const now = this.clock.now();
+    const gone = records.map((r): GoneFile & { record: FileRecord } => ({ path: r.path, remotePath: r.remotePath, sinceMs: this.db.markMissing(r.path, now), record: r }));
+    const plan = planDeletions(gone, now, this.config.settleMs);
+    for (const { file, atMs } of plan.later) {
+      summary.deferred++;
+      this.deferred.set(file.path, { file: this.fileRefOf(file.path), atMs });
+      this.reporter.line(`deferred  ${displayName(file.path)} (gone locally; deleted on the server once gone for ${formatDuration(this.config.settleMs)})`);
+    }
+    if (plan.waitMs > 0) await this.clock.sleep(plan.waitMs, this.signal);
+    const retry = { policy: this.options.uploadRetry ?? UPLOAD_RETRY, clock: this.clock, signal: this.signal };
+    for (const f of plan.due) {
+      const ref = this.fileRefOf(f.path);
+      // Back meanwhile (a save that replaced the file): it is not deleted.
+      if (await examine(ref.abs, ref.segments)) {
+        this.db.clearMissing(f.path);
+        continue;
+      }
+      try {
+        await deleteOnServer(this.http, f.remotePath, retry);
+      } catch (err) {
+        if (err instanceof CancelledError || this.signal.aborted) throw new CancelledError();
+        this.fail(summary, f.path, `cannot delete it on the server: ${err instanceof HttpStatusError ? `${err.status} ${err.serverMessage}` : (err as Error).message}`);
+        continue;
+      }
+      this.db.deleteFile(f.path);
+      summary.deleted++;
+      this.reporter.line(`deleted   ${displayName(f.path)} (gone locally; the server keeps its history)`);
+    }
+  }
+
+  /** A state DB key as a local file reference (for files that are gone: size and mtime unknown). */
+  private fileRefOf(key: string): FileRef {
+    const segments = key.split('/');
+    return { segments, abs: pathApi(this.config.flavor).join(this.config.folder, ...segments), size: 0, mtimeMs: 0 };
   }
 
   private fail(summary: PassSummary, key: string, message: string): void {
@@ -233,13 +335,21 @@ export class BackupClient {
         this.fail(summary, key, o.message);
         return;
       case 'sent': {
-        if (o.via === 'link') summary.linked++;
+        const repair = this.repairs.get(key);
+        this.repairs.delete(key);
+        if (repair) summary.repaired++;
+        else if (o.via === 'link') summary.linked++;
         else summary.uploaded++;
         summary.bytesSent += o.sent;
         summary.bytesBackedUp += o.size;
         const how = o.via === 'link' ? 'content already on the server' : o.via === 'tus' ? (o.resumedFrom ? `resumed at ${formatBytes(o.resumedFrom)}` : 'resumable') : '';
         this.reporter.fileDone(o.via === 'link' ? o.size : 0);
-        this.reporter.line(`${o.via === 'link' ? 'linked  ' : 'uploaded'}  ${displayName(key)} (${formatBytes(o.size)}${how ? `, ${how}` : ''})`);
+        if (repair) {
+          const why = repair === 'missing' ? 'the server had lost it' : 'the server held other content';
+          this.reporter.line(`repaired  ${displayName(key)} (${why}; ${o.via === 'link' ? 'linked' : 'sent again'}, ${formatBytes(o.size)})`);
+        } else {
+          this.reporter.line(`${o.via === 'link' ? 'linked  ' : 'uploaded'}  ${displayName(key)} (${formatBytes(o.size)}${how ? `, ${how}` : ''})`);
+        }
         if (o.recheckAtMs !== undefined) {
           summary.deferred++;
           this.deferred.set(key, { file, atMs: o.recheckAtMs });

@@ -60,3 +60,25 @@ export function chooseTransport(size: number, tusAvailable: boolean, thresholdBy
 export function sameStat(before: LocalStat, after: LocalStat | undefined): boolean {
   return after !== undefined && before.size === after.size && before.mtimeMs === after.mtimeMs;
 }
+
+/** Why a file the state calls unchanged must be sent again: the server lost it, or holds other bytes. */
+export type RepairReason = 'missing' | 'different';
+
+/**
+ * The full scan's check against the server's listing: the state DB says the server confirmed
+ * `record`, the listing says what it holds now (undefined: nothing at that path).
+ */
+export function repairReason(record: ConfirmedRecord, heldSha256: string | undefined): RepairReason | undefined {
+  if (heldSha256 === undefined) return 'missing';
+  return heldSha256 === record.sha256 ? undefined : 'different';
+}
+
+/** Whether `key` lies at or below one of `dirs` (keys joined by '/'; '' is the whole folder). */
+export function isUnder(key: string, dirs: readonly string[]): boolean {
+  return dirs.some((d) => d === '' || key === d || key.startsWith(`${d}/`));
+}
+
+/** A file gone locally since `sinceMs` may be deleted on the server after --settle: ms still to wait. */
+export function deleteWaitMs(sinceMs: number, nowMs: number, settleMs: number): number {
+  return Math.max(0, sinceMs + settleMs - nowMs);
+}

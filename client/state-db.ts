@@ -2,13 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { eq, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { ConfirmedRecord } from './change-detect.js';
 import * as schema from './state-schema.js';
 
-const { files, uploads, meta } = schema;
+const { files, uploads, meta, missing } = schema;
 
 export const CLIENT_MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -75,6 +75,43 @@ export class StateDb {
   /** Called only once the server confirmed this content at `remotePath`. */
   putFile(record: FileRecord): void {
     this.putFileStmt.run({ ...record });
+  }
+
+  /** The file is no longer backed up under this name (deleted on the server, or left there). */
+  deleteFile(path: string): void {
+    this.sqlite.transaction(() => {
+      this.db.delete(files).where(eq(files.path, path)).run();
+      this.db.delete(missing).where(eq(missing.path, path)).run();
+    })();
+  }
+
+  /** Every record, in path order (read whole: callers keep only the few they need). */
+  allFiles(): FileRecord[] {
+    return this.db.select().from(files).orderBy(asc(files.path)).all();
+  }
+
+  /** Records below the folder `dir` ('a/b' -> 'a/b/...'): '/' sorts right before '0'. */
+  filesUnder(dir: string): FileRecord[] {
+    return this.db.select().from(files).where(and(gt(files.path, `${dir}/`), lt(files.path, `${dir}0`))).orderBy(asc(files.path)).all();
+  }
+
+  /** Notes that `path` was found gone at `now` unless already noted; returns since when it is gone. */
+  markMissing(path: string, now: number): number {
+    this.db.insert(missing).values({ path, since: now }).onConflictDoNothing().run();
+    return this.db.select().from(missing).where(eq(missing.path, path)).get()?.since ?? now;
+  }
+
+  /** The file is there again. */
+  clearMissing(path: string): void {
+    this.db.delete(missing).where(eq(missing.path, path)).run();
+  }
+
+  missingPaths(): string[] {
+    return this.db.select({ path: missing.path }).from(missing).all().map((r) => r.path);
+  }
+
+  countMissing(): number {
+    return this.db.select({ n: sql<number>`count(*)` }).from(missing).get()?.n ?? 0;
   }
 
   countFiles(): number {

@@ -37,3 +37,12 @@ export const meta = sqliteTable('meta', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),
 });
+
+/**
+ * Backed-up files found gone locally, and since when: the DELETE waits until they have been gone
+ * for --settle (an editor's save may remove a file and write it again), across runs.
+ */
+export const missing = sqliteTable('missing', {
+  path: text('path').primaryKey(),
+  since: integer('since').notNull(),
+});

@@ -57,6 +57,8 @@ export interface FileRef {
   abs: string;
   size: number;
   mtimeMs: number;
+  /** Send it even if the state DB says the server has it (the server's listing says otherwise). */
+  force?: boolean;
 }
 
 export type Outcome =
@@ -210,7 +212,8 @@ export async function backupFile(ctx: UploadContext, file: FileRef): Promise<Out
         if (!now) return lastSent ?? { kind: 'gone' };
         current = now;
       }
-      const record = ctx.db.getFile(key);
+      // A forced file ignores its record until it has been sent once.
+      const record = file.force && !lastSent ? undefined : ctx.db.getFile(key);
       const first = decideFromStat(current, record, remote, ctx.clock.now(), ctx.settleMs);
       if (first.action === 'unchanged') return lastSent ?? { kind: 'unchanged' };
       if (first.action === 'defer') return lastSent ? { ...lastSent, recheckAtMs: first.retryAtMs } : { kind: 'deferred', retryAtMs: first.retryAtMs };

@@ -116,7 +116,8 @@ export function startWatching(config: ClientConfig, options: WatchOptions = {}):
       persistent: true,
       ignored: (p: string) => client.isStateFile(p),
     });
-    watcher.on('add', onEvent).on('change', onEvent).on('addDir', onEvent);
+    // A removal is looked at like any change: gone for --settle, it is deleted on the server.
+    watcher.on('add', onEvent).on('change', onEvent).on('addDir', onEvent).on('unlink', onEvent).on('unlinkDir', onEvent);
     watcher.on('error', (err) => client.reporter.line(`watch     error: ${(err as Error).message}; the periodic rescan still covers everything`));
     await new Promise<void>((r) => watcher?.once('ready', () => r()));
     return client.fullPass();

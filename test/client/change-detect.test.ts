@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseTransport, decideAfterHash, decideFromStat, sameStat, type ConfirmedRecord } from '../../client/change-detect.js';
+import { chooseTransport, type ConfirmedRecord, decideAfterHash, decideFromStat, deleteWaitMs, isUnder, repairReason, sameStat } from '../../client/change-detect.js';
 
 const NOW = 1_700_000_000_000;
 const SETTLE = 3000;
@@ -65,5 +65,43 @@ describe('sameStat', () => {
     ['touched by a fraction of a millisecond', { size: 5, mtimeMs: 100.5 }, false],
   ] as const)('%s -> %s', (_name, after, expected) => {
     expect(sameStat(before, after)).toBe(expected);
+  });
+});
+
+describe('repairReason', () => {
+  const record = { size: 5, mtimeMs: 1, sha256: 'a'.repeat(64), remotePath: 'alice/d/x' };
+  it.each([
+    ['the server holds the same content', 'a'.repeat(64), undefined],
+    ['the server lost it', undefined, 'missing'],
+    ['the server holds other bytes', 'b'.repeat(64), 'different'],
+  ] as const)('%s -> %s', (_name, held, expected) => {
+    expect(repairReason(record, held)).toBe(expected);
+  });
+});
+
+describe('isUnder', () => {
+  it.each([
+    ['a/b.txt', [], false],
+    ['a/b.txt', [''], true],
+    ['a/b.txt', ['a'], true],
+    ['a/b.txt', ['a/b.txt'], true],
+    ['ab/c.txt', ['a'], false],
+    ['a b/c.txt', ['a'], false],
+    ['x/y/z', ['q', 'x/y'], true],
+    ['x/yz', ['x/y'], false],
+  ] as const)('%s under %j -> %s', (key, dirs, expected) => {
+    expect(isUnder(key, dirs)).toBe(expected);
+  });
+});
+
+describe('deleteWaitMs', () => {
+  it.each([
+    [1000, 1000, 3000, 3000],
+    [1000, 3500, 3000, 500],
+    [1000, 4000, 3000, 0],
+    [1000, 9000, 3000, 0],
+    [1000, 1000, 0, 0],
+  ])('gone since %i, now %i, settle %i -> wait %i', (since, now, settle, wait) => {
+    expect(deleteWaitMs(since, now, settle)).toBe(wait);
   });
 });

@@ -49,4 +49,29 @@ describe('StateDb', () => {
       db.close();
     }
   });
+
+  it('lists records below a folder, and tracks files gone locally until deleted', () => {
+    const db = new StateDb(join(dir, 'missing.sqlite'));
+    try {
+      const rec = (path: string): FileRecord => ({ path, remotePath: `alice/d/${path}`, size: 1, mtimeMs: 1, sha256: 'a'.repeat(64), via: 'put', confirmedAt: 1 });
+      for (const p of ['a', 'a/x', 'a/y/z', 'a b/x', 'a0', 'a-/x', 'ab/x', 'b/x']) db.putFile(rec(p));
+      expect(db.filesUnder('a').map((r) => r.path)).toEqual(['a/x', 'a/y/z']);
+      expect(db.filesUnder('a/y').map((r) => r.path)).toEqual(['a/y/z']);
+      expect(db.filesUnder('zz')).toEqual([]);
+      expect(db.allFiles()).toHaveLength(8);
+
+      // The first sighting is kept, later ones do not move it.
+      expect(db.markMissing('a/x', 100)).toBe(100);
+      expect(db.markMissing('a/x', 200)).toBe(100);
+      expect(db.missingPaths()).toEqual(['a/x']);
+      db.clearMissing('a/x');
+      expect(db.markMissing('a/x', 300)).toBe(300);
+      db.deleteFile('a/x');
+      expect(db.getFile('a/x')).toBeUndefined();
+      expect(db.countMissing()).toBe(0);
+      expect(db.countFiles()).toBe(7);
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -1,7 +1,9 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeRemotePath } from '../../client/remote-path.js';
+import { StateDb } from '../../client/state-db.js';
 import { startWatching } from '../../client/watcher.js';
 import { sha256 } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -117,5 +119,128 @@ describe('watch mode reports', () => {
     expect(summaries[0]).toMatch(/^pass 1 \(full scan\) done in .*: 1 uploaded/);
     expect(summaries[1]).toMatch(/^pass 2 \((changes|full scan)\) done in .*: 1 uploaded/);
     expect((await listServer(s, 'alice/numbered/')).map((f) => f.path).sort()).toEqual(['alice/numbered/first.txt', 'alice/numbered/second.txt']);
+  });
+});
+
+/** The server's side, changed behind the client's back (as fsck --repair or another tool would). */
+async function serverDelete(remote: string): Promise<void> {
+  const res = await fetch(`${s.url}/files/${encodeRemotePath(remote)}`, { method: 'DELETE', headers: s.auth('alice') });
+  expect(res.status).toBe(204);
+}
+
+async function serverPut(remote: string, body: string): Promise<void> {
+  const res = await fetch(`${s.url}/files/${encodeRemotePath(remote)}`, { method: 'PUT', headers: s.auth('alice'), body });
+  expect(res.status).toBeLessThan(300);
+  await res.body?.cancel();
+}
+
+const listed = async (prefix: string) => (await listServer(s, prefix)).map((f) => f.path).sort();
+
+describe('every full scan checks the server', () => {
+  it('sends again what the server lost or holds with another hash, and says so', async () => {
+    const { folder, state } = await freshFolder('checked');
+    await putLocal(folder, 'lost.txt', 'the server will lose me');
+    await putLocal(folder, 'sub/changed.txt', 'the server will hold other bytes');
+    await putLocal(folder, 'fine.txt', 'left alone');
+    const run = () => runClient([folder, '--once', '--state', state, '--server', s.url], { CB_TOKEN: s.tokens.alice });
+    expect((await run()).code).toBe(0);
+
+    await serverDelete('alice/checked/lost.txt');
+    await serverPut('alice/checked/sub/changed.txt', 'overwritten on the server');
+    const r = await run();
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/^repaired {2}lost\.txt \(the server had lost it; (sent again|linked), 23 B\)$/m);
+    expect(r.output).toMatch(/^repaired {2}sub\/changed\.txt \(the server held other content; (sent again|linked), 32 B\)$/m);
+    expect(r.output).toMatch(/0 uploaded, 0 linked, 1 unchanged, 0 deferred, 0 failed, 0 skipped, 2 repaired;/);
+    expect(await serverFile(s, 'alice/checked/lost.txt')).toMatchObject({ status: 200, sha256: sha256('the server will lose me') });
+    expect(await serverFile(s, 'alice/checked/sub/changed.txt')).toMatchObject({ status: 200, sha256: sha256('the server will hold other bytes') });
+
+    // Repaired once: the next scan finds everything in place.
+    const again = await run();
+    expect(again.output).toMatch(/0 uploaded, 0 linked, 3 unchanged, 0 deferred, 0 failed, 0 skipped;/);
+  }, CHILD_TEST_MS);
+});
+
+describe('local deletions', () => {
+  it('a file or folder deleted here is deleted on the server; what the client never sent is left alone', async () => {
+    const { folder, state } = await freshFolder('deleting');
+    await putLocal(folder, 'keep.txt', 'keep');
+    await putLocal(folder, 'gone.txt', 'gone');
+    await putLocal(folder, 'old dir/one.txt', 'one');
+    await putLocal(folder, 'old dir/deeper/two.txt', 'two');
+    await putLocal(folder, 'old dir2/kept.txt', 'a sibling whose name starts the same');
+    const run = (extra: string[] = []) => runClient([folder, '--once', '--state', state, '--server', s.url, '--settle', '1s', ...extra], { CB_TOKEN: s.tokens.alice });
+    expect((await run()).code).toBe(0);
+    // Put there by someone else (the browser, curl): not the client's to delete.
+    await serverPut('alice/deleting/uploaded elsewhere.txt', 'not ours');
+
+    await unlink(join(folder, 'gone.txt'));
+    await rm(join(folder, 'old dir'), { recursive: true });
+    const r = await run();
+    expect(r.code, r.output).toBe(0);
+    const deleted = r.output.split('\n').filter((l) => l.startsWith('deleted')).sort();
+    expect(deleted).toEqual([
+      'deleted   gone.txt (gone locally; the server keeps its history)',
+      'deleted   old dir/deeper/two.txt (gone locally; the server keeps its history)',
+      'deleted   old dir/one.txt (gone locally; the server keeps its history)',
+    ]);
+    expect(r.output).toMatch(/0 uploaded, 0 linked, 2 unchanged, 0 deferred, 0 failed, 0 skipped, 3 deleted;/);
+    expect(await listed('alice/deleting/')).toEqual(['alice/deleting/keep.txt', 'alice/deleting/old dir2/kept.txt', 'alice/deleting/uploaded elsewhere.txt']);
+    const db = new StateDb(state);
+    try {
+      expect(db.getFile('gone.txt')).toBeUndefined();
+      expect(db.countMissing()).toBe(0);
+      expect(db.countFiles()).toBe(2);
+    } finally {
+      db.close();
+    }
+    // Nothing more to delete.
+    expect((await run()).output).not.toMatch(/deleted/);
+  }, CHILD_TEST_MS);
+
+  it('waits for --settle before deleting (across runs), and --keep-deleted sends no deletion', async () => {
+    const { folder, state } = await freshFolder('patient-delete');
+    await putLocal(folder, 'a.txt', 'a');
+    await putLocal(folder, 'b.txt', 'b');
+    const run = (extra: string[]) => runClient([folder, '--once', '--state', state, '--server', s.url, ...extra], { CB_TOKEN: s.tokens.alice });
+    expect((await run([])).code).toBe(0);
+
+    await unlink(join(folder, 'a.txt'));
+    const early = await run(['--settle', '1h']);
+    expect(early.code, early.output).toBe(0);
+    expect(early.output).toMatch(/^deferred {2}a\.txt \(gone locally; deleted on the server once gone for 1h00m\)$/m);
+    expect(early.output).toMatch(/1 deferred/);
+    expect(await listed('alice/patient-delete/')).toEqual(['alice/patient-delete/a.txt', 'alice/patient-delete/b.txt']);
+    // The time it has been gone is kept: a later run with a shorter settle deletes it.
+    const later = await run(['--settle', '0']);
+    expect(later.output).toMatch(/^deleted {3}a\.txt /m);
+    expect(await listed('alice/patient-delete/')).toEqual(['alice/patient-delete/b.txt']);
+
+    await unlink(join(folder, 'b.txt'));
+    const kept = await run(['--settle', '0', '--keep-deleted']);
+    expect(kept.code).toBe(0);
+    expect(kept.output).not.toMatch(/deleted/);
+    expect(await listed('alice/patient-delete/')).toEqual(['alice/patient-delete/b.txt']);
+    // Forgotten by the state: a later run without the flag does not delete it either.
+    expect((await run(['--settle', '0'])).output).not.toMatch(/deleted/);
+    expect(await listed('alice/patient-delete/')).toEqual(['alice/patient-delete/b.txt']);
+  }, CHILD_TEST_MS);
+
+  it('watch mode deletes what disappears, once it has been gone for --settle', async () => {
+    const { folder, state } = await freshFolder('watch-delete');
+    await putLocal(folder, 'stays.txt', 'stays');
+    await putLocal(folder, 'goes/away.txt', 'away');
+    const cap = captureOutput();
+    const w = startWatching(clientConfig(folder, s, s.tokens.alice, state, ['--settle', '300ms']), { out: cap.out, debounceMs: 100, ...QUICK });
+    try {
+      await w.ready;
+      expect(await listed('alice/watch-delete/')).toEqual(['alice/watch-delete/goes/away.txt', 'alice/watch-delete/stays.txt']);
+      await rm(join(folder, 'goes'), { recursive: true });
+      await eventually(async () => ((await listed('alice/watch-delete/')).length === 1 ? true : undefined));
+    } finally {
+      await w.stop();
+    }
+    expect(await listed('alice/watch-delete/')).toEqual(['alice/watch-delete/stays.txt']);
+    expect(cap.lines()).toContain('deleted   goes/away.txt (gone locally; the server keeps its history)');
   });
 });
