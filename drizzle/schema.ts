@@ -47,6 +47,8 @@ export const files = sqliteTable(
     /** The client's modification time (ms since epoch), when it sent one. */
     mtime: integer('mtime'),
     uploadedAt: integer('uploaded_at').notNull(),
+    /** The version (versions.id) this row shows: the path's newest. */
+    versionId: integer('version_id').notNull().default(0),
   },
   (t) => [
     index('files_dir_name').on(t.dir, t.name),
@@ -60,6 +62,54 @@ export const files = sqliteTable(
     index('files_dir_uploaded').on(t.dir, t.uploadedAt, t.name),
   ],
 );
+
+/**
+ * The history: one row per change of a path, never updated. A content version points at a
+ * blob; a deletion (tombstone) has no blob. The newest row of a path is its current state
+ * (`files` holds it when it is content, `trash` when it is a deletion). Only retention and
+ * the admin's purge remove rows.
+ */
+export const versions = sqliteTable(
+  'versions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    path: text('path').notNull(),
+    namespace: text('namespace').notNull(),
+    /** null: a deletion. */
+    sha256: text('sha256').references(() => blobs.sha256),
+    size: integer('size').notNull(),
+    mtime: integer('mtime'),
+    /** Server time; never earlier than the path's previous version (so id and time agree). */
+    uploadedAt: integer('uploaded_at').notNull(),
+  },
+  (t) => [
+    index('versions_path_time').on(t.path, t.uploadedAt, t.id),
+    index('versions_sha').on(t.sha256),
+    index('versions_ns_sha').on(t.namespace, t.sha256),
+    index('versions_ns_time').on(t.namespace, t.uploadedAt),
+  ],
+);
+
+/** Paths whose newest version is a deletion: the trash. */
+export const trash = sqliteTable('trash', {
+  path: text('path').primaryKey(),
+  namespace: text('namespace').notNull(),
+  /** The deletion's version id. */
+  versionId: integer('version_id').notNull(),
+  /** The last content version before the deletion. */
+  lastVersionId: integer('last_version_id').notNull(),
+  deletedAt: integer('deleted_at').notNull(),
+});
+
+/** Namespaces whose pruning is stopped by the ransomware guard (until an admin resumes it). */
+export const pruneHolds = sqliteTable('prune_holds', {
+  namespace: text('namespace').primaryKey(),
+  /** When the guard stopped pruning; null once resumed. */
+  heldSince: integer('held_since'),
+  reason: text('reason').notNull().default(''),
+  /** Changes before this time no longer count for the guard (set by resume-prune). */
+  resumedAt: integer('resumed_at'),
+});
 
 /** Every folder that holds at least one file below it, so listings never scan all files. */
 export const dirs = sqliteTable(

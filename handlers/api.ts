@@ -5,6 +5,7 @@ import { isSha256 } from './sha.js';
 import { assertWrite } from './auth.js';
 import { fileJson, linkFile } from './commit.js';
 import type { AppDeps } from './deps.js';
+import { parseMoment } from './moment.js';
 import { parseDecodedPath } from './path.js';
 
 export const DEFAULT_PAGE = 100;
@@ -58,17 +59,27 @@ export function apiRoutes(deps: AppDeps): Hono {
     }
     const limit = parseLimit(c.req.query('limit'));
     const cursor = c.req.query('cursor');
-    const rows = await deps.catalog.listFiles({
-      prefix,
-      limit: limit + 1,
-      after: cursor ? decodeCursor(cursor) : undefined,
-    });
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return c.json({
-      items: items.map(fileJson),
-      nextCursor: rows.length > limit && last ? encodeCursor(last.path) : null,
-    });
+    const after = cursor ? decodeCursor(cursor) : undefined;
+    const page = <T extends { path: string }>(rows: T[]) => {
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.path) : null };
+    };
+    const atParam = c.req.query('at');
+    const deleted = c.req.query('deleted');
+    if (deleted !== undefined && deleted !== 'true' && deleted !== 'false') throw new BadRequestError('deleted must be true or false');
+    if (deleted === 'true') {
+      if (atParam !== undefined) throw new BadRequestError('choose one of at and deleted=true');
+      // The trash: each item is the content a restore brings back, with when it was deleted.
+      const { items, nextCursor } = page(await deps.catalog.listDeleted({ prefix, limit: limit + 1, after }));
+      return c.json({
+        items: items.map((d) => ({ path: d.path, size: d.size, mtime: d.mtime, sha256: d.sha256, version: d.version, uploadedAt: d.uploadedAt, deletedAt: d.deletedAt })),
+        nextCursor,
+      });
+    }
+    const at = atParam === undefined ? undefined : parseMoment(atParam);
+    const { items, nextCursor } = page(await deps.catalog.listFiles({ prefix, limit: limit + 1, after, at }));
+    return c.json({ items: items.map(fileJson), nextCursor });
   });
 
   app.get('/stats', async (c) => {

@@ -9,6 +9,7 @@ import { fileRoutes } from './files.js';
 import { assertNoDotSegments } from './path.js';
 import { metricsRoutes } from './metrics.js';
 import { tagRequests } from './request-tags.js';
+import { historyRoutes } from './history.js';
 import { securityHeaders } from './security-headers.js';
 import { tusRoutes } from './tus/routes.js';
 
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', requireAuth(deps));
   app.route('/files', fileRoutes(deps));
   app.route('/api', apiRoutes(deps));
+  app.route('/api', historyRoutes(deps));
   app.route('/uploads', tusRoutes(deps));
   app.route('/', browseRoutes(deps));
   return app;

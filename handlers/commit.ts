@@ -38,7 +38,6 @@ export async function commitFile(
     await deps.blobs.discard(input.temp);
     throw err;
   }
-  if (result.orphan) await releaseBlob(deps, result.orphan);
   return result;
 }
 
@@ -82,11 +81,13 @@ export async function linkFile(
     if (!(await deps.catalog.getBlob(input.sha256))) throw new NotFoundError('content no longer stored: upload it');
     return deps.catalog.putFile({ path: input.path, sha256: input.sha256, size: input.size, mtime: input.mtime, now: deps.clock() });
   });
-  if (result.orphan) await releaseBlob(deps, result.orphan);
   return result;
 }
 
-/** Frees a blob once nothing references it: catalog row first, then the bytes. */
+/**
+ * Frees a blob once no version references it: catalog row first, then the bytes. Writes never
+ * orphan a blob (the old content stays in the history); retention and purge do.
+ */
 export async function releaseBlob(deps: AppDeps, sha256: string): Promise<void> {
   await deps.locks.run(sha256, async () => {
     if (await deps.catalog.deleteBlobIfUnreferenced(sha256)) await deps.blobs.delete(sha256);
@@ -104,5 +105,6 @@ export function fileJson(e: FileEntry) {
     storedSize: e.storedSize,
     lastAccess: e.lastAccess,
     uploadedAt: e.uploadedAt,
+    version: e.version,
   };
 }

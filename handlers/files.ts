@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { DigestMismatchError, NotFoundError, TooLargeError, BadRequestError, PreconditionFailedError } from '../storage/errors.js';
 import { assertRead, assertWrite } from './auth.js';
-import { commitFile, fileJson, releaseBlob } from './commit.js';
+import { commitFile, fileJson } from './commit.js';
 import type { AppDeps } from './deps.js';
 import { evaluateWriteConditions, hasWriteConditions } from './conditional.js';
 import { serveFile, validatorsOf } from './download.js';
@@ -25,8 +25,10 @@ export function fileRoutes(deps: AppDeps): Hono {
   app.on(['GET', 'HEAD'], '/*', async (c) => {
     const fp = filePathOf(c.req.url);
     assertRead(c.get('principal'), fp.namespace);
-    const entry = await deps.catalog.getFile(fp.path);
-    if (!entry) throw new NotFoundError(`no file ${fp.path}`);
+    // ?version= serves a past version with the same download semantics (its ETag is its SHA-256).
+    const version = c.req.query('version');
+    const entry = version === undefined ? await deps.catalog.getFile(fp.path) : await deps.catalog.getVersion(fp.path, version);
+    if (!entry) throw new NotFoundError(version === undefined ? `no file ${fp.path}` : `no version ${version} of ${fp.path}`);
     return serveFile(c, deps, entry);
   });
 
@@ -77,9 +79,8 @@ export function fileRoutes(deps: AppDeps): Hono {
   app.delete('/*', async (c) => {
     const fp = filePathOf(c.req.url);
     assertWrite(c.get('principal'), fp.namespace);
-    const gone = await deps.catalog.deleteFile(fp.path);
-    if (!gone) throw new NotFoundError(`no file ${fp.path}`);
-    if (gone.orphan) await releaseBlob(deps, gone.orphan);
+    // A deletion is a new version (a tombstone): the history keeps the content.
+    if (!(await deps.catalog.deleteFile(fp.path, deps.clock()))) throw new NotFoundError(`no file ${fp.path}`);
     return c.body(null, 204);
   });
 

@@ -36,6 +36,8 @@ export interface FileRecord {
   size: number;
   mtime: number | null;
   uploadedAt: number;
+  /** The version this entry shows (opaque to clients; the versions row id). */
+  version: string;
 }
 
 /** A file with the state of its blob, as listings show it. */
@@ -55,10 +57,64 @@ export interface PutFileInput {
 }
 
 export interface PutFileResult {
+  /** The path had no current content before (new, or back from the trash). */
   created: boolean;
+  /** False when the path already held this content and mtime: no version was added. */
+  changed: boolean;
   entry: FileEntry;
-  /** The blob the path pointed at before, when nothing references it any more. */
-  orphan: string | null;
+}
+
+/** One entry of a path's history: content, or a deletion (sha256 null). */
+export interface VersionRecord {
+  version: string;
+  path: string;
+  sha256: string | null;
+  size: number;
+  mtime: number | null;
+  uploadedAt: number;
+  deleted: boolean;
+}
+
+/** A path in the trash: its newest version is a deletion. */
+export interface DeletedEntry {
+  path: string;
+  deletedAt: number;
+  /** The deletion itself. */
+  deletedVersion: string;
+  /** The last content before the deletion (what a restore brings back). */
+  version: string;
+  sha256: string;
+  size: number;
+  mtime: number | null;
+  uploadedAt: number;
+}
+
+export interface ListVersionsQuery {
+  path: string;
+  limit: number;
+  /** Exclusive: versions older than this one (the last of the previous page). */
+  before?: string;
+}
+
+/** Prefix paging, as ListFilesQuery, over paths with any history. */
+export interface HistoryPage {
+  path: string;
+  versions: VersionRecord[];
+}
+
+export interface PruneHold {
+  namespace: string;
+  heldSince: number | null;
+  reason: string;
+  resumedAt: number | null;
+}
+
+/** Changes in a namespace since a time, for the ransomware guard. */
+export interface RecentChanges {
+  /** Distinct paths whose content was replaced or deleted. */
+  changed: number;
+  /** Paths that existed: current files plus those deleted in the window. */
+  total: number;
 }
 
 export interface ListFilesQuery {
@@ -67,6 +123,8 @@ export interface ListFilesQuery {
   limit: number;
   /** Exclusive: the last path of the previous page. */
   after?: string;
+  /** The tree as it was at this time (ms since the epoch): each path's newest version uploaded at or before it. */
+  at?: number;
 }
 
 export type DirSort = 'name' | 'size' | 'mtime' | 'uploaded';
@@ -95,6 +153,12 @@ export interface DirListing {
 
 export interface Stats {
   files: number;
+  /** Every version, current and past (deletions included). */
+  versions: number;
+  /** Sizes of the content versions that are not current (what the history holds). */
+  historyBytes: number;
+  /** Paths in the trash. */
+  deleted: number;
   blobs: number;
   /** Sum of the sizes of all files (what the users backed up). */
   logicalBytes: number;
@@ -140,21 +204,50 @@ export interface Catalog {
   getFile(path: string): Promise<FileEntry | undefined>;
   /** Records `path` -> blob (creating the blob row if new) in one transaction. */
   putFile(input: PutFileInput): Promise<PutFileResult>;
-  /** Returns null when there was no such file; otherwise the orphaned blob, if any. */
-  deleteFile(path: string): Promise<{ orphan: string | null } | null>;
+  /** Adds a deletion (tombstone) to the path's history; false when there was no such file. */
+  deleteFile(path: string, now: number): Promise<boolean>;
   listFiles(query: ListFilesQuery): Promise<FileEntry[]>;
+
+  // --- history ---
+  /** Newest first. */
+  listVersions(query: ListVersionsQuery): Promise<VersionRecord[]>;
+  /** A content version of `path` with its blob's state; undefined for unknown ids and deletions. */
+  getVersion(path: string, version: string): Promise<FileEntry | undefined>;
+  /** The trash under a prefix, by path. */
+  listDeleted(query: { prefix: string; limit: number; after?: string }): Promise<DeletedEntry[]>;
+  /** Paths with more than one version (the only ones retention can shorten), oldest version first. */
+  listHistory(query: { after?: string; limit: number }): Promise<HistoryPage[]>;
+  /**
+   * Removes versions (never a path's current content: such ids are skipped) and, when all of
+   * a deleted path's versions go, its trash row. Returns blobs no version references any more.
+   */
+  deleteVersions(path: string, versions: string[]): Promise<{ removed: number; orphans: string[] }>;
+  /** Removes every version of the paths under `prefix` (or of the one path): the admin's purge. */
+  purge(pathOrPrefix: string): Promise<{ paths: number; versions: number; orphans: string[] }>;
+  /**
+   * A blob whose bytes are lost (fsck --repair): its versions go; paths whose current content
+   * it was get a deletion. Returns those paths.
+   */
+  dropLostBlob(sha256: string, now: number): Promise<string[]>;
+  recentChanges(namespace: string, since: number): Promise<RecentChanges>;
+  getPruneHold(namespace: string): Promise<PruneHold | undefined>;
+  listPruneHolds(): Promise<PruneHold[]>;
+  holdPruning(namespace: string, now: number, reason: string): Promise<void>;
+  /** Resumes pruning; changes before `now` no longer count for the guard. False when not held. */
+  resumePruning(namespace: string, now: number): Promise<boolean>;
   listDir(query: ListDirQuery): Promise<DirListing>;
   /** True when `dir` is a folder holding at least one file below it. */
   dirExists(dir: string): Promise<boolean>;
-  /** Whether a file of `namespace` references this content. */
+  /** Whether a version (current or past) of `namespace` references this content. */
   namespaceHasBlob(namespace: string, sha256: string): Promise<boolean>;
   /** Stats over everything, or one namespace. */
   stats(namespace?: string): Promise<Stats>;
 
   // --- blobs ---
   getBlob(sha256: string): Promise<BlobRecord | undefined>;
+  /** Versions (current or past) that reference the blob. */
   blobRefCount(sha256: string): Promise<number>;
-  /** Deletes the blob row if no file references it; returns whether it did. */
+  /** Deletes the blob row if no version references it; returns whether it did. */
   deleteBlobIfUnreferenced(sha256: string): Promise<boolean>;
   /** Records reads, batched by the caller: sha256 -> time of the latest read. */
   touchBlobs(accesses: ReadonlyMap<string, number>): Promise<void>;

@@ -266,14 +266,8 @@ async function applyRepair(action: RepairAction, options: FsckOptions): Promise<
       if (await catalog.deleteBlobIfUnreferenced(action.sha256)) await options.blobs.delete(action.sha256);
       return;
     case 'drop-lost-files': {
-      for (;;) {
-        const paths = await integrity.pathsOfBlob(action.sha256, 500);
-        for (const path of paths) {
-          await catalog.deleteFile(path);
-          options.onLost?.(path, action.sha256);
-        }
-        if (paths.length < 500) break;
-      }
+      // Every version that held the lost bytes goes; current files get a deletion on top.
+      for (const path of await catalog.dropLostBlob(action.sha256, Date.now())) options.onLost?.(path, action.sha256);
       if (await catalog.deleteBlobIfUnreferenced(action.sha256)) await options.blobs.delete(action.sha256);
       return;
     }

@@ -24,6 +24,8 @@ export interface SweeperOptions extends SwapContext {
   lastSeen?: (sha256: string) => number | undefined;
   /** Told about every finished sweep, work or not (metrics). */
   onReport?: (report: SweepReport) => void;
+  /** Retention, run at the start of every sweep (storage/pruner.ts). */
+  pruner?: { pruneOnce(): Promise<unknown> };
 }
 
 export interface SweepReport {
@@ -114,6 +116,10 @@ export class Sweeper {
   }
 
   async #sweep(): Promise<SweepReport> {
+    if (this.#o.pruner) {
+      // Old versions go first, so that compression does not work on blobs about to be freed.
+      await this.#o.pruner.pruneOnce().catch((err: unknown) => this.#o.log(`prune failed: ${(err as Error).stack ?? String(err)}`));
+    }
     const t0 = performance.now();
     const r: SweepReport = { candidates: 0, compressed: 0, incompressible: 0, skipped: 0, failed: 0, plainBytes: 0, storedBytes: 0, savedBytes: 0, ms: 0 };
     const now = this.#o.clock();

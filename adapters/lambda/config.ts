@@ -1,4 +1,5 @@
 import { parseDuration, parseSize } from '../../shared/units.js';
+import type { RetentionPolicy } from '../../storage/retention.js';
 
 /** What the Lambda functions read from their environment. */
 export interface LambdaConfig {
@@ -10,6 +11,8 @@ export interface LambdaConfig {
   maxUploadBytes: number;
   uploadExpiryMs: number;
   hotTimeMs: number;
+  /** Retention windows, as the node adapter's --keep-all/--keep-daily/--keep-weekly. */
+  retention: RetentionPolicy;
 }
 
 /**
@@ -39,6 +42,9 @@ export function lambdaConfig(env: Record<string, string | undefined>): LambdaCon
   const maxUploadBytes = parsed('CB_MAX_UPLOAD', '1T', parseSize);
   const uploadExpiryMs = parsed('CB_UPLOAD_EXPIRY', '24h', parseDuration);
   const hotTimeMs = parsed('CB_HOT_TIME', '7d', parseDuration);
+  const keepAllMs = parsed('CB_KEEP_ALL', '1d', parseDuration);
+  const keepDailyMs = parsed('CB_KEEP_DAILY', '30d', parseDuration);
+  const keepWeeklyMs = parsed('CB_KEEP_WEEKLY', '26w', parseDuration);
   if (problems.length > 0) throw new Error(`lambda configuration: ${problems.join('; ')}`);
   return {
     bucket,
@@ -48,5 +54,6 @@ export function lambdaConfig(env: Record<string, string | undefined>): LambdaCon
     maxUploadBytes: maxUploadBytes as number,
     uploadExpiryMs: uploadExpiryMs as number,
     hotTimeMs: hotTimeMs as number,
+    retention: { keepAllMs: keepAllMs as number, keepDailyMs: keepDailyMs as number, keepWeeklyMs: keepWeeklyMs as number },
   };
 }

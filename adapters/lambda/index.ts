@@ -6,6 +6,8 @@ import { PgKeyedMutex } from '../../storage/pg-keyed-mutex.js';
 import { S3BlobStore } from '../../storage/s3-blob-store.js';
 import { createS3Client, type S3Settings } from '../../storage/s3-client.js';
 import { Sweeper, type SweepReport } from '../../storage/sweeper.js';
+import { Pruner } from '../../storage/pruner.js';
+import { releaseBlob } from '../../handlers/commit.js';
 import { lambdaConfig, type LambdaConfig } from './config.js';
 import { createLambdaHandler, type LambdaHandler } from './handler.js';
 
@@ -63,7 +65,8 @@ export const handler: LambdaHandler = async (event, context) => {
 /** Runs one hot/cold sweep and reclaims expired resumable uploads, within one invocation. */
 export async function sweepOnce(r: LambdaRuntime): Promise<SweepReport & { expiredUploads: number }> {
   const log = r.deps.log ?? console.log;
-  const sweeper = new Sweeper({ ...r.deps, log, hotTimeMs: r.config.hotTimeMs, intervalMs: 60_000, concurrency: 1 });
+  const pruner = new Pruner({ catalog: r.deps.catalog, clock: r.deps.clock, log, policy: r.config.retention, release: (sha) => releaseBlob(r.deps, sha) });
+  const sweeper = new Sweeper({ ...r.deps, log, hotTimeMs: r.config.hotTimeMs, intervalMs: 60_000, concurrency: 1, pruner });
   try {
     const report = await sweeper.sweepOnce();
     const expiredUploads = await reclaimExpiredUploads({ ...r.deps });

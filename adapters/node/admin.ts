@@ -9,6 +9,7 @@ import { catalogFile } from './server.js';
 import { fsckCommand } from './fsck-command.js';
 import { prepareDataDir } from './startup-checks.js';
 import { createClient } from './tokens.js';
+import { purgeCommand, resumePruneCommand, statusCommand } from './history-commands.js';
 
 const USAGE = `usage: npm run admin -- <command> [--data DIR]
   add-client NAME [--admin] [--create]
@@ -18,7 +19,10 @@ const USAGE = `usage: npm run admin -- <command> [--data DIR]
   revoke-client NAME          refuse the client's token from now on (its files stay)
   fsck [--repair] [--quick] [--json]
                               check the catalog against the stored blobs (re-hashing them);
-                              --repair fixes what can be fixed without losing data (stop the server first)`;
+                              --repair fixes what can be fixed without losing data (stop the server first)
+  status                      per client: files, current and history bytes, trash, ransomware-guard holds
+  resume-prune NAME           let retention prune NAME's history again after a guard hold
+  purge NS/PATH | NS/FOLDER/  remove every version at once (destroys history); prints what it freed`;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -103,6 +107,24 @@ async function main(argv: string[]): Promise<number> {
         }
         const flags = { repair: values.repair ?? false, quick: values.quick ?? false, json: values.json ?? false, force: values.force ?? false };
         return await fsckCommand(config.dataDir, catalog, flags);
+      }
+      case 'status':
+        return await statusCommand(catalog);
+      case 'resume-prune': {
+        const name = rest[0];
+        if (!name || rest.length > 1) {
+          console.error('resume-prune needs one NAME');
+          return 2;
+        }
+        return await resumePruneCommand(catalog, name);
+      }
+      case 'purge': {
+        if (rest.length !== 1) {
+          console.error('purge needs one <namespace>/<path> or <namespace>/<folder>/');
+          return 2;
+        }
+        await catalog.close();
+        return await purgeCommand(config, rest[0] as string);
       }
       default:
         console.error(`unknown command ${command}\n${USAGE}`);

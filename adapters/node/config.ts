@@ -35,6 +35,10 @@ export interface ServerConfig {
   logFormat: LogFormat;
   /** One line per request. */
   accessLog: boolean;
+  /** Retention windows (storage/retention.ts); 0 turns one off. */
+  keepAllMs: number;
+  keepDailyMs: number;
+  keepWeeklyMs: number;
 }
 
 /** A configuration error: main prints it as one line and exits with code 2. */
@@ -85,6 +89,9 @@ export const OPTIONS: readonly Option[] = [
   { flag: 'data', env: 'CB_DATA_DIR', fallback: './data', parse: (v) => resolve(v), key: 'dataDir', help: 'data directory' },
   { flag: 'hot-time', env: 'CB_HOT_TIME', fallback: '7d', parse: wrap(parseDuration), key: 'hotTimeMs', help: 'unread this long -> compressed' },
   { flag: 'sweep-interval', env: 'CB_SWEEP_INTERVAL', fallback: '60s', parse: wrap(parseDuration), key: 'sweepIntervalMs', help: 'how often the sweeper runs' },
+  { flag: 'keep-all', env: 'CB_KEEP_ALL', fallback: '1d', parse: wrap(parseDuration), key: 'keepAllMs', help: 'every version younger than this is kept' },
+  { flag: 'keep-daily', env: 'CB_KEEP_DAILY', fallback: '30d', parse: wrap(parseDuration), key: 'keepDailyMs', help: 'then the newest of each day up to this age' },
+  { flag: 'keep-weekly', env: 'CB_KEEP_WEEKLY', fallback: '26w', parse: wrap(parseDuration), key: 'keepWeeklyMs', help: 'then the newest of each week up to this age' },
   { flag: 'sweep-concurrency', env: 'CB_SWEEP_CONCURRENCY', fallback: 'auto', parse: (v, n) => (v === 'auto' ? 0 : integer(1, 64)(v, n)), key: 'sweepConcurrency', help: 'compression jobs at once' },
   {
     flag: 'storage',

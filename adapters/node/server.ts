@@ -8,7 +8,9 @@ import type { BlobStore } from '../../storage/blob-store.js';
 import type { Catalog } from '../../storage/catalog.js';
 import { repairSwaps } from '../../storage/form-swap.js';
 import { SlidingLoginLimiter } from '../../storage/login-limiter.js';
+import { Pruner } from '../../storage/pruner.js';
 import { Sweeper } from '../../storage/sweeper.js';
+import { releaseBlob } from '../../handlers/commit.js';
 import { openBackends } from './backends.js';
 import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
@@ -64,6 +66,13 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
     concurrency: config.sweepConcurrency,
     lastSeen: (sha) => reads.lastSeen(sha),
     onReport: (r) => metrics.observeSweep(r),
+    pruner: new Pruner({
+      catalog,
+      clock: Date.now,
+      log,
+      policy: { keepAllMs: config.keepAllMs, keepDailyMs: config.keepDailyMs, keepWeeklyMs: config.keepWeeklyMs },
+      release: (sha) => releaseBlob(deps, sha),
+    }),
   });
   const onColdRead = (sha: string) => void sweeper.promote(sha).then((done) => done && metrics.observePromotion());
   const reads = new AccessTracker({ catalog, clock: Date.now, log, onColdRead });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, customType, index, pgTable, text } from 'drizzle-orm/pg-core';
 
 /**
  * The PostgreSQL twin of drizzle/schema.ts (same tables, columns and meaning). Paths and names
@@ -50,6 +50,7 @@ export const files = pgTable(
     size: int8('size').notNull(),
     mtime: int8('mtime'),
     uploadedAt: int8('uploaded_at').notNull(),
+    versionId: int8('version_id').notNull().default(0),
   },
   (t) => [
     index('files_dir_name').on(t.dir, t.name),
@@ -62,6 +63,43 @@ export const files = pgTable(
     index('files_dir_uploaded').on(t.dir, t.uploadedAt, t.name),
   ],
 );
+
+/** The history: one row per change of a path, never updated (see drizzle/schema.ts). */
+export const versions = pgTable(
+  'versions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    path: path('path').notNull(),
+    namespace: path('namespace').notNull(),
+    sha256: path('sha256').references(() => blobs.sha256),
+    size: int8('size').notNull(),
+    mtime: int8('mtime'),
+    uploadedAt: int8('uploaded_at').notNull(),
+  },
+  (t) => [
+    index('versions_path_time').on(t.path, t.uploadedAt, t.id),
+    index('versions_sha').on(t.sha256),
+    index('versions_ns_sha').on(t.namespace, t.sha256),
+    index('versions_ns_time').on(t.namespace, t.uploadedAt),
+  ],
+);
+
+/** Paths whose newest version is a deletion: the trash. */
+export const trash = pgTable('trash', {
+  path: path('path').primaryKey(),
+  namespace: path('namespace').notNull(),
+  versionId: int8('version_id').notNull(),
+  lastVersionId: int8('last_version_id').notNull(),
+  deletedAt: int8('deleted_at').notNull(),
+});
+
+/** Namespaces whose pruning is stopped by the ransomware guard. */
+export const pruneHolds = pgTable('prune_holds', {
+  namespace: path('namespace').primaryKey(),
+  heldSince: int8('held_since'),
+  reason: text('reason').notNull().default(''),
+  resumedAt: int8('resumed_at'),
+});
 
 /** Every folder that holds at least one file below it, so listings never scan all files. */
 export const dirs = pgTable(

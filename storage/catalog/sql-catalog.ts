@@ -4,7 +4,13 @@ import type {
   Catalog,
   ClientRecord,
   CompressionCandidatesQuery,
+  DeletedEntry,
   DirListing,
+  HistoryPage,
+  ListVersionsQuery,
+  PruneHold,
+  RecentChanges,
+  VersionRecord,
   DirSort,
   FileEntry,
   ListDirQuery,
@@ -27,9 +33,17 @@ import { bool, num, numOrNull, str, strOrNull, type Row, type SqlDriver, type Sq
 
 const ENTRY = sql.raw(
   `f.path, f.namespace, f.dir, f.name, f.sha256, f.size, f.mtime, f.uploaded_at as "uploadedAt", ` +
-    `b.state, b.codec, b.stored_size as "storedSize", b.last_access as "lastAccess"`,
+    `f.version_id as "version", b.state, b.codec, b.stored_size as "storedSize", b.last_access as "lastAccess"`,
 );
 const FILES_WITH_BLOBS = sql.raw('files f join blobs b on b.sha256 = f.sha256');
+const VERSION = sql.raw(`v.id as "version", v.path, v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt"`);
+/** A version with its blob's state, shaped like a file entry (null blob columns for deletions). */
+const VERSION_ENTRY = sql.raw(
+  `v.id as "version", v.path, v.namespace, v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt", ` +
+    `b.state, b.codec, b.stored_size as "storedSize", b.last_access as "lastAccess"`,
+);
+/** A path's newest version first: uploaded_at never goes back within a path, so id breaks ties. */
+const NEWEST_FIRST = sql.raw('uploaded_at desc, id desc');
 const BLOB = sql.raw(
   `sha256, size, state, codec, stored_size as "storedSize", incompressible, last_access as "lastAccess", created_at as "createdAt"`,
 );
@@ -50,11 +64,41 @@ function toEntry(r: Row): FileEntry {
     size: num(r.size),
     mtime: numOrNull(r.mtime),
     uploadedAt: num(r.uploadedAt),
+    version: String(num(r.version)),
     state: str(r.state) === 'cold' ? 'cold' : 'hot',
     codec: strOrNull(r.codec),
     storedSize: num(r.storedSize),
     lastAccess: num(r.lastAccess),
   };
+}
+
+/** A VERSION_ENTRY row of a content version as a FileEntry. */
+function versionToEntry(r: Row): FileEntry {
+  const path = str(r.path);
+  return toEntry({ ...r, namespace: path.split('/')[0] ?? '', dir: parentOf(path), name: nameOf(path) });
+}
+
+function toVersion(r: Row): VersionRecord {
+  const sha256 = strOrNull(r.sha256);
+  return {
+    version: String(num(r.version)),
+    path: str(r.path),
+    sha256,
+    size: num(r.size),
+    mtime: numOrNull(r.mtime),
+    uploadedAt: num(r.uploadedAt),
+    deleted: sha256 === null,
+  };
+}
+
+function toHold(r: Row): PruneHold {
+  return { namespace: str(r.namespace), heldSince: numOrNull(r.heldSince), reason: str(r.reason), resumedAt: numOrNull(r.resumedAt) };
+}
+
+/** A version id from a client: digits only, else it names no version. */
+function versionId(v: string): number | undefined {
+  if (!/^\d{1,15}$/.test(v)) return undefined;
+  return Number(v);
 }
 
 function toBlob(r: Row): BlobRecord {
@@ -154,6 +198,24 @@ export class SqlCatalog implements Catalog {
     return r && toEntry(r);
   }
 
+  /** The newest version of a path (inside a transaction that holds its lock). */
+  private async head(tx: SqlExec, path: string): Promise<Row | undefined> {
+    return this.one(sql`select id, sha256, uploaded_at as "uploadedAt" from versions where path = ${path} order by ${NEWEST_FIRST} limit 1`, tx);
+  }
+
+  private async addVersion(
+    tx: SqlExec,
+    v: { path: string; sha256: string | null; size: number; mtime: number | null; now: number },
+  ): Promise<{ id: number; at: number }> {
+    // Server time, but never before the path's previous version: "newest" stays one order.
+    const at = Math.max(v.now, num((await this.head(tx, v.path))?.uploadedAt));
+    const namespace = v.path.split('/')[0] ?? '';
+    const [row] = await tx.all(sql`
+      insert into versions (path, namespace, sha256, size, mtime, uploaded_at)
+      values (${v.path}, ${namespace}, ${v.sha256}, ${v.size}, ${v.mtime}, ${at}) returning id`);
+    return { id: num(row?.id), at };
+  }
+
   async putFile(input: PutFileInput): Promise<PutFileResult> {
     return this.driver.transaction(async (tx) => {
       // Folders: shared, so that puts run side by side but never while a delete prunes them.
@@ -163,18 +225,22 @@ export class SqlCatalog implements Catalog {
         insert into blobs (sha256, size, state, stored_size, last_access, created_at)
         values (${input.sha256}, ${input.size}, 'hot', ${input.size}, ${input.now}, ${input.now})
         on conflict (sha256) do nothing`);
-      const before = await this.one(sql`select sha256 from files where path = ${input.path}`, tx);
-      const namespace = input.path.split('/')[0] ?? '';
-      await tx.run(sql`
-        insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at)
-        values (${input.path}, ${namespace}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${input.now})
-        on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime, uploaded_at = excluded.uploaded_at`);
-      await this.addDirs(tx, input.path);
-      let orphan: string | null = null;
-      if (before && before.sha256 !== input.sha256 && !(await this.referenced(tx, str(before.sha256)))) orphan = str(before.sha256);
+      const before = await this.one(sql`select sha256, mtime from files where path = ${input.path}`, tx);
+      const same = before && before.sha256 === input.sha256 && numOrNull(before.mtime) === input.mtime;
+      if (!same) {
+        const { id, at } = await this.addVersion(tx, input);
+        const namespace = input.path.split('/')[0] ?? '';
+        await tx.run(sql`
+          insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
+          values (${input.path}, ${namespace}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}, ${id})
+          on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime,
+            uploaded_at = excluded.uploaded_at, version_id = excluded.version_id`);
+        if (!before) await tx.run(sql`delete from trash where path = ${input.path}`);
+        await this.addDirs(tx, input.path);
+      }
       const entry = await this.one(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path = ${input.path}`, tx);
       if (!entry) throw new Error('file row vanished inside its own transaction');
-      return { created: !before, entry: toEntry(entry), orphan };
+      return { created: !before, changed: !same, entry: toEntry(entry) };
     });
   }
 
@@ -198,29 +264,241 @@ export class SqlCatalog implements Catalog {
   }
 
   private async referenced(db: SqlExec, sha256: string): Promise<boolean> {
-    return (await this.one(sql`select 1 as x from files where sha256 = ${sha256} limit 1`, db)) !== undefined;
+    return (await this.one(sql`select 1 as x from versions where sha256 = ${sha256} limit 1`, db)) !== undefined;
   }
 
-  async deleteFile(path: string): Promise<{ orphan: string | null } | null> {
+  async deleteFile(path: string, now: number): Promise<boolean> {
     return this.driver.transaction(async (tx) => {
       for (const d of ancestorsOf(path)) await tx.lock(`dir:${d}`);
       await tx.lock(`file:${path}`);
-      const before = await this.one(sql`select sha256 from files where path = ${path}`, tx);
-      if (!before) return null;
+      const before = await this.one(sql`select version_id as "versionId" from files where path = ${path}`, tx);
+      if (!before) return false;
+      const { id, at } = await this.addVersion(tx, { path, sha256: null, size: 0, mtime: null, now });
       await tx.run(sql`delete from files where path = ${path}`);
       await this.pruneDirs(tx, path);
-      const sha = str(before.sha256);
-      return { orphan: (await this.referenced(tx, sha)) ? null : sha };
+      await tx.run(sql`
+        insert into trash (path, namespace, version_id, last_version_id, deleted_at)
+        values (${path}, ${path.split('/')[0] ?? ''}, ${id}, ${num(before.versionId)}, ${at})
+        on conflict (path) do update set version_id = excluded.version_id, last_version_id = excluded.last_version_id, deleted_at = excluded.deleted_at`);
+      return true;
     });
   }
 
   async listFiles(query: ListFilesQuery): Promise<FileEntry[]> {
+    if (query.at !== undefined) return this.listFilesAt({ ...query, at: query.at });
     const conds: SQL[] = [];
     // The range uses the path index and is case-sensitive; LIKE alone matched 'Alice/' for 'alice/'.
     if (query.prefix) conds.push(prefixCondition(sql.raw('f.path'), query.prefix));
     if (query.after !== undefined) conds.push(sql`f.path > ${query.after}`);
     const rows = await this.driver.all(sql`select ${ENTRY} from ${FILES_WITH_BLOBS}${where(conds)} order by f.path limit ${query.limit}`);
     return rows.map(toEntry);
+  }
+
+  /**
+   * The tree at a moment: paths (from the history, by path) a chunk at a time, each with its
+   * newest version uploaded at or before `at` through the (path, uploaded_at, id) index;
+   * deletions are dropped and the next chunk read until the page is full.
+   */
+  private async listFilesAt(query: ListFilesQuery & { at: number }): Promise<FileEntry[]> {
+    const out: FileEntry[] = [];
+    let after = query.after;
+    const chunk = Math.min(Math.max(query.limit, 50), 1000);
+    for (;;) {
+      const conds: SQL[] = [];
+      if (query.prefix) conds.push(prefixCondition(sql.raw('path'), query.prefix));
+      if (after !== undefined) conds.push(sql`path > ${after}`);
+      const rows = await this.driver.all(sql`
+        select ${VERSION_ENTRY}
+        from (select distinct path from versions${where(conds)} order by path limit ${chunk}) p
+        join versions v on v.id = (select v2.id from versions v2 where v2.path = p.path and v2.uploaded_at <= ${query.at}
+                                   order by v2.uploaded_at desc, v2.id desc limit 1)
+        left join blobs b on b.sha256 = v.sha256
+        order by p.path`);
+      for (const r of rows) {
+        if (r.sha256 === null) continue;
+        out.push(versionToEntry(r));
+        if (out.length >= query.limit) return out;
+      }
+      // The last path of a chunk may have had no version yet at `at`: continue after the chunk's paths.
+      const last = await this.one(sql`select max(path) as path from (select distinct path from versions${where(conds)} order by path limit ${chunk}) p`);
+      if (!last || last.path === null || last.path === undefined) return out;
+      after = str(last.path);
+    }
+  }
+
+  // --- history ---
+
+  async listVersions(query: ListVersionsQuery): Promise<VersionRecord[]> {
+    const conds: SQL[] = [sql`path = ${query.path}`];
+    if (query.before !== undefined) {
+      const id = versionId(query.before);
+      if (id === undefined) return [];
+      conds.push(sql`id < ${id}`);
+    }
+    return (await this.driver.all(sql`select ${VERSION} from versions v${where(conds)} order by ${NEWEST_FIRST} limit ${query.limit}`)).map(toVersion);
+  }
+
+  async getVersion(path: string, version: string): Promise<FileEntry | undefined> {
+    const id = versionId(version);
+    if (id === undefined) return undefined;
+    const r = await this.one(sql`select ${VERSION_ENTRY} from versions v join blobs b on b.sha256 = v.sha256 where v.id = ${id} and v.path = ${path}`);
+    return r && versionToEntry(r);
+  }
+
+  async listDeleted(query: { prefix: string; limit: number; after?: string }): Promise<DeletedEntry[]> {
+    const conds: SQL[] = [];
+    if (query.prefix) conds.push(prefixCondition(sql.raw('t.path'), query.prefix));
+    if (query.after !== undefined) conds.push(sql`t.path > ${query.after}`);
+    const rows = await this.driver.all(sql`
+      select t.path, t.deleted_at as "deletedAt", t.version_id as "deletedVersion", v.id as "version", v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt"
+      from trash t join versions v on v.id = t.last_version_id${where(conds)} order by t.path limit ${query.limit}`);
+    return rows.map((r) => ({
+      path: str(r.path),
+      deletedAt: num(r.deletedAt),
+      deletedVersion: String(num(r.deletedVersion)),
+      version: String(num(r.version)),
+      sha256: str(r.sha256),
+      size: num(r.size),
+      mtime: numOrNull(r.mtime),
+      uploadedAt: num(r.uploadedAt),
+    }));
+  }
+
+  async listHistory(query: { after?: string; limit: number }): Promise<HistoryPage[]> {
+    const cond = query.after === undefined ? sql`` : sql` where path > ${query.after}`;
+    const paths = (await this.driver.all(sql`select path from versions${cond} group by path having count(*) > 1 order by path limit ${query.limit}`)).map((r) =>
+      str(r.path),
+    );
+    if (!paths.length) return [];
+    const rows = await this.driver.all(sql`
+      select ${VERSION} from versions v where v.path in (${sql.join(paths.map((p) => sql`${p}`), sql`, `)}) order by v.path, v.uploaded_at, v.id`);
+    const byPath = new Map<string, VersionRecord[]>(paths.map((p) => [p, []]));
+    for (const r of rows) byPath.get(str(r.path))?.push(toVersion(r));
+    return paths.map((path) => ({ path, versions: byPath.get(path) ?? [] }));
+  }
+
+  /**
+   * Makes the trash row of `path` agree with what is left of its history after versions were
+   * removed: a deletion on top points at the newest content below it; a history of deletions
+   * alone is dropped whole.
+   */
+  private async settleHead(tx: SqlExec, path: string): Promise<void> {
+    const head = await this.head(tx, path);
+    if (!head || head.sha256 !== null) {
+      await tx.run(sql`delete from trash where path = ${path}`);
+      return;
+    }
+    const content = await this.one(
+      sql`select id from versions where path = ${path} and sha256 is not null order by ${NEWEST_FIRST} limit 1`,
+      tx,
+    );
+    if (!content) {
+      await tx.run(sql`delete from versions where path = ${path}`);
+      await tx.run(sql`delete from trash where path = ${path}`);
+      return;
+    }
+    await tx.run(sql`
+      insert into trash (path, namespace, version_id, last_version_id, deleted_at)
+      values (${path}, ${path.split('/')[0] ?? ''}, ${num(head.id)}, ${num(content.id)}, ${num(head.uploadedAt)})
+      on conflict (path) do update set version_id = excluded.version_id, last_version_id = excluded.last_version_id, deleted_at = excluded.deleted_at`);
+  }
+
+  /** Of these blobs, the ones no version references any more. */
+  private async unreferenced(tx: SqlExec, shas: Iterable<string>): Promise<string[]> {
+    const out: string[] = [];
+    for (const sha of new Set(shas)) if (!(await this.referenced(tx, sha))) out.push(sha);
+    return out;
+  }
+
+  async deleteVersions(path: string, versions: string[]): Promise<{ removed: number; orphans: string[] }> {
+    const ids = versions.map(versionId).filter((v): v is number => v !== undefined);
+    if (!ids.length) return { removed: 0, orphans: [] };
+    return this.driver.transaction(async (tx) => {
+      for (const d of ancestorsOf(path)) await tx.lock(`dir:${d}`, 'shared');
+      await tx.lock(`file:${path}`);
+      const list = sql.join(ids.map((id) => sql`${id}`), sql`, `);
+      // The current content is never removed, whatever the caller asked.
+      const keep = sql`coalesce((select version_id from files where path = ${path}), -1)`;
+      const doomed = await tx.all(sql`select sha256 from versions where path = ${path} and id in (${list}) and id <> ${keep}`);
+      const removed = await tx.run(sql`delete from versions where path = ${path} and id in (${list}) and id <> ${keep}`);
+      await this.settleHead(tx, path);
+      const shas = doomed.map((r) => r.sha256).filter((x): x is string => typeof x === 'string');
+      return { removed, orphans: await this.unreferenced(tx, shas) };
+    });
+  }
+
+  async purge(pathOrPrefix: string): Promise<{ paths: number; versions: number; orphans: string[] }> {
+    const cond = pathOrPrefix.endsWith('/') ? prefixCondition(sql.raw('path'), pathOrPrefix) : sql`path = ${pathOrPrefix}`;
+    let paths = 0;
+    let removed = 0;
+    const orphans: string[] = [];
+    for (;;) {
+      const page = (await this.driver.all(sql`select distinct path from versions where ${cond} order by path limit 200`)).map((r) => str(r.path));
+      if (!page.length) break;
+      await this.driver.transaction(async (tx) => {
+        for (const path of page) {
+          for (const d of ancestorsOf(path)) await tx.lock(`dir:${d}`);
+          await tx.lock(`file:${path}`);
+          const shas = (await tx.all(sql`select distinct sha256 from versions where path = ${path} and sha256 is not null`)).map((r) => str(r.sha256));
+          removed += await tx.run(sql`delete from versions where path = ${path}`);
+          if ((await tx.run(sql`delete from files where path = ${path}`)) > 0) await this.pruneDirs(tx, path);
+          await tx.run(sql`delete from trash where path = ${path}`);
+          orphans.push(...(await this.unreferenced(tx, shas)));
+          paths++;
+        }
+      });
+    }
+    return { paths, versions: removed, orphans: [...new Set(orphans)] };
+  }
+
+  /**
+   * A blob whose bytes are gone (fsck --repair): every version that held it goes; a path whose
+   * current content it was gets a deletion on top, so it leaves the listing and its older
+   * content stays restorable from the trash. Returns the paths whose current content was lost.
+   */
+  async dropLostBlob(sha256: string, now: number): Promise<string[]> {
+    const current = (await this.driver.all(sql`select path from files where sha256 = ${sha256} order by path`)).map((r) => str(r.path));
+    for (const path of current) await this.deleteFile(path, now);
+    const touched = (await this.driver.all(sql`select distinct path from versions where sha256 = ${sha256}`)).map((r) => str(r.path));
+    for (const path of touched) {
+      await this.driver.transaction(async (tx) => {
+        await tx.lock(`file:${path}`);
+        await tx.run(sql`delete from versions where path = ${path} and sha256 = ${sha256}`);
+        await this.settleHead(tx, path);
+      });
+    }
+    return current;
+  }
+
+  async recentChanges(namespace: string, since: number): Promise<RecentChanges> {
+    const changed = await this.one(sql`
+      select count(distinct v.path) as n from versions v
+      where v.namespace = ${namespace} and v.uploaded_at >= ${since}
+        and exists (select 1 from versions p where p.path = v.path and p.id < v.id and p.sha256 is not null)`);
+    const files = await this.one(sql`select count(*) as n from files where namespace = ${namespace}`);
+    const gone = await this.one(sql`select count(*) as n from trash where namespace = ${namespace} and deleted_at >= ${since}`);
+    return { changed: num(changed?.n), total: num(files?.n) + num(gone?.n) };
+  }
+
+  async getPruneHold(namespace: string): Promise<PruneHold | undefined> {
+    const r = await this.one(sql`select namespace, held_since as "heldSince", reason, resumed_at as "resumedAt" from prune_holds where namespace = ${namespace}`);
+    return r && toHold(r);
+  }
+
+  async listPruneHolds(): Promise<PruneHold[]> {
+    return (await this.driver.all(sql`select namespace, held_since as "heldSince", reason, resumed_at as "resumedAt" from prune_holds order by namespace`)).map(
+      toHold,
+    );
+  }
+
+  async holdPruning(namespace: string, now: number, reason: string): Promise<void> {
+    await this.driver.run(sql`
+      insert into prune_holds (namespace, held_since, reason) values (${namespace}, ${now}, ${reason})
+      on conflict (namespace) do update set held_since = excluded.held_since, reason = excluded.reason`);
+  }
+
+  async resumePruning(namespace: string, now: number): Promise<boolean> {
+    return (await this.driver.run(sql`update prune_holds set held_since = null, resumed_at = ${now} where namespace = ${namespace} and held_since is not null`)) > 0;
   }
 
   async listDir(query: ListDirQuery): Promise<DirListing> {
@@ -277,13 +555,16 @@ export class SqlCatalog implements Catalog {
   }
 
   async namespaceHasBlob(namespace: string, sha256: string): Promise<boolean> {
-    return (await this.one(sql`select 1 as x from files where namespace = ${namespace} and sha256 = ${sha256} limit 1`)) !== undefined;
+    return (await this.one(sql`select 1 as x from versions where namespace = ${namespace} and sha256 = ${sha256} limit 1`)) !== undefined;
   }
 
   async stats(namespace?: string): Promise<Stats> {
     const fileWhere = namespace === undefined ? sql`` : sql` where namespace = ${namespace}`;
     const f = await this.one(sql`select count(*) as n, coalesce(sum(size), 0) as bytes from files${fileWhere}`);
-    const blobWhere = namespace === undefined ? sql`` : sql` where sha256 in (select sha256 from files where namespace = ${namespace})`;
+    const v = await this.one(sql`
+      select count(*) as n, coalesce(sum(size), 0) as bytes from versions${fileWhere}`);
+    const deleted = await this.one(sql`select count(*) as n from trash${fileWhere}`);
+    const blobWhere = namespace === undefined ? sql`` : sql` where sha256 in (select sha256 from versions where namespace = ${namespace})`;
     const b = await this.one(sql`
       select count(*) as n, coalesce(sum(size), 0) as bytes, coalesce(sum(stored_size), 0) as stored,
         coalesce(sum(case when state = 'hot' then 1 else 0 end), 0) as hot,
@@ -291,6 +572,10 @@ export class SqlCatalog implements Catalog {
       from blobs${blobWhere}`);
     return {
       files: num(f?.n),
+      versions: num(v?.n),
+      // Every files row is one content version: what the versions hold beyond it is history.
+      historyBytes: num(v?.bytes) - num(f?.bytes),
+      deleted: num(deleted?.n),
       logicalBytes: num(f?.bytes),
       blobs: num(b?.n),
       blobBytes: num(b?.bytes),
@@ -308,7 +593,7 @@ export class SqlCatalog implements Catalog {
   }
 
   async blobRefCount(sha256: string): Promise<number> {
-    return num((await this.one(sql`select count(*) as n from files where sha256 = ${sha256}`))?.n);
+    return num((await this.one(sql`select count(*) as n from versions where sha256 = ${sha256}`))?.n);
   }
 
   async deleteBlobIfUnreferenced(sha256: string): Promise<boolean> {

@@ -61,10 +61,9 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
     });
 
     describe('files', () => {
-      it('putFile creates, then replaces, reporting the orphaned blob', async () => {
+      it('putFile creates, then replaces with a new version; the same content and mtime again is no change', async () => {
         const a = await put('alice/docs/a.txt', 1, 10, 100, 50);
-        expect(a.created).toBe(true);
-        expect(a.orphan).toBeNull();
+        expect(a).toMatchObject({ created: true, changed: true });
         expect(a.entry).toEqual({
           path: 'alice/docs/a.txt',
           namespace: 'alice',
@@ -74,40 +73,39 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
           size: 10,
           mtime: 50,
           uploadedAt: 100,
+          version: a.entry.version,
           state: 'hot',
           codec: null,
           storedSize: 10,
           lastAccess: 100,
         });
         const b = await put('alice/docs/a.txt', 2, 20, 200);
-        expect(b).toMatchObject({ created: false, orphan: SHA(1), entry: { sha256: SHA(2), size: 20, mtime: null, uploadedAt: 200 } });
+        expect(b).toMatchObject({ created: false, changed: true, entry: { sha256: SHA(2), size: 20, mtime: null, uploadedAt: 200 } });
+        expect(b.entry.version).not.toBe(a.entry.version);
         expect(await catalog.getFile('alice/docs/a.txt')).toEqual(b.entry);
-        // The same content again is no change of blob: nothing orphaned.
-        expect((await put('alice/docs/a.txt', 2, 20, 300)).orphan).toBeNull();
-      });
-
-      it('a blob still referenced elsewhere is not an orphan', async () => {
-        await put('alice/a', 1);
-        await put('bob/b', 1);
-        expect((await put('alice/a', 2)).orphan).toBeNull();
+        const again = await put('alice/docs/a.txt', 2, 20, 300);
+        expect(again).toMatchObject({ created: false, changed: false, entry: { version: b.entry.version, uploadedAt: 200 } });
+        // The old content is still referenced (by its version), so it is not freed.
         expect(await catalog.blobRefCount(SHA(1))).toBe(1);
-        expect((await put('bob/b', 3)).orphan).toBe(SHA(1));
+        expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(false);
       });
 
-      it('deleteFile reports the orphan, prunes empty folders, null when missing', async () => {
+      it('deleteFile adds a deletion, prunes empty folders, false when missing; the history keeps the content', async () => {
         await put('alice/x/y/z.txt', 1);
         await put('alice/x/keep.txt', 2);
         await put('alice/x/y/same.txt', 2);
-        expect(await catalog.deleteFile('alice/x/y/z.txt')).toEqual({ orphan: SHA(1) });
+        expect(await catalog.deleteFile('alice/x/y/z.txt', 200)).toBe(true);
         expect(await catalog.dirExists('alice/x/y')).toBe(true);
-        expect(await catalog.deleteFile('alice/x/y/same.txt')).toEqual({ orphan: null });
+        expect(await catalog.deleteFile('alice/x/y/same.txt', 200)).toBe(true);
         expect(await catalog.dirExists('alice/x/y')).toBe(false);
         expect(await catalog.dirExists('alice/x')).toBe(true);
-        expect(await catalog.deleteFile('alice/x/y/same.txt')).toBeNull();
+        expect(await catalog.deleteFile('alice/x/y/same.txt', 300)).toBe(false);
         expect(await catalog.getFile('alice/x/y/z.txt')).toBeUndefined();
-        expect(await catalog.deleteFile('alice/x/keep.txt')).toEqual({ orphan: SHA(2) });
+        expect(await catalog.deleteFile('alice/x/keep.txt', 200)).toBe(true);
         expect(await catalog.dirExists('alice/x')).toBe(false);
         expect(await catalog.dirExists('alice')).toBe(false);
+        expect(await catalog.blobRefCount(SHA(1))).toBe(1);
+        expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(false);
       });
 
       it('listFiles: raw prefix with LIKE wildcards taken literally, byte order, paging by path', async () => {
@@ -179,6 +177,9 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(await catalog.namespaceHasBlob('alice', SHA(2))).toBe(false);
         expect(await catalog.stats()).toEqual({
           files: 3,
+          versions: 3,
+          historyBytes: 0,
+          deleted: 0,
           blobs: 2,
           logicalBytes: 5_000_000_200,
           blobBytes: 5_000_000_100,
@@ -186,8 +187,8 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
           hot: 1,
           cold: 1,
         });
-        expect(await catalog.stats('alice')).toEqual({ files: 2, blobs: 1, logicalBytes: 200, blobBytes: 100, storedBytes: 100, hot: 1, cold: 0 });
-        expect(await catalog.stats('carol')).toEqual({ files: 0, blobs: 0, logicalBytes: 0, blobBytes: 0, storedBytes: 0, hot: 0, cold: 0 });
+        expect(await catalog.stats('alice')).toEqual({ files: 2, versions: 2, historyBytes: 0, deleted: 0, blobs: 1, logicalBytes: 200, blobBytes: 100, storedBytes: 100, hot: 1, cold: 0 });
+        expect(await catalog.stats('carol')).toEqual({ files: 0, versions: 0, historyBytes: 0, deleted: 0, blobs: 0, logicalBytes: 0, blobBytes: 0, storedBytes: 0, hot: 0, cold: 0 });
       });
     });
 
@@ -207,8 +208,12 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         });
         expect(await catalog.blobRefCount(SHA(1))).toBe(2);
         expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(false);
-        await catalog.deleteFile('alice/a');
-        await catalog.deleteFile('alice/b');
+        await catalog.deleteFile('alice/a', 300);
+        await catalog.deleteFile('alice/b', 300);
+        // Deleted files keep their content in the history until retention or purge.
+        expect(await catalog.blobRefCount(SHA(1))).toBe(2);
+        expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(false);
+        expect((await catalog.purge('alice/')).orphans).toEqual([SHA(1)]);
         expect(await catalog.blobRefCount(SHA(1))).toBe(0);
         expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(true);
         expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(false);
@@ -281,11 +286,146 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
 
     it('concurrent puts into one folder and deletes keep folders and refcounts right', async () => {
       await Promise.all(Array.from({ length: 12 }, (_, i) => put(`alice/f/${i}.txt`, 100 + (i % 3))));
-      await Promise.all(Array.from({ length: 6 }, (_, i) => catalog.deleteFile(`alice/f/${i}.txt`)));
+      await Promise.all(Array.from({ length: 6 }, (_, i) => catalog.deleteFile(`alice/f/${i}.txt`, 200)));
       const listing = await catalog.listDir({ dir: 'alice/f', limit: 100 });
       expect(listing.files.map((f) => f.name).sort()).toEqual(['10.txt', '11.txt', '6.txt', '7.txt', '8.txt', '9.txt']);
       expect(await catalog.dirExists('alice/f')).toBe(true);
-      expect(await catalog.blobRefCount(SHA(100))).toBe(2);
+      expect(await catalog.blobRefCount(SHA(100))).toBe(4);
+      expect((await catalog.stats()).deleted).toBe(6);
+    });
+
+    describe('history', () => {
+      const versionsOf = async (path: string) => (await catalog.listVersions({ path, limit: 100 })).map((v) => [v.sha256, v.uploadedAt, v.deleted]);
+
+      it('every change is a version, newest first, paged; deletions have no content', async () => {
+        await put('alice/a.txt', 1, 10, 100, 1);
+        await put('alice/a.txt', 2, 20, 200, 2);
+        await catalog.deleteFile('alice/a.txt', 300);
+        await put('alice/a.txt', 3, 30, 400, 3);
+        expect(await versionsOf('alice/a.txt')).toEqual([
+          [SHA(3), 400, false],
+          [null, 300, true],
+          [SHA(2), 200, false],
+          [SHA(1), 100, false],
+        ]);
+        const first = await catalog.listVersions({ path: 'alice/a.txt', limit: 2 });
+        const rest = await catalog.listVersions({ path: 'alice/a.txt', limit: 10, before: first[1]?.version });
+        expect([...first, ...rest].map((v) => v.uploadedAt)).toEqual([400, 300, 200, 100]);
+        expect(await catalog.listVersions({ path: 'alice/none', limit: 10 })).toEqual([]);
+        // A version's content, by id and path only.
+        const old = rest[1];
+        expect(await catalog.getVersion('alice/a.txt', old?.version ?? '')).toMatchObject({ sha256: SHA(1), size: 10, mtime: 1, uploadedAt: 100 });
+        expect(await catalog.getVersion('alice/other.txt', old?.version ?? '')).toBeUndefined();
+        expect(await catalog.getVersion('alice/a.txt', first[1]?.version ?? '')).toBeUndefined(); // a deletion
+        expect(await catalog.getVersion('alice/a.txt', 'x1')).toBeUndefined();
+      });
+
+      it('upload times never go back within a path (the clock stepping back keeps one order)', async () => {
+        await put('alice/t', 1, 10, 500);
+        const b = await put('alice/t', 2, 10, 400);
+        expect(b.entry.uploadedAt).toBe(500);
+        expect((await catalog.listVersions({ path: 'alice/t', limit: 10 })).map((v) => v.sha256)).toEqual([SHA(2), SHA(1)]);
+      });
+
+      it('listFiles at a time: each path as it was, deletions left out, paged by path', async () => {
+        await put('alice/d/a', 1, 10, 100);
+        await put('alice/d/b', 2, 10, 100);
+        await put('alice/d/a', 3, 10, 200);
+        await catalog.deleteFile('alice/d/b', 250);
+        await put('alice/d/c', 4, 10, 300);
+        await put('alice/other', 5, 10, 50);
+        const at = async (t: number, limit = 100) => (await catalog.listFiles({ prefix: 'alice/d/', limit, at: t })).map((f) => [f.path, f.sha256]);
+        expect(await at(99)).toEqual([]);
+        expect(await at(150)).toEqual([
+          ['alice/d/a', SHA(1)],
+          ['alice/d/b', SHA(2)],
+        ]);
+        expect(await at(260)).toEqual([['alice/d/a', SHA(3)]]);
+        expect(await at(1000)).toEqual([
+          ['alice/d/a', SHA(3)],
+          ['alice/d/c', SHA(4)],
+        ]);
+        const page1 = await catalog.listFiles({ prefix: 'alice/d/', limit: 1, at: 150 });
+        const page2 = await catalog.listFiles({ prefix: 'alice/d/', limit: 5, at: 150, after: page1[0]?.path });
+        expect([...page1, ...page2].map((f) => f.path)).toEqual(['alice/d/a', 'alice/d/b']);
+        expect(page1[0]?.version).toBeTruthy();
+      });
+
+      it('the trash lists deleted paths with their last content; a new upload takes a path out', async () => {
+        await put('alice/t/a', 1, 11, 100, 7);
+        await put('alice/t/b', 2, 12, 100);
+        await catalog.deleteFile('alice/t/a', 200);
+        await catalog.deleteFile('alice/t/b', 210);
+        const trash = await catalog.listDeleted({ prefix: 'alice/t/', limit: 10 });
+        expect(trash.map((d) => [d.path, d.sha256, d.size, d.mtime, d.deletedAt])).toEqual([
+          ['alice/t/a', SHA(1), 11, 7, 200],
+          ['alice/t/b', SHA(2), 12, null, 210],
+        ]);
+        expect(await catalog.getVersion('alice/t/a', trash[0]?.version ?? '')).toMatchObject({ sha256: SHA(1) });
+        await put('alice/t/a', 3, 10, 300);
+        expect((await catalog.listDeleted({ prefix: 'alice/', limit: 10 })).map((d) => d.path)).toEqual(['alice/t/b']);
+        expect(await catalog.stats('alice')).toMatchObject({ files: 1, deleted: 1, versions: 5, historyBytes: 11 + 12 });
+      });
+
+      it('deleteVersions never removes current content and frees blobs no version holds', async () => {
+        await put('alice/v', 1, 10, 100);
+        await put('alice/v', 2, 10, 200);
+        const c = await put('alice/v', 3, 10, 300);
+        const all = await catalog.listVersions({ path: 'alice/v', limit: 10 });
+        const r = await catalog.deleteVersions('alice/v', all.map((v) => v.version));
+        expect(r).toEqual({ removed: 2, orphans: [SHA(2), SHA(1)].sort() });
+        expect((await catalog.listVersions({ path: 'alice/v', limit: 10 })).map((v) => v.version)).toEqual([c.entry.version]);
+        expect((await catalog.listHistory({ limit: 10 })).map((h) => h.path)).toEqual([]);
+      });
+
+      it('a deleted path whose whole history goes leaves the trash', async () => {
+        await put('alice/gone', 1, 10, 100);
+        await catalog.deleteFile('alice/gone', 200);
+        const [h] = await catalog.listHistory({ limit: 10 });
+        expect(h?.versions.map((v) => v.deleted)).toEqual([false, true]);
+        expect(await catalog.deleteVersions('alice/gone', h?.versions.map((v) => v.version) ?? [])).toEqual({ removed: 2, orphans: [SHA(1)] });
+        expect(await catalog.listDeleted({ prefix: '', limit: 10 })).toEqual([]);
+      });
+
+      it('purge removes every version of a path or a prefix, current files too', async () => {
+        await put('alice/p/a', 1);
+        await put('alice/p/a', 2, 10, 200);
+        await put('alice/p/b', 2);
+        await put('alice/q', 3);
+        const r = await catalog.purge('alice/p/');
+        expect(r).toEqual({ paths: 2, versions: 3, orphans: [SHA(1), SHA(2)] });
+        expect(await catalog.getFile('alice/p/a')).toBeUndefined();
+        expect(await catalog.dirExists('alice/p')).toBe(false);
+        expect(await catalog.getFile('alice/q')).toBeDefined();
+        expect(await catalog.purge('alice/q')).toEqual({ paths: 1, versions: 1, orphans: [SHA(3)] });
+      });
+
+      it('dropLostBlob: versions holding lost bytes go; a current file gets a deletion, older content stays restorable', async () => {
+        await put('alice/l', 1, 10, 100);
+        await put('alice/l', 2, 10, 200);
+        await put('alice/m', 2, 10, 200);
+        expect(await catalog.dropLostBlob(SHA(2), 300)).toEqual(['alice/l', 'alice/m']);
+        expect(await catalog.getFile('alice/l')).toBeUndefined();
+        expect(await catalog.blobRefCount(SHA(2))).toBe(0);
+        expect((await catalog.listDeleted({ prefix: 'alice/', limit: 10 })).map((d) => [d.path, d.sha256])).toEqual([['alice/l', SHA(1)]]);
+        expect(await catalog.listVersions({ path: 'alice/m', limit: 10 })).toEqual([]);
+      });
+
+      it('recentChanges counts replaced or deleted paths; prune holds are kept until resumed', async () => {
+        for (let i = 0; i < 4; i++) await put(`alice/r/${i}`, i + 1, 10, 100);
+        await put('alice/r/0', 9, 10, 500);
+        await put('alice/r/1', 9, 10, 510);
+        await catalog.deleteFile('alice/r/2', 520);
+        await put('alice/r/new', 8, 10, 530);
+        expect(await catalog.recentChanges('alice', 400)).toEqual({ changed: 3, total: 4 + 1 });
+        expect(await catalog.recentChanges('alice', 515)).toEqual({ changed: 1, total: 4 + 1 });
+        expect(await catalog.getPruneHold('alice')).toBeUndefined();
+        await catalog.holdPruning('alice', 600, 'test');
+        expect(await catalog.getPruneHold('alice')).toEqual({ namespace: 'alice', heldSince: 600, reason: 'test', resumedAt: null });
+        expect(await catalog.resumePruning('alice', 700)).toBe(true);
+        expect(await catalog.resumePruning('alice', 800)).toBe(false);
+        expect(await catalog.listPruneHolds()).toEqual([{ namespace: 'alice', heldSince: null, reason: 'test', resumedAt: 700 }]);
+      });
     });
   });
 }

@@ -81,9 +81,9 @@ describe('stored-form swaps on disk + SQLite', () => {
     expect((await compressBlob(ctx, sha, { codec: 'gzip', policy, lastSeen: () => now })).kind).toBe('skipped');
     expect(await catalog.getBlob(sha)).toMatchObject({ state: 'hot' });
 
-    // Deleted (as releaseBlob does, under the lock) while the compressed copy is being written.
+    // Purged and freed (as releaseBlob does, under the lock) while the compressed copy is being written.
     const compressing = compressBlob(ctx, sha, { codec: 'gzip', policy });
-    await catalog.deleteFile('alice/a.txt');
+    await catalog.purge('alice/a.txt');
     await ctx.locks.run(sha, async () => {
       if (await catalog.deleteBlobIfUnreferenced(sha)) await blobs.delete(sha);
     });

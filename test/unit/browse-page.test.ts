@@ -28,6 +28,7 @@ function entry(name: string, over: Partial<FileEntry> = {}): FileEntry {
     size: 1536,
     mtime: Date.UTC(2024, 0, 2, 3, 4, 5),
     uploadedAt: Date.UTC(2024, 5, 6, 7, 8, 9),
+    version: '1',
     state: 'hot',
     codec: null,
     storedSize: 1536,
@@ -37,7 +38,7 @@ function entry(name: string, over: Partial<FileEntry> = {}): FileEntry {
 }
 
 const PARAMS: ListingParams = { sort: 'name', descending: false, q: '' };
-const STATS: Stats = { files: 3, blobs: 2, logicalBytes: 1000, blobBytes: 600, storedBytes: 300, hot: 1, cold: 1 };
+const STATS: Stats = { files: 3, versions: 3, historyBytes: 0, deleted: 0, blobs: 2, logicalBytes: 1000, blobBytes: 600, storedBytes: 300, hot: 1, cold: 1 };
 
 function view(over: Partial<ListingView> = {}): ListingView {
   return {

@@ -1,0 +1,72 @@
+import type { Catalog } from '../../storage/catalog.js';
+import type { ServerConfig } from './config.js';
+import { openBackends } from './backends.js';
+
+/**
+ * The admin's history commands: `purge` (the only way to destroy history before retention
+ * does), `status` (per namespace: current and history bytes, trash, prune holds) and
+ * `resume-prune` (lifts a ransomware-guard hold).
+ */
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** Removes every version of a path, or of every path under a prefix ending in '/'; frees blobs nothing references. */
+export async function purgeCommand(config: ServerConfig, target: string): Promise<number> {
+  if (!/^[^/]+\/./.test(target)) {
+    console.error('purge needs <namespace>/<path> or <namespace>/<folder>/ (a trailing / purges the whole folder)');
+    return 2;
+  }
+  const backends = await openBackends(config, () => {});
+  try {
+    const { catalog, blobs, locks } = backends;
+    const r = await catalog.purge(target);
+    let freed = 0;
+    let freedBytes = 0;
+    for (const sha of r.orphans) {
+      // Under the blob lock, as the server frees blobs: a commit of the same content waits.
+      await locks.run(sha, async () => {
+        const row = await catalog.getBlob(sha);
+        if (row && (await catalog.deleteBlobIfUnreferenced(sha))) {
+          await blobs.delete(sha);
+          freed++;
+          freedBytes += row.storedSize;
+        }
+      });
+    }
+    if (r.paths === 0) {
+      console.error(`nothing to purge: no history under ${target}`);
+      return 1;
+    }
+    console.log(`purged ${r.paths} path(s), ${r.versions} version(s); freed ${freed} blob(s), ${mib(freedBytes)} of storage`);
+    return 0;
+  } finally {
+    await backends.close();
+  }
+}
+
+export async function statusCommand(catalog: Catalog): Promise<number> {
+  const holds = new Map((await catalog.listPruneHolds()).map((h) => [h.namespace, h]));
+  const clients = await catalog.listClients();
+  if (clients.length === 0) console.log('no clients yet: npm run admin -- add-client NAME');
+  for (const c of clients) {
+    const s = await catalog.stats(c.name);
+    const hold = holds.get(c.name);
+    const guard = hold?.heldSince != null ? `PRUNING HELD since ${new Date(hold.heldSince).toISOString()}: ${hold.reason} (npm run admin -- resume-prune ${c.name})` : 'pruning on';
+    console.log(
+      `${c.name}\t${c.revokedAt === null ? 'active' : 'revoked'}\t${s.files} file(s), ${mib(s.logicalBytes)} current, ${mib(s.historyBytes)} history, ` +
+        `${s.deleted} in the trash, ${s.versions} version(s)\t${guard}`,
+    );
+  }
+  return 0;
+}
+
+export async function resumePruneCommand(catalog: Catalog, namespace: string): Promise<number> {
+  if (!(await catalog.resumePruning(namespace, Date.now()))) {
+    console.error(`pruning of ${namespace} is not held`);
+    return 1;
+  }
+  console.log(`pruning of ${namespace} resumes at the next sweep; changes before now no longer count for the guard`);
+  return 0;
+}
