@@ -6,6 +6,7 @@ import { contentDigest, sha256, sha256Body } from '../helpers/bytes.js';
 import { parseByteranges } from '../helpers/multipart.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { purgeHistory } from '../helpers/history.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -53,7 +54,7 @@ describe('round trips', () => {
     expect(await (await get(path)).text()).toBe('two!');
   });
 
-  it('stores the same content once (content-addressed) and frees it with the last reference', async () => {
+  it('stores the same content once (content-addressed); deletes keep it in the history, purging the last reference frees it', async () => {
     const data = randomBytes(4096);
     const blobPath = join(s.dataDir, 'blobs', sha256(data).slice(0, 2), sha256(data).slice(2, 4), sha256(data));
     await put('alice/dedup/a.bin', data);
@@ -66,6 +67,10 @@ describe('round trips', () => {
     }
     expect(await listDir(join(s.dataDir, 'blobs'))).toContain(blobPath);
     expect((await fetch(`${s.url}/files/bob/dedup/c.bin`, { method: 'DELETE', headers: s.auth('bob') })).status).toBe(204);
+    expect(await listDir(join(s.dataDir, 'blobs'))).toContain(blobPath);
+    await purgeHistory(s.server, 'alice/dedup/');
+    expect(await listDir(join(s.dataDir, 'blobs'))).toContain(blobPath);
+    await purgeHistory(s.server, 'bob/dedup/');
     expect(await listDir(join(s.dataDir, 'blobs'))).not.toContain(blobPath);
     expect((await get('alice/dedup/a.bin')).status).toBe(404);
     expect((await fetch(`${s.url}/files/alice/dedup/a.bin`, { method: 'DELETE', headers: s.auth('alice') })).status).toBe(404);
@@ -119,9 +124,12 @@ describe('round trips', () => {
     const got = await sha256Body(g);
     expect(bodies.map((b) => sha256(b))).toContain(got.sha256);
     expect(g.headers.get('etag')).toBe(`"${got.sha256}"`);
-    // Only the winner's blob is left: the losers' blobs were freed.
+    // Every body is a whole version; the current one is the newest.
     const left = (await listDir(join(s.dataDir, 'blobs'))).filter((p) => bodies.some((b) => p.endsWith(sha256(b))));
-    expect(left).toHaveLength(1);
+    expect(left).toHaveLength(8);
+    const history = (await (await fetch(`${s.url}/api/versions?path=alice/race.bin`, { headers: s.auth('alice') })).json()) as { items: { sha256: string }[] };
+    expect(history.items.map((v) => v.sha256).sort()).toEqual(bodies.map((b) => sha256(b)).sort());
+    expect(history.items[0]?.sha256).toBe(got.sha256);
   });
 });
 

@@ -6,6 +6,7 @@ import { parseByteranges } from '../helpers/multipart.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startS3rver, type TestS3 } from '../helpers/s3rver.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { purgeHistory } from '../helpers/history.js';
 
 /**
  * The HTTP surface over every storage combination the node adapter can run on. Storage is
@@ -108,6 +109,9 @@ describe.each(backends)('handlers on %s', (backend) => {
     }
     expect(await s.server.blobs.has(sha)).toBe(true);
     expect((await fetch(`${s.url}/files/alice/linked.bin`, { method: 'DELETE', headers: s.auth('alice') })).status).toBe(204);
+    // Deleted files stay in the history; purging it frees the bytes.
+    expect(await s.server.blobs.has(sha)).toBe(true);
+    for (const p of ['alice/docs/data.bin', 'alice/copy/data.bin', 'alice/linked.bin']) await purgeHistory(s.server, p);
     expect(await s.server.blobs.has(sha)).toBe(false);
   });
 

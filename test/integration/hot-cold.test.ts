@@ -7,6 +7,7 @@ import { fileSlice, putFile, waitFor } from '../helpers/hot-cold.js';
 import { parseByteranges } from '../helpers/multipart.js';
 import type { ApiFile } from '../helpers/api-types.js';
 import { makeDataDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { purgeHistory } from '../helpers/history.js';
 
 const MB = 1024 * 1024;
 
@@ -156,7 +157,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
     expect(html).toContain('app.log');
   });
 
-  it('stores the same content uploaded again while cold once, and deletes every form with the last file', async () => {
+  it('stores the same content uploaded again while cold once, and frees every form with the last version', async () => {
     await cold();
     const copy = 'alice/copies/app-copy.log';
     const r = await putFile(s.url, copy, text.file, s.auth('alice'));
@@ -166,6 +167,10 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
     expect((await fetch(`${s.url}/files/${text.path}`, { method: 'DELETE', headers: s.auth('alice') })).status).toBe(204);
     await cold(copy);
     expect((await fetch(`${s.url}/files/${copy}`, { method: 'DELETE', headers: s.auth('alice') })).status).toBe(204);
+    // Deleted, the content stays in the history (still cold); purging the history frees every form.
+    expect(existsSync(`${plainPath(text.sha)}.gz`)).toBe(true);
+    await purgeHistory(s.server, text.path);
+    await purgeHistory(s.server, copy);
     expect(existsSync(plainPath(text.sha))).toBe(false);
     expect(existsSync(`${plainPath(text.sha)}.gz`)).toBe(false);
     expect(await s.server.catalog.getBlob(text.sha)).toBeUndefined();

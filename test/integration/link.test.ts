@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { purgeHistory } from '../helpers/history.js';
 
 type Who = 'alice' | 'bob' | 'root';
 
@@ -86,18 +87,21 @@ describe('POST /api/link', () => {
     expect((await get('alice', 'alice/csrf.bin')).status).toBe(404);
   });
 
-  it('replacing a file by a link releases the content nothing references any more', async () => {
+  it('replacing a file by a link keeps the old content as a version', async () => {
     expect((await put('alice', 'alice/swap.bin', y)).status).toBe(201);
     const before = await stats();
     expect((await link('alice', { path: 'alice/swap.bin', sha256: sha256(x) })).status).toBe(201);
-    expect((await stats()).blobs).toBe(before.blobs - 1);
+    expect((await stats()).blobs).toBe(before.blobs);
     expect(sha256(Buffer.from(await (await get('alice', 'alice/swap.bin')).arrayBuffer()))).toBe(sha256(x));
   });
 
-  it('once the namespace no longer references the content, linking it is 404 again', async () => {
+  it("content in the namespace's history links; once no version references it, linking it is 404 again", async () => {
     const z = randomBytes(1000);
     expect((await put('alice', 'alice/z.bin', z)).status).toBe(201);
     expect((await fetch(`${s.url}/files/alice/z.bin`, { method: 'DELETE', headers: s.auth('alice') })).status).toBe(204);
+    expect((await link('alice', { path: 'alice/z1.bin', sha256: sha256(z) })).status).toBe(201);
+    await purgeHistory(s.server, 'alice/z.bin');
+    await purgeHistory(s.server, 'alice/z1.bin');
     expect((await link('alice', { path: 'alice/z2.bin', sha256: sha256(z) })).status).toBe(404);
   });
 });

@@ -142,7 +142,10 @@ describe.skipIf(pgMissing !== undefined)(`two server processes on one PostgreSQL
     expect(await sha256Body(await fetch(`${a.url}/files/alice/copy.bin`, { headers: auth }))).toEqual({ sha256: bigSha, size: big.length });
     expect(await keysUnder(s3, bucket, 'blobs/')).toEqual([`blobs/${bigSha}`]);
     expect((await fetch(`${a.url}/files/alice/copy.bin`, { method: 'DELETE', headers: auth })).status).toBe(204);
-    expect(await keysUnder(s3, bucket, 'blobs/')).toEqual([]);
+    // Deleted, not destroyed: the history keeps the blob, and the other instance sees both in the trash.
+    expect(await keysUnder(s3, bucket, 'blobs/')).toEqual([`blobs/${bigSha}`]);
+    const trash = (await (await fetch(`${b.url}/api/files?prefix=alice/&deleted=true`, { headers: auth })).json()) as { items: { path: string }[] };
+    expect(trash.items.map((i) => i.path)).toEqual(expect.arrayContaining(['alice/copy.bin', 'alice/videos/big.bin']));
   });
 
   it('a resumable (tus) upload started on one instance is finished on the other', async () => {
