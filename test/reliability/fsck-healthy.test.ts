@@ -55,9 +55,9 @@ describe('fsck on a healthy store', () => {
     await waitFor('cold', async () => (await s.server.catalog.getBlob(sha))?.state === 'cold');
     await s.stop();
 
-    // The catalog step of the delete ran, the byte step did not (a crash in between).
+    // The catalog step of freeing the blob ran, the byte step did not (a crash in between).
     const catalog = new SqliteCatalog({ file: catalogFile(dataDir) });
-    expect((await catalog.deleteFile('alice/c/a.txt'))?.orphan).toBe(sha);
+    expect((await catalog.purge('alice/c/a.txt')).orphans).toEqual([sha]);
     expect(await catalog.deleteBlobIfUnreferenced(sha)).toBe(true);
     await catalog.close();
     expect((await stat(`${blobPath(dataDir, sha)}.gz`)).isFile()).toBe(true);
