@@ -1,0 +1,57 @@
+/**
+ * The server dies (SIGKILL) in the middle of a restore and comes back on the same address: the
+ * restore, a separate process with its production retry policy, resumes the cut download from
+ * its partial file within the same run and finishes with the exact bytes.
+ */
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sha256File, writeRandomFile } from '../helpers/bytes.js';
+import { putFile, waitFor } from '../helpers/hot-cold.js';
+import { addClientToDataDir, spawnServer, type ChildServer } from '../helpers/server.js';
+import { spawnRestore } from '../client/helpers.js';
+
+const MB = 1024 * 1024;
+
+describe('server restarted in the middle of a restore', () => {
+  let base: string;
+  let srv: ChildServer | undefined;
+  afterAll(async () => {
+    await srv?.stop();
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('the restore retries, resumes where the partial file stopped and finishes exact', { timeout: 300_000 }, async () => {
+    base = await mkdtemp(join(tmpdir(), 'cb-restore-restart-'));
+    const dataDir = join(base, 'data');
+    const token = await addClientToDataDir(dataDir, 'alice', false);
+    srv = await spawnServer(dataDir);
+    const src = join(base, 'src.bin');
+    const sha = await writeRandomFile(src, 20 * MB);
+    expect((await putFile(srv.url, 'alice/Big/film.bin', src, { Authorization: `Bearer ${token}` })).status).toBe(201);
+
+    const out = join(base, 'out');
+    const parts = join(out, '.cb-restore-partial');
+    const partSize = async () => {
+      const names = await readdir(parts).catch(() => [] as string[]);
+      return names.length === 1 ? (await stat(join(parts, names[0] as string))).size : 0;
+    };
+    const restore = spawnRestore(['alice/Big', out, '--server', srv.url, '--limit-rate', '4M'], { CB_TOKEN: token });
+    await waitFor('a quarter of the file restored', async () => (await partSize()) >= 5 * MB, 120_000, 20);
+    const port = srv.port;
+    await srv.kill();
+    srv = await spawnServer(dataDir, ['--port', String(port)]);
+
+    const code = await Promise.race([restore.exited, new Promise<'slow'>((r) => setTimeout(() => r('slow'), 200_000))]);
+    if (code === 'slow') restore.child.kill('SIGKILL');
+    const output = restore.output();
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/retrying  film\.bin in /);
+    expect(output).toMatch(/restored  film\.bin \(20\.0 Mi?B\)/);
+    expect(await sha256File(join(out, 'film.bin'))).toBe(sha);
+    // Resumed, not fetched again: about one file's worth of bytes in all.
+    const m = /; ([\d.]+) Mi?B received/.exec(output);
+    expect(Number(m?.[1]), output).toBeLessThan(21);
+  });
+});
