@@ -101,7 +101,7 @@ export async function openBackends(config: ServerConfig, log: (line: string) => 
       locks = mutex;
       db = redactUrl(config.databaseUrl);
     } else {
-      const sqlite = new SqliteCatalog({ file: catalogFile(config.dataDir) });
+      const sqlite = new SqliteCatalog({ file: catalogFile(config.dataDir), durable: config.durable });
       closers.push(() => sqlite.close());
       catalog = sqlite;
       locks = new KeyedMutex();

@@ -1,7 +1,28 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { catalogContract } from './catalog-contract.js';
 
 catalogContract('SqliteCatalog', async () => {
   const catalog = new SqliteCatalog({ file: ':memory:' });
   return { catalog, close: () => catalog.close() };
+});
+
+describe('SqliteCatalog durability', () => {
+  it('syncs the WAL at every commit unless durable is off (synchronous FULL vs NORMAL)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-sync-'));
+    try {
+      const durable = new SqliteCatalog({ file: join(dir, 'a.sqlite') });
+      expect(durable.sqlite.pragma('synchronous', { simple: true })).toBe(2);
+      await durable.close();
+      const fast = new SqliteCatalog({ file: join(dir, 'b.sqlite'), durable: false });
+      expect(fast.sqlite.pragma('synchronous', { simple: true })).toBe(1);
+      expect(fast.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+      await fast.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
