@@ -10,6 +10,7 @@ export interface EmbeddedAsset {
 
 export const EMBEDDED_ASSETS: readonly EmbeddedAsset[] = [
   { source: 'handlers/browse/browse.js', module: 'handlers/browse/browse-js.generated.ts', exportName: 'BROWSE_JS' },
+  { source: 'handlers/browse/history.js', module: 'handlers/browse/history-js.generated.ts', exportName: 'HISTORY_JS' },
   { source: 'handlers/browse/browse.css', module: 'handlers/browse/browse-css.generated.ts', exportName: 'BROWSE_CSS' },
 ];
 

@@ -210,6 +210,12 @@
     });
   }
 
+  // history.js restored something into this folder: show it.
+  document.addEventListener('cb-listing-changed', function () {
+    reload();
+    loadSummary();
+  });
+
   // --- uploads
   if (!main.hasAttribute('data-writable')) return;
   var list = /** @type {HTMLElement} */ (document.getElementById('uploads'));

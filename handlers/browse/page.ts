@@ -1,6 +1,7 @@
 import type { DirListing, DirSort, FileEntry, Stats } from '../../storage/catalog.js';
 import { escapeHtml, humanSize } from '../html.js';
 import { encodePath } from '../path.js';
+import { renderHistoryPanels, renderHistoryTools, versionsButton } from './history-page.js';
 import type { ListingParams } from './listing.js';
 
 /** Everything one listing page shows; built by routes.ts, rendered here without I/O. */
@@ -12,9 +13,18 @@ export interface ListingView {
   listing: DirListing;
   /** Totals for the header; undefined renders placeholders that the page script fills in. */
   stats: Stats | undefined;
+  /** ?at=: the page script shows the folder as it was at this moment (ms since the epoch). */
+  at?: number;
   /** The signed-in client may upload into this folder. */
   writable: boolean;
-  assets: { js: string; css: string };
+  assets: PageAssets;
+}
+
+/** URLs of the page's script files and style sheet. */
+export interface PageAssets {
+  js?: string;
+  history?: string;
+  css: string;
 }
 
 const SORT_LABELS: ReadonlyArray<[DirSort, string, string]> = [
@@ -74,7 +84,7 @@ function folderRow(dir: string, name: string): string {
 function fileRow(f: FileEntry): string {
   return (
     `<tr class="file"><td class="name"><a href="${escapeHtml(`/files/${encodePath(f.path)}`)}" download>` +
-    `<span class="icon" aria-hidden="true"></span>${escapeHtml(f.name)}</a></td>` +
+    `<span class="icon" aria-hidden="true"></span>${escapeHtml(f.name)}</a>${versionsButton(f.path, f.name)}</td>` +
     `<td class="size num">${sizeHtml(f.size)}</td><td class="mtime">${timeHtml(f.mtime)}</td>` +
     `<td class="uploaded">${timeHtml(f.uploadedAt)}</td><td class="storage">${storageHtml(f)}</td></tr>`
   );
@@ -102,16 +112,20 @@ export function renderBreadcrumbs(dir: string, user: { admin: boolean }): string
 export function renderSummary(stats: Stats | undefined): string {
   if (!stats) {
     const item = (label: string) => `<div><dt>${label}</dt><dd>&#8230;</dd></div>`;
-    return `<dl class="summary">${['Files', 'Backed up', 'Stored', 'Saved', 'Hot / cold'].map(item).join('')}</dl>`;
+    return `<dl class="summary">${['Files', 'Backed up', 'History', 'Stored', 'Saved', 'Hot / cold'].map(item).join('')}</dl>`;
   }
   const dedup = Math.max(0, stats.logicalBytes - stats.blobBytes);
   const compression = Math.max(0, stats.blobBytes - stats.storedBytes);
   const saved = dedup + compression;
   const pct = stats.logicalBytes > 0 ? Math.round((saved / stats.logicalBytes) * 100) : 0;
   const files = `${stats.files.toLocaleString('en-US')} ${stats.files === 1 ? 'file' : 'files'}`;
+  // Past versions (deletions included) and the trash, beside what is current.
+  const older = Math.max(0, stats.versions - stats.files);
+  const historyTitle = `${older.toLocaleString('en-US')} older ${older === 1 ? 'version' : 'versions'}, ${stats.deleted.toLocaleString('en-US')} deleted ${stats.deleted === 1 ? 'file' : 'files'}`;
   return (
     `<dl class="summary"><div><dt>Files</dt><dd>${files}</dd></div>` +
     `<div><dt>Backed up</dt><dd>${humanSize(stats.logicalBytes)}</dd></div>` +
+    `<div><dt>History</dt><dd title="${historyTitle}">${humanSize(stats.historyBytes)}</dd></div>` +
     `<div><dt>Stored</dt><dd>${humanSize(stats.storedBytes)}</dd></div>` +
     `<div><dt>Saved</dt><dd title="duplicates ${humanSize(dedup)}, compression ${humanSize(compression)}">${humanSize(saved)} (${pct}%)</dd></div>` +
     `<div><dt>Hot / cold</dt><dd>${stats.hot.toLocaleString('en-US')} / ${stats.cold.toLocaleString('en-US')}</dd></div></dl>`
@@ -149,7 +163,8 @@ function toolbar(view: ListingView): string {
       '<input class="sr-only" id="upload-folder" type="file" webkitdirectory multiple><label class="button" for="upload-folder">Upload a folder</label>' +
       '<span class="hint">or drop files and folders anywhere on this page</span></div>'
     : '';
-  return `<div class="toolbar">${filter}<div class="actions">${zip}${upload}</div></div>`;
+  const history = dir === '' ? '' : renderHistoryTools();
+  return `<div class="toolbar">${filter}<div class="actions">${zip}${history}${upload}</div></div>`;
 }
 
 function emptyText(view: ListingView): string {
@@ -173,11 +188,12 @@ export function renderListingPage(view: ListingView): string {
     '<a class="signout" href="/logout">Sign out</a></header>' +
     // Totals cost a pass over the namespace: the page script fetches them after the listing.
     `<div id="summary"${view.stats ? '' : ` data-src="${escapeHtml(`${folderHref(dir)}?format=summary`)}"`}>${renderSummary(view.stats)}</div>` +
-    `<main id="listing" data-dir="${escapeHtml(dir)}"${view.writable ? ' data-writable=""' : ''}>` +
+    `<main id="listing" data-dir="${escapeHtml(dir)}"${view.writable ? ' data-writable=""' : ''}${view.at === undefined ? '' : ` data-at="${view.at}"`}>` +
     renderBreadcrumbs(dir, view.user) +
     `<h1>${escapeHtml(title)}</h1>` +
     toolbar(view) +
     '<ul id="uploads" class="uploads" aria-live="polite"></ul>' +
+    (dir === '' ? '' : renderHistoryPanels(dir, view.writable)) +
     firstPage +
     `<table class="listing"><caption class="sr-only">Contents of ${escapeHtml(dir || 'all namespaces')}</caption>` +
     `<thead><tr>${SORT_LABELS.map(([s, label, cls]) => sortHeader(view, s, label, cls)).join('')}<th scope="col" class="storage">Storage</th></tr></thead>` +
@@ -190,7 +206,8 @@ export function renderListingPage(view: ListingView): string {
 }
 
 /** The HTML shell: no inline script or style, so the CSP can forbid both. */
-export function renderDocument(title: string, body: string, assets: { js?: string; css: string }): string {
+export function renderDocument(title: string, body: string, assets: PageAssets): string {
+  const scripts = [assets.js, assets.history].filter((src): src is string => src !== undefined);
   return (
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
@@ -198,7 +215,8 @@ export function renderDocument(title: string, body: string, assets: { js?: strin
     `<title>${escapeHtml(title)} - cloud-backup</title>` +
     '<link rel="icon" href="data:,">' +
     `<link rel="stylesheet" href="${escapeHtml(assets.css)}">` +
-    (assets.js ? `<script src="${escapeHtml(assets.js)}" defer></script>` : '') +
+    // Deferred scripts run in document order: browse.js first, then history.js.
+    scripts.map((src) => `<script src="${escapeHtml(src)}" defer></script>`).join('') +
     `</head><body>${body}</body></html>`
   );
 }

@@ -3,12 +3,13 @@ import { AppError, NotFoundError } from '../../storage/errors.js';
 import { assertRead, type Principal } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { rawPathAfter } from '../files.js';
+import { parseMoment } from '../moment.js';
 import { parseFilePath } from '../path.js';
 import { ASSET_URLS } from './assets.js';
 import { listingJson, PAGE_SIZE, parseListingParams } from './listing.js';
 import { folderHref, listingHref, renderListingPage, renderMessagePage, renderRows, renderSummary } from './page.js';
 import { htmlResponse, jsonResponse } from './security.js';
-import { zipHeaders, zipResponse } from './zip.js';
+import { folderHeld, zipHeaders, zipResponse } from './zip.js';
 
 /** Errors a reader can act on get a page of their own; anything else stays a JSON error. */
 const PAGE_ERRORS: Readonly<Record<string, string>> = {
@@ -22,6 +23,12 @@ function errorPage(err: unknown): Response | undefined {
   if (!(err instanceof AppError) || !(err.kind in PAGE_ERRORS)) return undefined;
   const html = renderMessagePage(PAGE_ERRORS[err.kind] as string, err.message, { href: '/', text: 'Go to your files' }, ASSET_URLS.css);
   return htmlResponse(html, STATUS[err.kind]);
+}
+
+/** ?at= (ms or ISO 8601, as the API reads it), or undefined for now. */
+function momentOf(c: Context): number | undefined {
+  const raw = c.req.query('at');
+  return raw === undefined || raw === '' ? undefined : parseMoment(raw);
 }
 
 /** The folder of a /browse/ or /zip/ URL, checked for read access. */
@@ -38,6 +45,7 @@ async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Res
     return jsonResponse({ summary: renderSummary(await deps.catalog.stats(dir === '' ? undefined : namespace)) });
   }
   const params = parseListingParams((name) => c.req.query(name));
+  const at = momentOf(c);
   const user: Principal = c.get('principal');
   const listing = await deps.catalog.listDir({
     dir,
@@ -48,8 +56,9 @@ async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Res
     cursor: params.cursor,
   });
   const empty = listing.files.length === 0 && listing.folders.length === 0;
-  // A namespace always exists for its readers (a new client uploads into an empty one).
-  if (empty && dir.includes('/') && !params.cursor && !params.q && !(await deps.catalog.dirExists(dir))) {
+  // A namespace always exists for its readers (a new client uploads into an empty one). With
+  // ?at= the page script shows the folder as it was: it may hold nothing now.
+  if (empty && dir.includes('/') && !params.cursor && !params.q && at === undefined && !(await deps.catalog.dirExists(dir))) {
     throw new NotFoundError(`no folder ${dir}`);
   }
   const next = listing.nextCursor ? listingHref(dir, { ...params, cursor: listing.nextCursor }) : null;
@@ -62,6 +71,7 @@ async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Res
     params,
     listing,
     stats: undefined,
+    at,
     writable: dir !== '' && user.name === namespace,
     assets: ASSET_URLS,
   });
@@ -103,11 +113,14 @@ export function browseRoutes(deps: AppDeps): Hono {
   app.get('/zip/*', (c) =>
     asPage(c, async () => {
       const dir = folderOf(c, '/zip/');
+      const at = momentOf(c);
       // Checked before streaming: once the archive starts, the status is already sent.
-      if (!(await deps.catalog.dirExists(dir))) throw new NotFoundError(`no folder ${dir} (or nothing in it)`);
+      if (!(await folderHeld(deps, dir, at))) {
+        throw new NotFoundError(at === undefined ? `no folder ${dir} (or nothing in it)` : `nothing was in ${dir} at ${new Date(at).toISOString()}`);
+      }
       // HEAD must not start the archive: its first pull would open a blob nobody reads.
-      if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: zipHeaders(dir) });
-      return zipResponse(deps, dir, log);
+      if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: zipHeaders(dir, at) });
+      return zipResponse(deps, dir, log, at);
     }),
   );
 

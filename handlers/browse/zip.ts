@@ -15,28 +15,39 @@ interface ZipEntry {
   input: Uint8Array | AsyncIterable<Uint8Array>;
 }
 
-/** Name of the archive for a folder: its last segment + '.zip'. */
-export function zipName(dir: string): string {
-  return `${dir.slice(dir.lastIndexOf('/') + 1)}.zip`;
+/**
+ * Name of the archive for a folder: its last segment + '.zip'; as of a moment, with that moment
+ * in UTC (no ':' so that Windows can save it): 'docs-2024-05-01T100000Z.zip'.
+ */
+export function zipName(dir: string, at?: number): string {
+  const name = dir.slice(dir.lastIndexOf('/') + 1);
+  if (at === undefined) return `${name}.zip`;
+  return `${name}-${new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '')}.zip`;
 }
 
-export function zipHeaders(dir: string): Record<string, string> {
+export function zipHeaders(dir: string, at?: number): Record<string, string> {
   return {
     'Content-Type': 'application/zip',
-    'Content-Disposition': contentDisposition(zipName(dir)),
+    'Content-Disposition': contentDisposition(zipName(dir, at)),
     'X-Content-Type-Options': 'nosniff',
     'Cache-Control': 'no-store',
   };
 }
 
+/** Whether `dir` holds a file now, or held one at `at`. */
+export async function folderHeld(deps: AppDeps, dir: string, at: number | undefined): Promise<boolean> {
+  if (at === undefined) return deps.catalog.dirExists(dir);
+  return (await deps.catalog.listFiles({ prefix: `${dir}/`, limit: 1, at })).length > 0;
+}
+
 /**
- * GET /zip/<dir>/: every file below `dir` as one ZIP (zip64 when needed), streamed: the catalog
- * is read a page at a time and each blob is opened only when the archive reaches it, so nothing
- * is built in memory or on disk. Entry names are relative to `dir`; a file that has a folder of
- * the same name beside it is renamed `name (file)` (zip-names.ts). The caller checked access and
- * that the folder exists.
+ * GET /zip/<dir>/[?at=]: every file below `dir` (now, or as it was at `at`) as one ZIP (zip64
+ * when needed), streamed: the catalog is read a page at a time and each blob is opened only
+ * when the archive reaches it, so nothing is built in memory or on disk. Entry names are
+ * relative to `dir`; a file that has a folder of the same name beside it is renamed
+ * `name (file)` (zip-names.ts). The caller checked access and that the folder exists.
  */
-export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => void): Response {
+export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => void, at?: number): Response {
   // The reader of the blob being zipped, so that a cancelled download closes it at once
   // (client-zip does not cancel its inputs).
   let current: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -56,11 +67,19 @@ export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => v
     }
   }
 
-  // A file whose name is also a folder's gets another entry name (see zip-names.ts).
-  const taken = {
-    isFolder: (path: string) => deps.catalog.dirExists(path),
-    isFile: async (path: string) => (await deps.catalog.getFile(path)) !== undefined,
-  };
+  // A file whose name is also a folder's gets another entry name (see zip-names.ts); as of a
+  // moment, in the tree of that moment.
+  const taken =
+    at === undefined
+      ? {
+          isFolder: (path: string) => deps.catalog.dirExists(path),
+          isFile: async (path: string) => (await deps.catalog.getFile(path)) !== undefined,
+        }
+      : {
+          isFolder: (path: string) => folderHeld(deps, path, at),
+          // The path itself sorts first among the paths it prefixes.
+          isFile: async (path: string) => (await deps.catalog.listFiles({ prefix: path, limit: 1, at }))[0]?.path === path,
+        };
 
   async function open(f: FileEntry): Promise<ZipEntry | undefined> {
     let entry: FileEntry | undefined = f;
@@ -70,10 +89,13 @@ export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => v
         stream = await deps.blobs.read(f.sha256, undefined, { state: f.state, codec: f.codec });
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
-        // Deleted or replaced since the page was listed: skip it or take the new content.
-        entry = await deps.catalog.getFile(f.path);
+        // Now: deleted or replaced since the page was listed, so skip it or take the new content.
+        // As of a moment: the version's blob is only gone when retention removed the version.
+        entry = at === undefined ? await deps.catalog.getFile(f.path) : await deps.catalog.getVersion(f.path, f.version);
         if (!entry) return undefined;
-        if (entry.sha256 === f.sha256) throw err;
+        // The same content in the same form is really missing; in another form (hot/cold
+        // moved it meanwhile) it can be read again.
+        if (entry.sha256 === f.sha256 && entry.state === f.state && entry.codec === f.codec) throw err;
         return open(entry);
       }
     }
@@ -89,7 +111,7 @@ export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => v
   async function* entries(): AsyncGenerator<ZipEntry> {
     let after: string | undefined;
     for (;;) {
-      const page = await deps.catalog.listFiles({ prefix: `${dir}/`, limit: ZIP_PAGE, after });
+      const page = await deps.catalog.listFiles({ prefix: `${dir}/`, limit: ZIP_PAGE, after, at });
       for (const f of page) {
         const e = await open(f);
         if (e) yield e;
@@ -116,5 +138,5 @@ export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => v
       await zip.cancel(reason).catch(() => {});
     },
   });
-  return new Response(body, { status: 200, headers: zipHeaders(dir) });
+  return new Response(body, { status: 200, headers: zipHeaders(dir, at) });
 }

@@ -209,7 +209,10 @@ describe('listing in Chromium', () => {
     expect(await rowNames(page)).toEqual([`script>"&'.txt`]);
     await expect(page.locator('#rows a').getAttribute('href')).resolves.toBe(`/files/alice/${encode(HOSTILE)}`);
     // Our own script is the only one; the filter reflects the name as text as well.
-    expect(await page.$$eval('script', (els) => els.map((e) => new URL((e as HTMLScriptElement).src).pathname))).toEqual(['/assets/browse.js']);
+    expect(await page.$$eval('script', (els) => els.map((e) => new URL((e as HTMLScriptElement).src).pathname))).toEqual([
+      '/assets/browse.js',
+      '/assets/history.js',
+    ]);
     await page.fill('#q', '"&\'');
     await page.waitForURL((u) => u.searchParams.get('q') === '"&\'');
     await poll(() => rowNames(page)).toEqual([`script>"&'.txt`]);

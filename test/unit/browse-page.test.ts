@@ -12,6 +12,7 @@ import {
   type ListingView,
 } from '../../handlers/browse/page.js';
 import { BROWSE_JS } from '../../handlers/browse/browse-js.generated.js';
+import { HISTORY_JS } from '../../handlers/browse/history-js.generated.js';
 import { CONTENT_SECURITY_POLICY } from '../../handlers/browse/security.js';
 import { zipName } from '../../handlers/browse/zip.js';
 import type { DirListing, FileEntry, Stats } from '../../storage/catalog.js';
@@ -137,6 +138,12 @@ describe('header, breadcrumbs and page', () => {
     expect(renderSummary({ ...STATS, files: 1, logicalBytes: 0, blobBytes: 0, storedBytes: 0 })).toContain('<dd>1 file</dd>');
   });
 
+  it('shows what the history holds beside the current files', () => {
+    const html = renderSummary({ ...STATS, files: 3, versions: 10, historyBytes: 2048, deleted: 2 });
+    expect(html).toContain('<div><dt>History</dt><dd title="7 older versions, 2 deleted files">2.0 KiB</dd></div>');
+    expect(renderSummary({ ...STATS, files: 3, versions: 4, historyBytes: 0, deleted: 1 })).toContain('title="1 older version, 1 deleted file">0 B<');
+  });
+
   it('without totals, renders placeholders and where the script fetches them', () => {
     const html = renderListingPage(view({ stats: undefined, dir: 'alice/a b' }));
     expect(html).toContain('<div id="summary" data-src="/browse/alice/a%20b/?format=summary"><dl class="summary"><div><dt>Files</dt><dd>&#8230;</dd></div>');
@@ -160,10 +167,11 @@ describe('header, breadcrumbs and page', () => {
         listing: { folders: ['sub'], files: [entry(HOSTILE)], nextCursor: 'CUR' },
       }),
     );
-    expect(html.match(/<script/g)).toHaveLength(1);
-    expect(html).toContain(`<script src="${ASSET_URLS.js.replace('&', '&#38;')}" defer></script>`);
-    // Inside any tag (text may mention "onerror=" harmlessly once its "<" is escaped).
-    expect(html).not.toMatch(/<[a-z][^>]*\s(style|on[a-z]+)=|<style/i);
+    expect(html.match(/<script/g)).toHaveLength(2);
+    expect(html).toContain(`<script src="${ASSET_URLS.js}" defer></script><script src="${ASSET_URLS.history}" defer></script>`);
+    // Inside any tag (text may mention "onerror=" harmlessly once its "<" is escaped, and so may a
+    // quoted attribute value, which cannot end early: every '"' in it is escaped).
+    expect(html.replace(/"[^"]*"/g, '""')).not.toMatch(/<[a-z][^>]*\s(style|on[a-z]+)=|<style/i);
     expect(html).toContain('value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
     expect(html).toContain('<strong>&#34;&#62;&#60;b&#62;x</strong>');
     // The next page and the sort links keep the filter.
@@ -193,10 +201,60 @@ describe('header, breadcrumbs and page', () => {
   });
 });
 
+describe('history views', () => {
+  it('gives each file row a Versions button with the path escaped, hidden until history.js runs', () => {
+    const html = renderRows('alice/docs', { folders: ['sub'], files: [entry(HOSTILE)], nextCursor: null });
+    expect(html).toContain(
+      '<button type="button" class="versions needs-history" data-path="alice/docs/&#60;img src=x onerror=alert(1)&#62;&#34;&#38;&#39;.txt" ' +
+        'aria-label="Versions of &#60;img src=x onerror=alert(1)&#62;&#34;&#38;&#39;.txt">Versions</button>',
+    );
+    expect(html).not.toMatch(/<img/);
+    // Folders have no versions of their own.
+    expect(html.match(/class="versions/g)).toHaveLength(1);
+  });
+
+  it('renders the trash, "as of" and versions shells for a folder, hidden; none at the root', () => {
+    const mine = renderListingPage(view());
+    for (const id of ['show-trash', 'as-of', 'trash', 'snapshot', 'versions', 'rollback', 'rollback-dialog']) expect(mine).toContain(`id="${id}"`);
+    expect(mine).toContain('<div class="history-tools needs-history">');
+    expect(mine).toMatch(/<section class="panel" id="trash"[^>]* hidden>/);
+    expect(mine).toMatch(/<section class="panel snapshot" id="snapshot"[^>]* hidden>/);
+    expect(mine).toContain('id="snapshot-exit" href="/browse/alice/docs/"');
+    const root = renderListingPage(view({ dir: '', writable: false, user: { name: 'root', admin: true } }));
+    expect(root).not.toContain('id="show-trash"');
+    expect(root).not.toContain('id="snapshot"');
+  });
+
+  it('offers the rollback only to a writer, and escapes the folder in its dialog', () => {
+    const dir = `alice/<b>"x"</b>`;
+    const theirs = renderListingPage(view({ dir, writable: false, user: { name: 'root', admin: true } }));
+    expect(theirs).not.toContain('id="rollback');
+    expect(theirs).toContain('id="snapshot-zip"');
+    const mine = renderListingPage(view({ dir }));
+    expect(mine).toContain('<h2 id="rollback-title">Roll back alice/&#60;b&#62;&#34;x&#34;&#60;/b&#62; to');
+    expect(mine).toContain('id="snapshot-exit" href="/browse/alice/%3Cb%3E%22x%22%3C/b%3E/"');
+    expect(mine).not.toMatch(/<b>/);
+  });
+});
+
+describe('as of a moment', () => {
+  it('names the archive by the moment in UTC, without colons', () => {
+    expect(zipName('alice/docs', Date.UTC(2024, 4, 1, 10, 0, 5, 250))).toBe('docs-2024-05-01T100005Z.zip');
+    expect(zipName('alice', 0)).toBe('alice-1970-01-01T000000Z.zip');
+    expect(zipName('alice/docs')).toBe('docs.zip');
+  });
+
+  it('hands the moment to the page script, only when there is one', () => {
+    expect(renderListingPage(view({ at: 1714557600000 }))).toContain('data-at="1714557600000"');
+    expect(renderListingPage(view())).not.toContain('data-at');
+  });
+});
+
 describe('assets and headers', () => {
-  it('the page script is valid JavaScript', () => {
+  it('the page scripts are valid JavaScript', () => {
     // Parsing only: new Function compiles the body without running it.
     expect(() => new Function(BROWSE_JS)).not.toThrow();
+    expect(() => new Function(HISTORY_JS)).not.toThrow();
   });
 
   it('asset URLs carry a content version', () => {
