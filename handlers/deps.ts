@@ -1,6 +1,7 @@
 import type { BlobStore } from '../storage/blob-store.js';
 import type { BlobState, Catalog } from '../storage/catalog.js';
 import type { KeyedMutex } from '../storage/keyed-mutex.js';
+import type { SpaceReserve } from '../storage/space-reserve.js';
 
 /** What the handlers need from the outside world. Adapters build it; tests build real ones. */
 export interface AppDeps {
@@ -20,6 +21,8 @@ export interface AppDeps {
    * parsing resolved `.`/`..`; absent when the runtime does not keep it.
    */
   rawTarget?: (env: unknown) => string | undefined;
+  /** Space held back so that deletes work on a full disk (storage/space-reserve.ts); absent: none. */
+  reserve?: SpaceReserve;
   /** Where the handlers log (one line per event); defaults to console. */
   log?: (line: string) => void;
   /** Told the route pattern and client of every request (access log, metrics); absent: nobody asks. */

@@ -7,6 +7,7 @@ import { evaluateWriteConditions, hasWriteConditions } from './conditional.js';
 import { serveFile, validatorsOf } from './download.js';
 import { parseContentDigest, parseContentLength, parseMtime } from './headers.js';
 import { parseFilePath, type FilePath } from './path.js';
+import { assertReserveHeld, freeingSpace } from './reserve.js';
 
 /** The still-encoded path after `prefix` in the request URL (decoded exactly once later). */
 export function rawPathAfter(url: string, prefix: string): string {
@@ -52,6 +53,7 @@ export function fileRoutes(deps: AppDeps): Hono {
       }
     };
     if (conditional) await checkPreconditions();
+    await assertReserveHeld(deps);
     const temp = await deps.blobs.writeTemp(c.req.raw.body, { maxBytes: max, signal: c.req.raw.signal });
     if (declared !== undefined && temp.size !== declared) {
       await deps.blobs.discard(temp);
@@ -79,8 +81,9 @@ export function fileRoutes(deps: AppDeps): Hono {
   app.delete('/*', async (c) => {
     const fp = filePathOf(c.req.url);
     assertWrite(c.get('principal'), fp.namespace);
-    // A deletion is a new version (a tombstone): the history keeps the content.
-    if (!(await deps.catalog.deleteFile(fp.path, deps.clock()))) throw new NotFoundError(`no file ${fp.path}`);
+    // A deletion is a new version (a tombstone): the history keeps the content. On a full disk
+    // even that row needs room: the space reserve makes it.
+    if (!(await freeingSpace(deps, () => deps.catalog.deleteFile(fp.path, deps.clock())))) throw new NotFoundError(`no file ${fp.path}`);
     return c.body(null, 204);
   });
 

@@ -30,6 +30,8 @@ export interface ServerConfig {
   maxUploadReserveBytes: number;
   /** Open connections from one remote address. */
   maxConnectionsPerAddress: number;
+  /** Bytes held back on the data disk so that deletes and fsck --repair work when it is full; 0: none. */
+  diskReserveBytes: number;
   /** A bearer token for `GET /metrics` besides admin clients; '' means admins only. */
   metricsToken: string;
   logFormat: LogFormat;
@@ -142,6 +144,7 @@ export const OPTIONS: readonly Option[] = [
     key: 'maxUploadReserveBytes',
     help: 'bytes of unfinished uploads per client (auto: 2x max-upload)',
   },
+  { flag: 'disk-reserve', env: 'CB_DISK_RESERVE', fallback: '16M', parse: wrap(parseSize), key: 'diskReserveBytes', help: 'space kept free for deletes on a full disk (0: none)' },
   { flag: 'max-connections-per-address', env: 'CB_MAX_CONNECTIONS_PER_ADDRESS', fallback: '256', parse: integer(1, 1_000_000), key: 'maxConnectionsPerAddress', help: 'open connections from one address' },
   {
     flag: 'log-format',

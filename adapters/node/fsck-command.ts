@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { DiskBlobStore } from '../../storage/disk-blob-store.js';
+import { DiskSpaceReserve } from '../../storage/disk-space-reserve.js';
 import type { Finding } from '../../storage/fsck.js';
 import { FINDINGS_KEPT, runFsck } from '../../storage/fsck-run.js';
 import type { SqliteCatalog } from '../../storage/sqlite-catalog.js';
@@ -12,6 +14,12 @@ export interface FsckFlags {
   json: boolean;
   /** Repair even though a server seems to run on the data dir. */
   force: boolean;
+}
+
+/** The server's space reserve in `dataDir`, if one is there (its size is the server's setting). */
+async function heldReserve(dataDir: string): Promise<DiskSpaceReserve | undefined> {
+  const size = await stat(new DiskSpaceReserve(dataDir, 0).file).then((st) => st.size, () => 0);
+  return size > 0 ? new DiskSpaceReserve(dataDir, size) : undefined;
 }
 
 /**
@@ -36,6 +44,10 @@ export async function fsckCommand(
   );
   const blobs = new DiskBlobStore({ root: dataDir });
   const lost: { path: string; sha256: string }[] = [];
+  // A repair on a full disk needs room for its catalog writes: it gets the server's reserve,
+  // which is taken back afterwards if there is room (else by the server, once space returns).
+  const reserve = flags.repair ? await heldReserve(dataDir) : undefined;
+  if (reserve) await reserve.release();
   const report = await runFsck({
     root: dataDir,
     catalog,
@@ -54,6 +66,7 @@ export async function fsckCommand(
       human(`LOST    ${path}: its content (${sha256}) is missing or corrupt; removed from the catalog, upload it again`);
     },
   });
+  if (reserve) await reserve.restore().catch(() => false);
   const s = report.summary;
   if (flags.json) print(JSON.stringify({ ...report, lost }));
   else {

@@ -11,6 +11,7 @@ import { SlidingLoginLimiter } from '../../storage/login-limiter.js';
 import { Pruner } from '../../storage/pruner.js';
 import { Sweeper } from '../../storage/sweeper.js';
 import { releaseBlob } from '../../handlers/commit.js';
+import { DiskSpaceReserve } from '../../storage/disk-space-reserve.js';
 import { openBackends } from './backends.js';
 import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
@@ -58,6 +59,10 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
   if (repaired.swaps > 0) {
     log(`start-up: finished ${repaired.swaps} interrupted hot/cold swap(s): ${repaired.dropped} leftover form(s) removed, ${repaired.corrected} catalog row(s) corrected`);
   }
+  const reserve = config.diskReserveBytes > 0 ? new DiskSpaceReserve(config.dataDir, config.diskReserveBytes) : undefined;
+  if (reserve && !(await reserve.restore())) {
+    log(`start-up: the disk has no room for the ${config.diskReserveBytes}-byte space reserve: uploads get 507 until files are deleted`);
+  }
   const metrics = new PrometheusMetrics({ catalog });
   const sweeper = new Sweeper({
     ...swaps,
@@ -88,6 +93,7 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
     locks,
     reads,
     loginLimiter: new SlidingLoginLimiter({ clock: Date.now }),
+    reserve,
     rawTarget: (env) => (env as Partial<HttpBindings> | undefined)?.incoming?.url,
     config: {
       ...DEFAULT_CONFIG,

@@ -4,6 +4,7 @@ import type { Principal } from '../auth.js';
 import { commitFile } from '../commit.js';
 import type { AppDeps } from '../deps.js';
 import { httpDate } from '../http-date.js';
+import { assertReserveHeld } from '../reserve.js';
 
 /** What the tus method handlers share: loading an upload, receiving bytes, completing, dropping. */
 
@@ -83,6 +84,7 @@ export async function receive(deps: AppDeps, upload: UploadRecord, chunk: Incomi
   if (chunk.contentLength !== undefined && chunk.contentLength > left) {
     throw new TooLargeError(`${chunk.contentLength} bytes sent at offset ${upload.offset}, but only ${left} are left of Upload-Length ${upload.length}`);
   }
+  await assertReserveHeld(deps);
   const size = await deps.blobs.appendPartial(upload.id, upload.offset, chunk.body, {
     maxBytes: left,
     sha256: chunk.sha256,

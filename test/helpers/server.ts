@@ -32,7 +32,8 @@ export async function startTestServer(
   options: { dataDir?: string; keepData?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await makeDataDir());
-  const config: ServerConfig = { ...loadConfig([], {}), host: '127.0.0.1', port: 0, dataDir, ...overrides };
+  // A small space reserve: every test server writes one at start-up.
+  const config: ServerConfig = { ...loadConfig([], {}), host: '127.0.0.1', port: 0, dataDir, diskReserveBytes: 1 << 20, ...overrides };
   const logs: string[] = [];
   const server = await startServer(config, (line) => logs.push(line));
   const catalogId = config.databaseUrl || join(dataDir, 'catalog.sqlite');

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli } from '../helpers/fsck.js';
+import { rawRequest } from '../helpers/raw-http.js';
 import { makeDataDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { purgeHistory } from '../helpers/history.js';
 
@@ -22,6 +23,7 @@ async function mountTmpfs(dir: string, size: string): Promise<string | undefined
   }
 }
 
+const RESERVE = 4 << 20;
 const base = await makeDataDir();
 const mountPoint = join(base, 'small-disk');
 await mkdir(mountPoint);
@@ -35,7 +37,7 @@ describe.skipIf(skipReason !== undefined)('a full disk (64 MiB tmpfs data dir)',
     fetch(`${s.url}/files/${path}`, { method: 'PUT', headers: s.auth('alice'), body, duplex: 'half' } as RequestInit);
 
   beforeAll(async () => {
-    s = await startTestServer({}, { dataDir: mountPoint, keepData: true });
+    s = await startTestServer({ diskReserveBytes: RESERVE }, { dataDir: mountPoint, keepData: true });
   });
   afterAll(async () => {
     await s?.stop();
@@ -111,6 +113,27 @@ describe.skipIf(skipReason !== undefined)('a full disk (64 MiB tmpfs data dir)',
     expect(s.logs.filter((l) => l.startsWith('error:'))).toEqual([]);
     await expectIntact();
     expect(await readdir(join(mountPoint, 'tmp'))).toEqual([]);
+  });
+
+  it('on the full disk a refused upload is read by the client (507), and a DELETE still works (the space reserve)', async () => {
+    const head = `PUT /files/alice/raw-full.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.tokens.alice}\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const chunk = Buffer.alloc(64 * 1024, 3);
+    const parts: Buffer[] = [Buffer.from(head)];
+    for (let i = 0; i < 32; i++) parts.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'));
+    parts.push(Buffer.from('0\r\n\r\n'));
+    const refused = await rawRequest(s.url, Buffer.concat(parts), 20_000);
+    expect(refused.status).toBe(507);
+    expect(refused.raw).toMatch(/"error"/);
+
+    const victim = 'alice/early/0.bin';
+    const del = await fetch(`${s.url}/files/${victim}`, { method: 'DELETE', headers: s.auth('alice') });
+    expect(del.status).toBe(204);
+    kept.delete(victim);
+    expect((await fetch(`${s.url}/files/${victim}`, { headers: s.auth('alice') })).status).toBe(404);
+    expect(s.logs.some((l) => /released the space reserve/.test(l))).toBe(true);
+    // Until the reserve can be taken back, uploads wait (the freed space is kept for deletes).
+    expect((await put('alice/after/too-soon.bin', 'x')).status).toBe(507);
+    await expectIntact();
     await rm(join(mountPoint, 'filler'));
   });
 
@@ -129,7 +152,7 @@ describe.skipIf(skipReason !== undefined)('a full disk (64 MiB tmpfs data dir)',
     const check = await fsckCli(mountPoint);
     expect(check.findings.filter((f) => f.kind !== 'orphan-blob')).toEqual([]);
     expect(check.findings).toEqual([]);
-    s = await startTestServer({}, { dataDir: mountPoint, keepData: true });
+    s = await startTestServer({ diskReserveBytes: RESERVE }, { dataDir: mountPoint, keepData: true });
     await expectIntact();
   });
 });
