@@ -9,6 +9,7 @@
  */
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
+import { planSeek, SeekableGzip, type ByteSource, type SeekPlan } from './seekable-gzip.js';
 
 export type CodecName = 'gzip' | 'br';
 
@@ -28,7 +29,8 @@ const CHUNK = 64 * 1024;
 const CODECS: Record<CodecName, CodecSpec> = {
   gzip: {
     suffix: 'gz',
-    compress: () => zlib.createGzip({ level: 6, chunkSize: CHUNK }),
+    // Seekable: independent members with an index, still one ordinary gzip stream.
+    compress: () => new SeekableGzip({ level: 6, chunkSize: CHUNK }),
     decompress: () => zlib.createGunzip({ chunkSize: CHUNK }),
   },
   br: {
@@ -102,4 +104,13 @@ export async function* takeRange(source: AsyncIterable<Uint8Array>, start: numbe
 export function isCodecDataError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code.startsWith('ERR__ERROR_'));
+}
+
+/**
+ * For a range of a cold form: the compressed span to read and decompress (whole members of a
+ * seekable gzip file, see storage/seekable-gzip.ts), or null when the form has no index (older
+ * gzip files, brotli) and must be decompressed from its start.
+ */
+export function planRangeRead(codec: string, file: ByteSource, start: number, end: number): Promise<SeekPlan | null> {
+  return codec === 'gzip' ? planSeek(file, start, end) : Promise.resolve(null);
 }

@@ -6,7 +6,8 @@ import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobLocation, ByteRange, PendingForm, ReadOptions, StoredForm } from './blob-store.js';
 import { hashOf, verified } from './blob-verify.js';
-import { codecSuffix, createCompressor, createDecompressor, isCodecDataError, KNOWN_CODECS, takeRange } from './codec.js';
+import { codecSuffix, createCompressor, createDecompressor, isCodecDataError, KNOWN_CODECS, planRangeRead, takeRange } from './codec.js';
+import { sliceChecked } from './seekable-gzip.js';
 import { CorruptBlobError, InsufficientStorageError, NotFoundError } from './errors.js';
 
 export interface DiskBlobFormsOptions {
@@ -75,14 +76,29 @@ export class DiskBlobForms {
   /** The plain content (or a range of it) from whichever form is stored, decompressing on the fly. */
   async read(sha256: string, range?: ByteRange, where?: BlobLocation, options: ReadOptions = {}): Promise<Readable> {
     const { fh, where: found } = await this.open(sha256, where);
-    const plain = this.plainStream(fh, found, range);
+    let plain: Readable;
+    try {
+      plain = await this.plainStream(fh, found, range);
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
     if (range || !options.verify) return plain;
     return Readable.from(verified(plain, sha256, found), { objectMode: false });
   }
 
-  private plainStream(fh: FileHandle, found: BlobLocation, range?: ByteRange): Readable {
+  private async plainStream(fh: FileHandle, found: BlobLocation, range?: ByteRange): Promise<Readable> {
     if (found.state === 'hot') {
       return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK, autoClose: true });
+    }
+    if (range) {
+      // A seekable form: decompress only the members that hold the range.
+      const plan = await planRangeRead(found.codec as string, { size: (await fh.stat()).size, bytes: (s, e) => readAt(fh, s, e) }, range.start, range.end);
+      if (plan) {
+        const span = fh.createReadStream({ ...plan.compressed, highWaterMark: READ_CHUNK, autoClose: true });
+        const members = pipelineCb(span, createDecompressor(found.codec as string), () => {});
+        return Readable.from(sliceChecked(members, plan.skip, range.end - range.start + 1), { objectMode: false });
+      }
     }
     const file = fh.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true });
     // The callback form: a consumer that stops early destroys the decompressor, which destroys
@@ -102,7 +118,7 @@ export class DiskBlobForms {
       throw err;
     }
     try {
-      return await hashOf(this.plainStream(fh, where));
+      return await hashOf(await this.plainStream(fh, where));
     } catch (err) {
       if (isCodecDataError(err)) return { unreadable: (err as Error).message };
       throw err;
@@ -225,6 +241,13 @@ export class DiskBlobForms {
       throw err;
     }
   }
+}
+
+/** Bytes `start`..`end` (inclusive) of an open file. */
+async function readAt(fh: FileHandle, start: number, end: number): Promise<Uint8Array> {
+  const buf = Buffer.alloc(end - start + 1);
+  const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+  return buf.subarray(0, bytesRead);
 }
 
 async function syncFile(path: string): Promise<void> {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
 import type { BlobLocation, ByteRange, PendingForm, ReadOptions, StoredForm } from './blob-store.js';
 import { hashOf, verified } from './blob-verify.js';
-import { codecOfSuffix, codecSuffix, createCompressor, createDecompressor, isCodecDataError, KNOWN_CODECS, takeRange } from './codec.js';
+import { codecOfSuffix, codecSuffix, createCompressor, createDecompressor, isCodecDataError, KNOWN_CODECS, planRangeRead, takeRange } from './codec.js';
+import { sliceChecked } from './seekable-gzip.js';
 import { CorruptBlobError, NotFoundError } from './errors.js';
 import type { S3Objects } from './s3-objects.js';
 
@@ -78,14 +79,32 @@ export class S3BlobForms {
 
   /** The plain content (or a range) of exactly one form; NotFoundError when it is not there. */
   private async plainStream(sha256: string, loc: BlobLocation, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
-    if (loc.state === 'hot') return this.objects.get(this.keyOf(sha256, loc), range);
-    const stored = Readable.fromWeb((await this.objects.get(this.keyOf(sha256, loc))) as never);
+    const key = this.keyOf(sha256, loc);
+    if (loc.state === 'hot') return this.objects.get(key, range);
+    if (range) {
+      // A seekable form: fetch and decompress only the members that hold the range.
+      const plan = await this.planRange(key, loc.codec as string, range);
+      if (plan) {
+        const span = Readable.fromWeb((await this.objects.get(key, plan.compressed)) as never);
+        const members = pipelineCb(span, createDecompressor(loc.codec as string), () => {});
+        return Readable.toWeb(Readable.from(sliceChecked(members, plan.skip, range.end - range.start + 1), { objectMode: false })) as ReadableStream<Uint8Array>;
+      }
+    }
+    const stored = Readable.fromWeb((await this.objects.get(key)) as never);
     // The callback form: a consumer that stops early destroys the decompressor, which
     // ends the GET; a failing GET reaches the consumer through the decompressor.
     const plain = pipelineCb(stored, createDecompressor(loc.codec as string), () => {});
     // A compressed stream cannot be entered in the middle: decompress up to the range.
     const out = range ? Readable.from(takeRange(plain, range.start, range.end), { objectMode: false }) : plain;
     return Readable.toWeb(out) as ReadableStream<Uint8Array>;
+  }
+
+  private async planRange(key: string, codec: string, range: ByteRange) {
+    let size: number | undefined;
+    for await (const o of this.objects.list(key)) if (o.key === key) size = o.size;
+    if (size === undefined) throw new NotFoundError(`${key} is missing`);
+    const bytes = async (start: number, end: number) => new Uint8Array(await new Response(await this.objects.get(key, { start, end })).arrayBuffer());
+    return planRangeRead(codec, { size, bytes }, range.start, range.end);
   }
 
   async hash(sha256: string, where: BlobLocation): Promise<{ sha256: string; size: number } | { unreadable: string }> {
