@@ -21,6 +21,8 @@ export interface ClientConfig {
   intervalMs: number;
   /** The state DB file. */
   statePath: string;
+  /** --exclude patterns (gitignore syntax, relative to the folder). */
+  exclude: string[];
   /** Local deletions stay local: no DELETE is sent (the server copy stays current). */
   keepDeleted: boolean;
 }
@@ -128,6 +130,8 @@ Backs up every file under <folder> to a cloud-backup server and keeps watching f
   --settle DURATION    a file must be unchanged this long before upload (default ${DEFAULTS.settle})
   --interval DURATION  full rescan period in watch mode (default ${DEFAULTS.interval})
   --state PATH         the client's state DB (default: per user, outside the folder)
+  --exclude GLOB       leave out what matches (gitignore syntax, repeatable); .cbignore files
+                       in any folder add rules for that folder
   --keep-deleted       do not delete on the server what was deleted here (by default a
                        deletion is sent, and the server keeps the file's history)
   -h, --help           this text`;
@@ -225,6 +229,7 @@ export function parseClientArgs(argv: readonly string[], e: ArgsEnv): ParsedArgs
       intervalMs,
       statePath,
       keepDeleted: values['keep-deleted'] ?? false,
+      exclude: values.exclude ?? [],
     },
   };
 }
@@ -246,6 +251,7 @@ function parse(argv: readonly string[]) {
       interval: { type: 'string' },
       state: { type: 'string' },
       'keep-deleted': { type: 'boolean' },
+      exclude: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -8,7 +8,8 @@ import { expectStatus, HttpClient } from './http.js';
 import { didSomething, emptySummary, formatBytes, formatDuration, Reporter, type Output, type PassSummary } from './progress.js';
 import { pathApi, relativeKey, remotePath } from './remote-path.js';
 import { UPLOAD_RETRY, withRetry, type RetryPolicy } from './retry.js';
-import { examine, scanTree, type ScanEntry } from './scanner.js';
+import { compileRules, extendChain, isExcluded, type RuleChain } from './ignore-rules.js';
+import { examine, rulesAt, scanTree, type ScanEntry, type ScanOptions } from './scanner.js';
 import { listServerFolder } from './server-listing.js';
 import { StateDb, type FileRecord } from './state-db.js';
 import { TokenBucket } from './token-bucket.js';
@@ -57,6 +58,10 @@ export class BackupClient {
   private readonly clock: Clock;
   private readonly signal: AbortSignal;
   private readonly reportedSkips = new Set<string>();
+  /** Symbolic links counted by the last pass that reported them (said again only when it changes). */
+  private reportedLinks = 0;
+  /** --exclude, relative to the backed-up folder. */
+  private readonly rootRules: RuleChain;
   private readonly stateFiles: Set<string>;
   /** Files of this full pass the server lost or holds differently: reported as repaired. */
   private readonly repairs = new Map<string, RepairReason>();
@@ -76,6 +81,7 @@ export class BackupClient {
     this.http = new HttpClient(config.server, config.token);
     if (config.limitRate !== null) this.bucket = new TokenBucket({ rate: config.limitRate, clock: this.clock });
     this.uploader = new Uploader(() => this.uploadContext(), config.concurrency);
+    this.rootRules = extendChain([], 0, compileRules(config.exclude));
     // Windows paths compare case-insensitively.
     const db = pathApi(config.flavor).resolve(config.statePath);
     const folded = config.flavor === 'win32' ? db.toLowerCase() : db;
@@ -132,6 +138,11 @@ export class BackupClient {
     }
   }
 
+  /** How every walk of this folder looks: our own files skipped, --exclude and .cbignore applied. */
+  private scanOptions(rules: RuleChain = this.rootRules): ScanOptions {
+    return { flavor: this.config.flavor, ignore: this.isStateFile, rules };
+  }
+
   /** Paths the walk must not report: our own state DB and its journal files. */
   isStateFile = (abs: string): boolean => this.stateFiles.has(this.config.flavor === 'win32' ? abs.toLowerCase() : abs);
 
@@ -145,10 +156,11 @@ export class BackupClient {
     // Where the walk could not look: nothing below counts as deleted.
     const unseen: string[] = [];
     const entries = async function* (this: BackupClient): AsyncGenerator<ScanEntry> {
-      for await (const e of scanTree(this.config.folder, { flavor: this.config.flavor, ignore: this.isStateFile })) {
+      for await (const e of scanTree(this.config.folder, this.scanOptions())) {
         const key = relativeKey(e.segments);
-        seen.add(key);
-        if (e.kind === 'error') unseen.push(key);
+        // A name that is not UTF-8 has no key; an excluded folder is not looked into.
+        if (e.kind !== 'badname') seen.add(key);
+        if (e.kind === 'error' || (e.kind === 'excluded' && e.dir)) unseen.push(key);
         yield e;
       }
     }.call(this);
@@ -189,14 +201,17 @@ export class BackupClient {
       for (const abs of absPaths) {
         const segments = segmentsOf(abs);
         if (!segments || self.isStateFile(abs)) continue;
+        const rules = await rulesAt(self.config.folder, segments, self.scanOptions());
+        if (rules === 'excluded') continue;
         const e = await examine(abs, segments);
+        if (e !== undefined && e !== 'directory' && e.kind !== 'error' && isExcluded(rules, segments, false)) continue;
         if (e === undefined) {
           const key = relativeKey(segments);
           const record = self.db.getFile(key);
           gone.push(...(record ? [record] : []), ...self.db.filesUnder(key));
         } else if (e === 'directory') {
-          for await (const inner of scanTree(abs, { flavor: self.config.flavor, ignore: self.isStateFile })) {
-            const entry = { ...inner, segments: [...segments, ...inner.segments] };
+          if (isExcluded(rules, segments, true)) continue;
+          for await (const entry of scanTree(abs, self.scanOptions(rules), segments)) {
             if (once(entry)) yield entry;
           }
         } else if (e && once(e)) {
@@ -219,11 +234,22 @@ export class BackupClient {
       for await (const entry of entries) {
         if (this.signal.aborted) break;
         const key = relativeKey(entry.segments);
+        if (entry.kind === 'excluded') {
+          summary.excluded++;
+          continue;
+        }
+        if (entry.kind === 'badname') {
+          this.failShown(summary, entry.shown, 'the name is not valid UTF-8, so the server cannot store it; rename it to back it up');
+          continue;
+        }
         if (entry.kind === 'skipped') {
           summary.skipped++;
-          if (!this.reportedSkips.has(key)) {
+          // Links are counted into one line per pass; other odd files are named, once.
+          if (entry.reason === 'symlink') {
+            summary.symlinks++;
+          } else if (!this.reportedSkips.has(key)) {
             this.reportedSkips.add(key);
-            this.reporter.line(`skipped   ${displayName(key)} (${entry.reason === 'symlink' ? 'symbolic link, not followed' : 'not a regular file'})`);
+            this.reporter.line(`skipped   ${displayName(key)} (not a regular file)`);
           }
           continue;
         }
@@ -255,6 +281,11 @@ export class BackupClient {
     }
     await this.uploader.onIdle();
     summary.durationMs = this.clock.now() - started;
+    summary.stopped = this.signal.aborted;
+    if (summary.symlinks > 0 && summary.symlinks !== this.reportedLinks) {
+      this.reportedLinks = summary.symlinks;
+      this.reporter.line(`skipped   ${summary.symlinks} symbolic link${summary.symlinks === 1 ? '' : 's'} (not followed: a link's target is backed up where it lives, if inside the folder)`);
+    }
     // A quiet rescan in watch mode says nothing; the first pass and --once always report.
     const firstOrOnce = kind === 'full scan' && (this.passes === 0 || this.config.once);
     if (firstOrOnce || didSomething(summary)) {
@@ -311,9 +342,14 @@ export class BackupClient {
   }
 
   private fail(summary: PassSummary, key: string, message: string): void {
+    this.failShown(summary, displayName(key), message, key);
+  }
+
+  /** A failure of a path already escaped for output (`shown`). */
+  private failShown(summary: PassSummary, shown: string, message: string, key = shown): void {
     summary.failed++;
     summary.failures.push({ path: key, message });
-    this.reporter.line(`failed    ${displayName(key)}: ${displayText(message)}`);
+    this.reporter.line(`failed    ${shown}: ${displayText(message)}`);
   }
 
   private record(summary: PassSummary, file: FileRef, o: Outcome): void {
@@ -324,6 +360,13 @@ export class BackupClient {
         summary.unchanged++;
         return;
       case 'gone':
+        return;
+      case 'interrupted':
+        // Cut by Ctrl+C or stop(): counted, with what it had sent (a tus upload resumes there).
+        summary.interrupted++;
+        summary.bytesSent += o.sent;
+        this.reporter.fileDone();
+        this.reporter.line(`stopped   ${displayName(key)} (${formatBytes(o.sent)} of ${formatBytes(file.size)} sent)`);
         return;
       case 'deferred':
         summary.deferred++;

@@ -12,6 +12,14 @@ export interface PassSummary {
   deleted: number;
   /** Unchanged here, but lost by the server or different there: sent again. */
   repaired: number;
+  /** Left out by --exclude or .cbignore (an excluded folder counts once). */
+  excluded: number;
+  /** Symbolic links among the skipped (one line per pass names their number). */
+  symlinks: number;
+  /** Files in flight when the pass was stopped (their bytes so far are in bytesSent). */
+  interrupted: number;
+  /** The pass was cut short (Ctrl+C, stop()). */
+  stopped: boolean;
   /** Upload body bytes sent in this pass (a resumed upload counts only what was sent now). */
   bytesSent: number;
   /** Sizes of the files that reached the server (uploaded or linked). */
@@ -22,11 +30,11 @@ export interface PassSummary {
 
 /** Whether a pass changed anything or has something to say (a quiet watch-mode rescan does not). */
 export function didSomething(s: PassSummary): boolean {
-  return s.uploaded + s.linked + s.failed + s.deferred + s.deleted + s.repaired > 0;
+  return s.uploaded + s.linked + s.failed + s.deferred + s.deleted + s.repaired + s.interrupted > 0;
 }
 
 export function emptySummary(pass: number): PassSummary {
-  return { pass, uploaded: 0, linked: 0, unchanged: 0, deferred: 0, failed: 0, skipped: 0, deleted: 0, repaired: 0, bytesSent: 0, bytesBackedUp: 0, durationMs: 0, failures: [] };
+  return { pass, uploaded: 0, linked: 0, unchanged: 0, deferred: 0, failed: 0, skipped: 0, deleted: 0, repaired: 0, excluded: 0, symlinks: 0, interrupted: 0, stopped: false, bytesSent: 0, bytesBackedUp: 0, durationMs: 0, failures: [] };
 }
 
 /** Binary multiples, named as such (the same factors --limit-rate reads). */
@@ -56,11 +64,13 @@ export function formatDuration(ms: number): string {
 export function formatSummary(s: PassSummary, kind = 'full scan'): string {
   const rate = s.durationMs > 0 ? (s.bytesSent * 1000) / s.durationMs : 0;
   return (
-    `pass ${s.pass} (${kind}) done in ${formatDuration(s.durationMs)}: ${s.uploaded} uploaded, ${s.linked} linked, ` +
+    `pass ${s.pass} (${kind}) ${s.stopped ? 'stopped after' : 'done in'} ${formatDuration(s.durationMs)}: ${s.uploaded} uploaded, ${s.linked} linked, ` +
     `${s.unchanged} unchanged, ${s.deferred} deferred, ${s.failed} failed, ${s.skipped} skipped` +
     // Counts most passes never have are shown only when they happened.
     (s.deleted ? `, ${s.deleted} deleted` : '') +
     (s.repaired ? `, ${s.repaired} repaired` : '') +
+    (s.excluded ? `, ${s.excluded} excluded` : '') +
+    (s.interrupted ? `, ${s.interrupted} interrupted` : '') +
     '; ' +
     `${formatBytes(s.bytesSent)} sent (${formatBytes(Math.round(rate))}/s)`
   );

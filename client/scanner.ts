@@ -1,5 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
+import { decodeName, displayBytes, displayName } from './display-name.js';
+import { compileRules, extendChain, isExcluded, readIgnoreFile, type RuleChain } from './ignore-rules.js';
 import { pathApi, type PathFlavor } from './remote-path.js';
 
 export type ScanEntry =
@@ -7,12 +9,24 @@ export type ScanEntry =
   /** Not followed / not a regular file: reported so the user knows it is not backed up. */
   | { kind: 'skipped'; segments: string[]; abs: string; reason: 'symlink' | 'special' }
   /** Could not be listed or examined now (EACCES, EBUSY, EPERM...): tried again next pass. */
-  | { kind: 'error'; segments: string[]; abs: string; code: string; message: string };
+  | { kind: 'error'; segments: string[]; abs: string; code: string; message: string }
+  /** Left out by --exclude or a .cbignore (a folder: not entered). */
+  | { kind: 'excluded'; segments: string[]; abs: string; dir: boolean }
+  /** A name that is not UTF-8: the server cannot store it. `shown` is the path, escaped for output. */
+  | { kind: 'badname'; segments: string[]; shown: string; dir: boolean };
 
 export interface ScanOptions {
   flavor: PathFlavor;
   /** Paths never reported, e.g. the client's own state DB when it lies inside the folder. */
   ignore?: (abs: string) => boolean;
+  /** Rules from --exclude (relative to the backed-up folder); .cbignore files add to them. */
+  rules?: RuleChain;
+}
+
+interface Pending {
+  abs: string;
+  segments: string[];
+  chain: RuleChain;
 }
 
 /** Vanished between listing and looking: a deleted file is simply no longer there to back up. */
@@ -47,30 +61,43 @@ async function* statBatch(files: { abs: string; segments: string[] }[]): AsyncGe
  * in memory, never the list of all files, so a tree of 100k+ files costs little. Symlinks are
  * reported and not followed (no loops, nothing outside the folder).
  */
-export async function* scanTree(root: string, options: ScanOptions): AsyncGenerator<ScanEntry> {
+export async function* scanTree(root: string, options: ScanOptions, base: readonly string[] = []): AsyncGenerator<ScanEntry> {
   const api = pathApi(options.flavor);
-  const pending: { abs: string; segments: string[] }[] = [{ abs: root, segments: [] }];
+  const pending: Pending[] = [{ abs: root, segments: [...base], chain: options.rules ?? [] }];
   while (pending.length > 0) {
-    const dir = pending.pop() as { abs: string; segments: string[] };
-    let handle: AsyncIterable<Dirent>;
+    const dir = pending.pop() as Pending;
+    let handle: AsyncIterable<Dirent<Buffer>>;
     try {
-      handle = await opendir(dir.abs, { bufferSize: 64 });
+      // Names as bytes: a name that is not UTF-8 would otherwise arrive with U+FFFD in it.
+      // (Node's types know only string encodings here; 'buffer' works since Node 12.)
+      handle = (await opendir(dir.abs, { bufferSize: 64, encoding: 'buffer' as BufferEncoding })) as unknown as AsyncIterable<Dirent<Buffer>>;
     } catch (err) {
-      if (dir.segments.length > 0 && vanished(err)) continue;
+      if (dir.segments.length > base.length && vanished(err)) continue;
       yield errorEntry(dir.segments, dir.abs, err);
       continue;
     }
-    const subdirs: { abs: string; segments: string[] }[] = [];
+    const chain = extendChain(dir.chain, dir.segments.length, compileRules(await readIgnoreFile(dir.abs, api.join)));
+    const subdirs: Pending[] = [];
     let files: { abs: string; segments: string[] }[] = [];
     try {
       for await (const d of handle) {
-        const abs = api.join(dir.abs, d.name);
-        const segments = [...dir.segments, d.name];
+        const name = decodeName(d.name);
+        if (name === undefined) {
+          const shown = [...dir.segments.map(displayName), displayBytes(d.name)].join('/');
+          yield { kind: 'badname', segments: dir.segments, shown, dir: d.isDirectory() };
+          continue;
+        }
+        const abs = api.join(dir.abs, name);
+        const segments = [...dir.segments, name];
         if (options.ignore?.(abs)) continue;
+        if (!d.isSymbolicLink() && isExcluded(chain, segments, d.isDirectory())) {
+          yield { kind: 'excluded', segments, abs, dir: d.isDirectory() };
+          continue;
+        }
         if (d.isSymbolicLink()) {
           yield { kind: 'skipped', segments, abs, reason: 'symlink' };
         } else if (d.isDirectory()) {
-          subdirs.push({ abs, segments });
+          subdirs.push({ abs, segments, chain });
         } else if (d.isFile()) {
           files.push({ abs, segments });
           if (files.length >= STAT_BATCH) {
@@ -87,9 +114,28 @@ export async function* scanTree(root: string, options: ScanOptions): AsyncGenera
       if (!vanished(err)) yield errorEntry(dir.segments, dir.abs, err);
     }
     // Reversed so that the stack visits them in listing order.
-    for (let i = subdirs.length - 1; i >= 0; i--) pending.push(subdirs[i] as { abs: string; segments: string[] });
+    for (let i = subdirs.length - 1; i >= 0; i--) pending.push(subdirs[i] as Pending);
   }
 }
+
+/**
+ * The rules that apply to a path the watcher reported, read from the .cbignore files of the
+ * folders above it, or 'excluded' when the path or one of those folders is left out.
+ */
+export async function rulesAt(root: string, segments: readonly string[], options: ScanOptions): Promise<RuleChain | 'excluded'> {
+  const api = pathApi(options.flavor);
+  let chain = options.rules ?? [];
+  let abs = root;
+  for (let depth = 0; depth < segments.length; depth++) {
+    chain = extendChain(chain, depth, compileRules(await readIgnoreFile(abs, api.join)));
+    const here = segments.slice(0, depth + 1);
+    const isDir = depth < segments.length - 1;
+    if (isDir && isExcluded(chain, here, true)) return 'excluded';
+    abs = api.join(abs, segments[depth] as string);
+  }
+  return chain;
+}
+
 
 /** Stats one path found by the watcher: the same entry kinds as the walk, or undefined if gone. */
 export async function examine(abs: string, segments: string[]): Promise<ScanEntry | 'directory' | undefined> {

@@ -77,7 +77,9 @@ export type Outcome =
       /** The file changed again after it was sent: look again at this time. */
       recheckAtMs?: number;
     }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; message: string }
+  /** Cancelled while it was being read or sent; `sent` body bytes had left by then. */
+  | { kind: 'interrupted'; sent: number };
 
 async function statOf(abs: string): Promise<LocalStat | undefined> {
   try {
@@ -200,7 +202,17 @@ function failureMessage(err: unknown): string {
  * Backs up one file: decide from metadata, hash, record-or-link-or-send, then check the file did
  * not change meanwhile. A record is written only after the server confirmed the content.
  */
-export async function backupFile(ctx: UploadContext, file: FileRef): Promise<Outcome> {
+export async function backupFile(outer: UploadContext, file: FileRef): Promise<Outcome> {
+  // Files still waiting in the queue when the pass is stopped were never in flight.
+  if (outer.signal.aborted) throw new CancelledError();
+  let sentNow = 0;
+  const ctx: UploadContext = {
+    ...outer,
+    onBytes: (n) => {
+      sentNow += n;
+      outer.onBytes?.(n);
+    },
+  };
   const key = relativeKey(file.segments);
   const remote = remotePath(ctx.namespace, ctx.prefix, file.segments);
   let current: LocalStat = { size: file.size, mtimeMs: file.mtimeMs };
@@ -249,7 +261,7 @@ export async function backupFile(ctx: UploadContext, file: FileRef): Promise<Out
     const retryAtMs = ctx.clock.now() + Math.max(ctx.settleMs, 1000);
     return lastSent ? { ...lastSent, recheckAtMs: retryAtMs } : { kind: 'deferred', retryAtMs };
   } catch (err) {
-    if (err instanceof CancelledError || ctx.signal.aborted) throw new CancelledError();
+    if (err instanceof CancelledError || ctx.signal.aborted) return { kind: 'interrupted', sent: sentNow };
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return lastSent ?? { kind: 'gone' };
     return { kind: 'failed', message: failureMessage(err) };
   }
@@ -294,6 +306,7 @@ export class Uploader {
             slot.done = [];
             const outcome = await backupFile(this.ctx(), current);
             for (const l of listeners) l(outcome, current);
+            if (outcome.kind === 'interrupted') break;
             next = slot.again;
             listeners = slot.done;
           }

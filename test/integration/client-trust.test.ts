@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { StateDb } from '../../client/state-db.js';
 import { startWatching } from '../../client/watcher.js';
 import { sha256 } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, listServer, QUICK, runClient, serverFile } from '../client/helpers.js';
+import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, listServer, QUICK, runClient, serverFile, spawnClient } from '../client/helpers.js';
+import { writeRandomFile } from '../helpers/bytes.js';
 
 let s: TestServer;
 let work: string;
@@ -243,4 +244,60 @@ describe('local deletions', () => {
     expect(await listed('alice/watch-delete/')).toEqual(['alice/watch-delete/stays.txt']);
     expect(cap.lines()).toContain('deleted   goes/away.txt (gone locally; the server keeps its history)');
   });
+});
+
+describe('what is left out, and what cannot be stored', () => {
+  it('--exclude and .cbignore rules, one line for all symbolic links, a non-UTF-8 name fails visibly', async () => {
+    const { folder, state } = await freshFolder('rules');
+    await putLocal(folder, 'doc.txt', 'doc');
+    await putLocal(folder, 'scratch.tmp', 'excluded by --exclude');
+    await putLocal(folder, 'build/out.bin', 'excluded folder');
+    await putLocal(folder, 'app.log', 'excluded by the top .cbignore');
+    await putLocal(folder, '.cbignore', '# top rules\n*.log\n');
+    await putLocal(folder, 'sub/.cbignore', 'secret.txt\n!keep.log\n');
+    await putLocal(folder, 'sub/secret.txt', 'excluded below sub');
+    await putLocal(folder, 'sub/keep.log', 're-included below sub');
+    await putLocal(folder, 'secret.txt', 'sub/.cbignore does not reach up here');
+    for (const n of ['one', 'two', 'three']) await symlink(join(folder, 'doc.txt'), join(folder, `link-${n}`));
+    // Latin-1 "café.txt": not UTF-8.
+    await writeFile(Buffer.concat([Buffer.from(`${folder}/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'latin-1 name');
+
+    const r = await runClient([folder, '--once', '--state', state, '--server', s.url, '--exclude', '*.tmp', '--exclude', 'build/'], { CB_TOKEN: s.tokens.alice });
+    expect(r.code, r.output).toBe(1);
+    expect(await listed('alice/rules/')).toEqual(['.cbignore', 'doc.txt', 'secret.txt', 'sub/.cbignore', 'sub/keep.log'].map((p) => `alice/rules/${p}`));
+    const lines = r.output.split('\n');
+    expect(lines).toContain('failed    caf\\xe9.txt: the name is not valid UTF-8, so the server cannot store it; rename it to back it up');
+    expect(lines.filter((l) => l.startsWith('skipped'))).toEqual(['skipped   3 symbolic links (not followed: a link\'s target is backed up where it lives, if inside the folder)']);
+    expect(r.output).toMatch(/5 uploaded, 0 linked, 0 unchanged, 0 deferred, 1 failed, 3 skipped, 4 excluded;/);
+
+    // Once excluded, a file already backed up is left on the server (it was not deleted here).
+    await putLocal(folder, '.cbignore', '*.log\ndoc.txt\n');
+    const again = await runClient([folder, '--once', '--state', state, '--server', s.url, '--settle', '0'], { CB_TOKEN: s.tokens.alice });
+    expect(again.output).not.toMatch(/deleted/);
+    expect(await listed('alice/rules/')).toContain('alice/rules/doc.txt');
+  }, CHILD_TEST_MS);
+});
+
+describe('interrupted', () => {
+  it('Ctrl+C counts the file in flight and its bytes in the summary', async () => {
+    const { folder, state } = await freshFolder('cut');
+    const size = 4 * 1024 * 1024;
+    await writeRandomFile(join(folder, 'big.bin'), size);
+    await age(join(folder, 'big.bin'));
+    const c = spawnClient([folder, '--once', '--state', state, '--server', s.url, '--limit-rate', '256K'], { CB_TOKEN: s.tokens.alice });
+    // The upload is under way once the server writes it into tmp/.
+    const tmp = join(s.dataDir, 'tmp');
+    await eventually(async () => {
+      for (const f of await readdir(tmp).catch(() => [])) if ((await stat(join(tmp, f)).catch(() => undefined))?.size) return true;
+      return undefined;
+    }, 60_000, 20);
+    c.child.kill('SIGINT');
+    const code = await c.exited;
+    const out = c.output();
+    expect(code, out).toBe(1);
+    const m = /^stopped {3}big\.bin \(([\d.]+) (KiB|MiB) of 4\.00 MiB sent\)$/m.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(out).toMatch(/^pass 1 \(full scan\) stopped after .*: 0 uploaded, .* 1 interrupted; [\d.]+ (KiB|MiB) sent/m);
+    expect((await serverFile(s, 'alice/cut/big.bin')).status).toBe(404);
+  }, CHILD_TEST_MS);
 });
