@@ -384,8 +384,9 @@
     var files = byId('snapshot-files');
     var status = byId('snapshot-status');
     var empty = byId('snapshot-empty');
+    // No prototype: a folder may be called "constructor" or "__proto__".
     /** @type {Record<string, boolean>} */
-    var seen = {};
+    var seen = Object.create(null);
     var counts = { files: 0, folders: 0 };
     asOfTime.value = pickerValue(at);
     listing.classList.add('viewing-past');

@@ -142,8 +142,8 @@ describe('the folder as of a moment', () => {
   const before: Record<string, string> = {
     'alice/proj/a.txt': 'a, as it was\n',
     'alice/proj/b.txt': 'b, deleted later\n',
-    'alice/proj/lib/c.txt': 'c in lib\n',
-    'alice/proj/lib/d.txt': 'd in lib\n',
+    'alice/proj/constructor/c.txt': 'c in a folder\n',
+    'alice/proj/constructor/d.txt': 'd in a folder\n',
   };
   let at = 0;
 
@@ -151,12 +151,12 @@ describe('the folder as of a moment', () => {
     let last = 0;
     for (const [path, body] of Object.entries(before)) last = Math.max(last, await put(path, body));
     at = await momentAfter(last);
-    // Then: a changed, b deleted, a new file, and the whole of lib/ deleted.
+    // Then: a changed, b deleted, a new file, and the whole of constructor/ deleted.
     await put('alice/proj/a.txt', 'a, changed since\n');
     await del('alice/proj/b.txt');
     await put('alice/proj/new.txt', 'added since\n');
-    await del('alice/proj/lib/c.txt');
-    await del('alice/proj/lib/d.txt');
+    await del('alice/proj/constructor/c.txt');
+    await del('alice/proj/constructor/d.txt');
   });
 
   it('shows the folder at the moment picked, walks into a folder that is gone now, downloads the .zip', async () => {
@@ -173,7 +173,7 @@ describe('the folder as of a moment', () => {
     await page.click('#as-of button[type="submit"]');
     await page.waitForURL((u) => u.searchParams.get('at') === new Date(at).toISOString());
     await poll(() => page.textContent('#snapshot-status')).toBe('1 folder, 2 files.');
-    expect(await texts(page, '#snapshot-folders td.name a')).toEqual(['lib/']);
+    expect(await texts(page, '#snapshot-folders td.name a')).toEqual(['constructor/']);
     expect(await texts(page, '#snapshot-files td.name a')).toEqual(['a.txt', 'b.txt']);
     await expect(page.locator('#snapshot-files tr', { hasText: 'a.txt' }).locator('td.size').textContent()).resolves.toBe('13 B');
     await expect(page.locator('#rows').isVisible()).resolves.toBe(false);
@@ -189,12 +189,12 @@ describe('the folder as of a moment', () => {
     const saved = join(tmp, 'proj-then.zip');
     await zip.saveAs(saved);
     const entries = readZip(await readFile(saved));
-    expect(entries.map((e) => e.name)).toEqual(['a.txt', 'b.txt', 'lib/c.txt', 'lib/d.txt']);
+    expect(entries.map((e) => e.name)).toEqual(['a.txt', 'b.txt', 'constructor/c.txt', 'constructor/d.txt']);
     for (const e of entries) expect(e.sha256).toBe(sha256(before[`alice/proj/${e.name}`] as string));
 
-    // lib/ holds nothing now, yet its page opens as it was.
-    await page.click('#snapshot-folders a:text-is("lib/")');
-    await page.waitForURL((u) => u.pathname === '/browse/alice/proj/lib/' && u.searchParams.has('at'));
+    // constructor/ (a prototype name must not trip the grouping) holds nothing now, yet opens as it was.
+    await page.click('#snapshot-folders a:text-is("constructor/")');
+    await page.waitForURL((u) => u.pathname === '/browse/alice/proj/constructor/' && u.searchParams.has('at'));
     await poll(() => texts(page, '#snapshot-files td.name a')).toEqual(['c.txt', 'd.txt']);
     expect(errors).toEqual([]);
     await page.close();
@@ -218,7 +218,7 @@ describe('the folder as of a moment', () => {
     const expected = Object.fromEntries(Object.entries(before).map(([p, body]) => [p, sha256(body)]));
     expect(await tree('alice/proj/')).toEqual(expected);
     expect(await currentSha('alice/proj/new.txt')).toBeNull();
-    expect(await currentSha('alice/proj/lib/c.txt')).toBe(sha256(before['alice/proj/lib/c.txt'] as string));
+    expect(await currentSha('alice/proj/constructor/c.txt')).toBe(sha256(before['alice/proj/constructor/c.txt'] as string));
     expect(errors).toEqual([]);
     await page.close();
   });
