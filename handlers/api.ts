@@ -11,7 +11,8 @@ import { parseDecodedPath } from './path.js';
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 
-function parseLimit(value: string | undefined): number {
+/** `limit` of a paged API listing: 1..MAX_PAGE, DEFAULT_PAGE when absent. */
+export function parseLimit(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_PAGE;
   if (!/^\d{1,6}$/.test(value)) throw new BadRequestError('limit must be a positive integer');
   const n = Number(value);

@@ -1,21 +1,13 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { BadRequestError, NotFoundError, TooLargeError, UnsupportedMediaTypeError } from '../storage/errors.js';
+import { parseLimit } from './api.js';
 import { assertRead, assertWrite } from './auth.js';
 import { fileJson, linkFile } from './commit.js';
 import type { AppDeps } from './deps.js';
 import { parseMoment } from './moment.js';
 import { parseDecodedPath } from './path.js';
 import { rollbackFolder } from './rollback.js';
-
-export const DEFAULT_VERSIONS_PAGE = 100;
-export const MAX_VERSIONS_PAGE = 1000;
-
-function parsePageLimit(value: string | undefined): number {
-  if (value === undefined || value === '') return DEFAULT_VERSIONS_PAGE;
-  if (!/^\d{1,6}$/.test(value) || Number(value) < 1) throw new BadRequestError('limit must be a positive integer');
-  return Math.min(Number(value), MAX_VERSIONS_PAGE);
-}
 
 /** Reads a small JSON body, refusing other content types (no cross-site form can send JSON). */
 async function jsonBody(c: { req: { header(n: string): string | undefined; json(): Promise<unknown> } }, route: string): Promise<Record<string, unknown>> {
@@ -45,7 +37,7 @@ export function historyRoutes(deps: AppDeps): Hono {
     if (raw === undefined || raw === '') throw new BadRequestError('path is required: /api/versions?path=<namespace>/<path>');
     const fp = parseDecodedPath(raw);
     assertRead(c.get('principal'), fp.namespace);
-    const limit = parsePageLimit(c.req.query('limit'));
+    const limit = parseLimit(c.req.query('limit'));
     const cursor = c.req.query('cursor');
     if (cursor !== undefined && !/^\d{1,15}$/.test(cursor)) throw new BadRequestError('invalid cursor');
     const rows = await deps.catalog.listVersions({ path: fp.path, limit: limit + 1, before: cursor });

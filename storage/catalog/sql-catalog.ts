@@ -307,22 +307,23 @@ export class SqlCatalog implements Catalog {
       const conds: SQL[] = [];
       if (query.prefix) conds.push(prefixCondition(sql.raw('path'), query.prefix));
       if (after !== undefined) conds.push(sql`path > ${after}`);
+      // A left join: one row per path of the chunk, so the last row is where the next chunk starts.
       const rows = await this.driver.all(sql`
-        select ${VERSION_ENTRY}
+        select p.path as "chunkPath", ${VERSION_ENTRY}
         from (select distinct path from versions${where(conds)} order by path limit ${chunk}) p
-        join versions v on v.id = (select v2.id from versions v2 where v2.path = p.path and v2.uploaded_at <= ${query.at}
-                                   order by v2.uploaded_at desc, v2.id desc limit 1)
+        left join versions v on v.id = (select v2.id from versions v2 where v2.path = p.path and v2.uploaded_at <= ${query.at}
+                                        order by v2.uploaded_at desc, v2.id desc limit 1)
         left join blobs b on b.sha256 = v.sha256
         order by p.path`);
       for (const r of rows) {
-        if (r.sha256 === null) continue;
+        // No version yet at `at`, or a deletion: not in the tree then.
+        if (r.sha256 === null || r.sha256 === undefined) continue;
         out.push(versionToEntry(r));
         if (out.length >= query.limit) return out;
       }
-      // The last path of a chunk may have had no version yet at `at`: continue after the chunk's paths.
-      const last = await this.one(sql`select max(path) as path from (select distinct path from versions${where(conds)} order by path limit ${chunk}) p`);
-      if (!last || last.path === null || last.path === undefined) return out;
-      after = str(last.path);
+      const last = rows[rows.length - 1];
+      if (rows.length < chunk || !last) return out;
+      after = str(last.chunkPath);
     }
   }
 
