@@ -238,6 +238,8 @@ describe('local deletions', () => {
       expect(await listed('alice/watch-delete/')).toEqual(['alice/watch-delete/goes/away.txt', 'alice/watch-delete/stays.txt']);
       await rm(join(folder, 'goes'), { recursive: true });
       await eventually(async () => ((await listed('alice/watch-delete/')).length === 1 ? true : undefined));
+      // The server commits the delete before the client prints its line: wait for both.
+      await eventually(async () => (cap.lines().some((l) => l.startsWith('deleted   goes/away.txt')) ? true : undefined));
     } finally {
       await w.stop();
     }
