@@ -4,14 +4,22 @@ import type { Socket } from 'node:net';
 /** Open connections from one address (pure counting, for tests). */
 export class ConnectionCounter {
   readonly #open = new Map<string, number>();
+  #total = 0;
+  #peak = 0;
+  #refused = 0;
 
   constructor(readonly maxPerAddress: number) {}
 
   /** Counts a new connection; false (and not counted) when its address is at the limit. */
   admit(address: string): boolean {
     const n = this.#open.get(address) ?? 0;
-    if (n >= this.maxPerAddress) return false;
+    if (n >= this.maxPerAddress) {
+      this.#refused++;
+      return false;
+    }
     this.#open.set(address, n + 1);
+    this.#total++;
+    this.#peak = Math.max(this.#peak, this.#total);
     return true;
   }
 
@@ -19,6 +27,12 @@ export class ConnectionCounter {
     const n = (this.#open.get(address) ?? 0) - 1;
     if (n > 0) this.#open.set(address, n);
     else this.#open.delete(address);
+    this.#total = Math.max(0, this.#total - 1);
+  }
+
+  /** Connections open now, the most open at once since start, and those refused at the cap. */
+  get totals(): { open: number; peak: number; refused: number } {
+    return { open: this.#total, peak: this.#peak, refused: this.#refused };
   }
 
   /** Addresses with open connections (bounded by the connections themselves). */

@@ -38,6 +38,7 @@ export class PrometheusMetrics implements MetricsExposition {
   readonly #promoted: Counter;
   readonly #catalogGauges: Record<CatalogSize, Gauge>;
   readonly #blobsByState: Gauge<'state'>;
+  #connections: (() => { open: number; peak: number; refused: number }) | undefined;
 
   constructor(options: { catalog: Catalog; processMetrics?: boolean }) {
     this.#catalog = options.catalog;
@@ -64,11 +65,21 @@ export class PrometheusMetrics implements MetricsExposition {
       storedBytes: gauge('cloudbackup_catalog_stored_bytes', 'What the blobs take in storage (compressed where cold)'),
     };
     this.#blobsByState = new Gauge({ name: 'cloudbackup_catalog_blobs_by_state', help: 'Blobs by hot/cold state', labelNames: ['state'], registers });
+    // Read from the server's connection counter when scraped (see watchConnections).
+    const connections = () => this.#connections?.() ?? { open: 0, peak: 0, refused: 0 };
+    new Gauge({ name: 'cloudbackup_http_connections_open', help: 'Client connections open now', registers, collect() { this.set(connections().open); } });
+    new Gauge({ name: 'cloudbackup_http_connections_peak', help: 'The most client connections open at once since the server started', registers, collect() { this.set(connections().peak); } });
+    new Gauge({ name: 'cloudbackup_http_connections_refused', help: 'Connections refused at --max-connections-per-address since the server started', registers, collect() { this.set(connections().refused); } });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** Where the connection gauges are read from (the server's per-address connection counter). */
+  watchConnections(totals: () => { open: number; peak: number; refused: number }): void {
+    this.#connections = totals;
   }
 
   observeRequest(r: RequestRecord): void {

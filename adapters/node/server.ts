@@ -128,7 +128,8 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
   server.requestTimeout = 0;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.setTimeout(120_000);
-  limitConnectionsPerAddress(server, config.maxConnectionsPerAddress);
+  const connections = limitConnectionsPerAddress(server, config.maxConnectionsPerAddress);
+  metrics.watchConnections(() => connections.totals);
   const reclaim = scheduleUploadReclaim(deps, log);
   sweeper.start();
 

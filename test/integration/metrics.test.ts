@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Body } from '../helpers/bytes.js';
 import { waitFor } from '../helpers/hot-cold.js';
@@ -122,5 +123,26 @@ describe('GET /metrics', () => {
     const got = await fetch(`${s.url}/files/bob/logs/app.log`, { headers: s.auth('bob') });
     expect((await sha256Body(got)).size).toBe(text.length);
     await waitFor('a promotion', async () => value(await scrape(), 'cloudbackup_promotions_total') === 1);
+  });
+
+  it('shows the connections open now, the most open at once, and refusals', async () => {
+    const before = await scrape();
+    const port = Number(new URL(s.url).port);
+    const held: Socket[] = await Promise.all(
+      Array.from({ length: 5 }, () => new Promise<Socket>((resolve, reject) => {
+        const c = connect(port, '127.0.0.1', () => resolve(c));
+        c.once('error', reject);
+      })),
+    );
+    // The scrape's own connection is open too.
+    await waitFor('5 more open connections', async () => value(await scrape(), 'cloudbackup_http_connections_open') >= value(before, 'cloudbackup_http_connections_open') + 5);
+    const during = await scrape();
+    expect(value(during, 'cloudbackup_http_connections_peak')).toBeGreaterThanOrEqual(value(during, 'cloudbackup_http_connections_open'));
+    for (const c of held) c.destroy();
+    await waitFor('the held connections to close', async () => value(await scrape(), 'cloudbackup_http_connections_open') <= value(during, 'cloudbackup_http_connections_open') - 5);
+    const after = await scrape();
+    // The peak stays where it was.
+    expect(value(after, 'cloudbackup_http_connections_peak')).toBeGreaterThanOrEqual(value(during, 'cloudbackup_http_connections_open'));
+    expect(value(after, 'cloudbackup_http_connections_refused')).toBe(0);
   });
 });

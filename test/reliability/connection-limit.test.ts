@@ -56,6 +56,10 @@ describe(`open connections per address (cap ${CAP})`, () => {
     let status = 0;
     for (let i = 0; i < 200 && status !== 200; i++) status = (await healthz()).status;
     expect(status).toBe(200);
+    // The refusals are counted for operators (GET /metrics).
+    const refusals = /^cloudbackup_http_connections_refused (\d+)$/m.exec(await s.server.metrics.render());
+    expect(Number(refusals?.[1])).toBeGreaterThanOrEqual(2);
+    expect(await s.server.metrics.render()).toMatch(new RegExp(`^cloudbackup_http_connections_peak ${CAP}$`, 'm'));
   });
 
   it('drops a connection whose headers never finish (headers timeout 15 s, was 60 s)', async () => {
