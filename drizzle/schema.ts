@@ -141,3 +141,26 @@ export const uploads = sqliteTable(
   (t) => [index('uploads_expires').on(t.expiresAt)],
 );
 
+
+/**
+ * Backup roots: the remote folder each source (a folder on one computer) backs up into, so a
+ * second folder of the same name is refused instead of overwriting the first one's files.
+ * Roots of one namespace never nest.
+ */
+export const roots = sqliteTable(
+  'roots',
+  {
+    /** Full path of the remote folder, namespace first ('alice/docs'; 'alice' for the whole namespace). */
+    path: text('path').primaryKey(),
+    namespace: text('namespace').notNull(),
+    /** Who writes here: a hash of the host name and the absolute folder (handlers/roots.ts). */
+    sourceId: text('source_id').notNull(),
+    host: text('host').notNull(),
+    folder: text('folder').notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** When the current source claimed it (later than created_at after an adopt). */
+    claimedAt: integer('claimed_at').notNull(),
+    lastSeen: integer('last_seen').notNull(),
+  },
+  (t) => [index('roots_namespace').on(t.namespace, t.path)],
+);

@@ -10,7 +10,7 @@ import { parseDecodedPath } from './path.js';
 import { rollbackFolder } from './rollback.js';
 
 /** Reads a small JSON body, refusing other content types (no cross-site form can send JSON). */
-async function jsonBody(c: { req: { header(n: string): string | undefined; json(): Promise<unknown> } }, route: string): Promise<Record<string, unknown>> {
+export async function jsonBody(c: { req: { header(n: string): string | undefined; json(): Promise<unknown> } }, route: string): Promise<Record<string, unknown>> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type)) throw new UnsupportedMediaTypeError(`${route} needs Content-Type: application/json`);
   let body: unknown;

@@ -191,6 +191,40 @@ export interface UploadRecord {
   expiresAt: number;
 }
 
+/** A backup root: the remote folder one source (a folder on one computer) backs up into. */
+export interface RootRecord {
+  /** Full path, namespace first ('alice/docs'). */
+  path: string;
+  namespace: string;
+  sourceId: string;
+  host: string;
+  folder: string;
+  createdAt: number;
+  /** When the current source claimed it (an adopt moves it). */
+  claimedAt: number;
+  lastSeen: number;
+}
+
+export interface ClaimRootInput {
+  path: string;
+  sourceId: string;
+  host: string;
+  folder: string;
+  /** Take the root over from another source (a new computer); never a nested one. */
+  adopt: boolean;
+  now: number;
+}
+
+/**
+ * `created`: the root was free; `same`: it is this source's already; `adopted`: taken over
+ * (`previous` held it); `taken`: another source holds it; `nested`: it lies inside or around
+ * another root of the namespace (`other`), which no adopt overrides.
+ */
+export type ClaimRootResult =
+  | { outcome: 'created' | 'same'; root: RootRecord }
+  | { outcome: 'adopted'; root: RootRecord; previous: RootRecord }
+  | { outcome: 'taken' | 'nested'; other: RootRecord };
+
 export interface Catalog {
   // --- clients ---
   addClient(client: ClientRecord): Promise<void>;
@@ -267,6 +301,14 @@ export interface Catalog {
   setUploadOffset(id: string, offset: number, expiresAt?: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   listExpiredUploads(now: number, limit: number): Promise<UploadRecord[]>;
+
+  // --- backup roots ---
+  /** Claims `path` for a source, in one transaction per namespace (two claims never both win). */
+  claimRoot(input: ClaimRootInput): Promise<ClaimRootResult>;
+  /** By path; one namespace, or all. */
+  listRoots(namespace?: string): Promise<RootRecord[]>;
+  /** Forgets a root (its files stay); false when there was none. */
+  releaseRoot(path: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

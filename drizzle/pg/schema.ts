@@ -129,3 +129,19 @@ export const uploads = pgTable(
   },
   (t) => [index('uploads_expires').on(t.expiresAt)],
 );
+
+/** Backup roots: the remote folder each source backs up into (see drizzle/schema.ts). */
+export const roots = pgTable(
+  'roots',
+  {
+    path: path('path').primaryKey(),
+    namespace: path('namespace').notNull(),
+    sourceId: text('source_id').notNull(),
+    host: text('host').notNull(),
+    folder: text('folder').notNull(),
+    createdAt: int8('created_at').notNull(),
+    claimedAt: int8('claimed_at').notNull(),
+    lastSeen: int8('last_seen').notNull(),
+  },
+  (t) => [index('roots_namespace').on(t.namespace, t.path)],
+);

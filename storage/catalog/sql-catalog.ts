@@ -2,6 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type {
   BlobRecord,
   Catalog,
+  ClaimRootInput,
+  ClaimRootResult,
   ClientRecord,
   CompressionCandidatesQuery,
   DeletedEntry,
@@ -17,6 +19,7 @@ import type {
   ListFilesQuery,
   PutFileInput,
   PutFileResult,
+  RootRecord,
   Stats,
   UploadRecord,
 } from '../catalog.js';
@@ -50,6 +53,9 @@ const BLOB = sql.raw(
 const CLIENT = sql.raw(`name, token_id as "tokenId", token_hash as "tokenHash", admin, created_at as "createdAt", revoked_at as "revokedAt"`);
 const UPLOAD = sql.raw(
   `id, owner, path, length, "offset", sha256, mtime, metadata, created_at as "createdAt", expires_at as "expiresAt"`,
+);
+const ROOT = sql.raw(
+  `path, namespace, source_id as "sourceId", host, folder, created_at as "createdAt", claimed_at as "claimedAt", last_seen as "lastSeen"`,
 );
 /** Same expression as the files_dir_mtime index, so that index serves this order. */
 const MTIME_KEY = sql.raw('case when f.mtime is null then f.uploaded_at else f.mtime end');
@@ -137,6 +143,19 @@ function toUpload(r: Row): UploadRecord {
     metadata: str(r.metadata),
     createdAt: num(r.createdAt),
     expiresAt: num(r.expiresAt),
+  };
+}
+
+function toRoot(r: Row): RootRecord {
+  return {
+    path: str(r.path),
+    namespace: str(r.namespace),
+    sourceId: str(r.sourceId),
+    host: str(r.host),
+    folder: str(r.folder),
+    createdAt: num(r.createdAt),
+    claimedAt: num(r.claimedAt),
+    lastSeen: num(r.lastSeen),
   };
 }
 
@@ -677,6 +696,51 @@ export class SqlCatalog implements Catalog {
 
   async listExpiredUploads(now: number, limit: number): Promise<UploadRecord[]> {
     return (await this.driver.all(sql`select ${UPLOAD} from uploads where expires_at < ${now} order by expires_at limit ${limit}`)).map(toUpload);
+  }
+
+  // --- backup roots ---
+
+  async claimRoot(input: ClaimRootInput): Promise<ClaimRootResult> {
+    const namespace = input.path.split('/')[0] ?? '';
+    return this.driver.transaction(async (tx) => {
+      // One claim per namespace at a time: two sources never both get overlapping roots.
+      await tx.lock(`roots:${namespace}`);
+      const exact = await this.one(sql`select ${ROOT} from roots where path = ${input.path}`, tx);
+      // A root inside this one or around it (a parent folder): the two would write the same paths.
+      const ancestors = ancestorsOf(input.path);
+      const around = ancestors.length ? sql`path in (${sql.join(ancestors.map((a) => sql`${a}`), sql`, `)})` : sql`1 = 0`;
+      const nested = await this.one(
+        sql`select ${ROOT} from roots where namespace = ${namespace} and (${around} or (${prefixCondition(sql.raw('path'), `${input.path}/`)})) order by path limit 1`,
+        tx,
+      );
+      if (nested) return { outcome: 'nested', other: toRoot(nested) };
+      if (!exact) {
+        await tx.run(sql`
+          insert into roots (path, namespace, source_id, host, folder, created_at, claimed_at, last_seen)
+          values (${input.path}, ${namespace}, ${input.sourceId}, ${input.host}, ${input.folder}, ${input.now}, ${input.now}, ${input.now})`);
+        const root: RootRecord = { path: input.path, namespace, sourceId: input.sourceId, host: input.host, folder: input.folder, createdAt: input.now, claimedAt: input.now, lastSeen: input.now };
+        return { outcome: 'created', root };
+      }
+      const previous = toRoot(exact);
+      const same = previous.sourceId === input.sourceId;
+      if (!same && !input.adopt) return { outcome: 'taken', other: previous };
+      const claimedAt = same ? previous.claimedAt : input.now;
+      // The same source may spell itself differently (a host name's case): the latest spelling shows.
+      await tx.run(sql`
+        update roots set source_id = ${input.sourceId}, host = ${input.host}, folder = ${input.folder}, claimed_at = ${claimedAt}, last_seen = ${input.now}
+        where path = ${input.path}`);
+      const root: RootRecord = { ...previous, sourceId: input.sourceId, host: input.host, folder: input.folder, claimedAt, lastSeen: input.now };
+      return same ? { outcome: 'same', root } : { outcome: 'adopted', root, previous };
+    });
+  }
+
+  async listRoots(namespace?: string): Promise<RootRecord[]> {
+    const cond = namespace === undefined ? sql`` : sql` where namespace = ${namespace}`;
+    return (await this.driver.all(sql`select ${ROOT} from roots${cond} order by path`)).map(toRoot);
+  }
+
+  async releaseRoot(path: string): Promise<boolean> {
+    return (await this.driver.run(sql`delete from roots where path = ${path}`)) > 0;
   }
 
   async close(): Promise<void> {

@@ -427,5 +427,57 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(await catalog.listPruneHolds()).toEqual([{ namespace: 'alice', heldSince: null, reason: 'test', resumedAt: 700 }]);
       });
     });
+
+    describe('backup roots', () => {
+      const claim = (path: string, sourceId: string, now: number, adopt = false) =>
+        catalog.claimRoot({ path, sourceId, host: `host-${sourceId}`, folder: `/home/u/${sourceId}/docs`, adopt, now });
+
+      it('a free root is created; the same source again is accepted and seen; another source is refused', async () => {
+        const first = await claim('alice/docs', 'A', 100);
+        const record = { path: 'alice/docs', namespace: 'alice', sourceId: 'A', host: 'host-A', folder: '/home/u/A/docs', createdAt: 100, claimedAt: 100, lastSeen: 100 };
+        expect(first).toEqual({ outcome: 'created', root: record });
+        expect(await claim('alice/docs', 'A', 200)).toEqual({ outcome: 'same', root: { ...record, lastSeen: 200 } });
+        expect(await claim('alice/docs', 'B', 300)).toEqual({ outcome: 'taken', other: { ...record, lastSeen: 200 } });
+        // The refusal changed nothing.
+        expect(await catalog.listRoots('alice')).toEqual([{ ...record, lastSeen: 200 }]);
+      });
+
+      it('adopt takes an exact root over (claimedAt moves, createdAt stays); the old source is then refused', async () => {
+        await claim('alice/docs', 'A', 100);
+        const adopted = await claim('alice/docs', 'B', 300, true);
+        expect(adopted).toMatchObject({ outcome: 'adopted', root: { sourceId: 'B', host: 'host-B', createdAt: 100, claimedAt: 300, lastSeen: 300 }, previous: { sourceId: 'A' } });
+        expect(await claim('alice/docs', 'A', 400)).toMatchObject({ outcome: 'taken', other: { sourceId: 'B' } });
+        // Adopting what is already ours is just a claim.
+        expect(await claim('alice/docs', 'B', 500, true)).toMatchObject({ outcome: 'same', root: { claimedAt: 300, lastSeen: 500 } });
+      });
+
+      it('roots never nest, whoever asks and whatever adopt says; other namespaces and look-alike names are apart', async () => {
+        await claim('alice/docs', 'A', 100);
+        expect(await claim('alice/docs/old', 'B', 200, true)).toMatchObject({ outcome: 'nested', other: { path: 'alice/docs' } });
+        expect(await claim('alice/docs/old', 'A', 200)).toMatchObject({ outcome: 'nested', other: { path: 'alice/docs' } });
+        expect(await claim('alice', 'B', 200, true)).toMatchObject({ outcome: 'nested', other: { path: 'alice/docs' } });
+        // Siblings, a longer name, a name with LIKE wildcards, another namespace: all free.
+        for (const path of ['alice/docs2', 'alice/doc_', 'alice/docs%', 'bob/docs', 'bob/docs/old']) {
+          const expected = path === 'bob/docs/old' ? 'nested' : 'created';
+          expect((await claim(path, 'B', 300)).outcome, path).toBe(expected);
+        }
+        expect((await catalog.listRoots()).map((r) => r.path)).toEqual(['alice/doc_', 'alice/docs', 'alice/docs%', 'alice/docs2', 'bob/docs'].sort());
+        expect((await catalog.listRoots('bob')).map((r) => r.path)).toEqual(['bob/docs']);
+      });
+
+      it('concurrent claims of one root by two sources: exactly one wins', async () => {
+        const results = await Promise.all([claim('alice/x', 'A', 100), claim('alice/x', 'B', 100), claim('alice/x/y', 'C', 100)]);
+        const outcomes = results.map((r) => r.outcome).sort();
+        expect(outcomes.filter((o) => o === 'created')).toHaveLength(1);
+        expect(outcomes.filter((o) => o === 'created' || o === 'same' || o === 'adopted')).toHaveLength(1);
+      });
+
+      it('releaseRoot forgets a root, so it (or one nested in its place) can be claimed afresh', async () => {
+        await claim('alice/docs', 'A', 100);
+        expect(await catalog.releaseRoot('alice/docs')).toBe(true);
+        expect(await catalog.releaseRoot('alice/docs')).toBe(false);
+        expect((await claim('alice/docs/sub', 'B', 200)).outcome).toBe('created');
+      });
+    });
   });
 }
