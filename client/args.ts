@@ -25,6 +25,8 @@ export interface ClientConfig {
   exclude: string[];
   /** Local deletions stay local: no DELETE is sent (the server copy stays current). */
   keepDeleted: boolean;
+  /** Take the remote folder over from the source that backed up into it so far (a new computer). */
+  adopt: boolean;
 }
 
 /** Everything args.ts needs from the outside world, so it stays pure and testable. */
@@ -124,7 +126,10 @@ Backs up every file under <folder> to a cloud-backup server and keeps watching f
   --token TOKEN        the token itself (env CB_TOKEN); prefer the file or the variable:
                        a flag is visible to every user of the machine in the process list
   --once               one pass, then exit: 0 all backed up, 1 some failed, 2 bad usage
-  --prefix NAME        remote folder under your namespace (default: the folder's own name)
+  --prefix NAME        remote folder under your namespace (default: the folder's own name);
+                       it belongs to this folder on this computer: another folder is refused
+  --adopt              take the remote folder over from the folder (or computer) that backed
+                       up into it so far, e.g. on a new computer; that one is refused from then on
   --concurrency N      files uploaded at once (default ${DEFAULTS.concurrency})
   --limit-rate RATE    total upload bandwidth, e.g. 500K or 2M bytes/s (default unlimited)
   --settle DURATION    a file must be unchanged this long before upload (default ${DEFAULTS.settle})
@@ -229,6 +234,7 @@ export function parseClientArgs(argv: readonly string[], e: ArgsEnv): ParsedArgs
       intervalMs,
       statePath,
       keepDeleted: values['keep-deleted'] ?? false,
+      adopt: values.adopt ?? false,
       exclude: values.exclude ?? [],
     },
   };
@@ -251,6 +257,7 @@ function parse(argv: readonly string[]) {
       interval: { type: 'string' },
       state: { type: 'string' },
       'keep-deleted': { type: 'boolean' },
+      adopt: { type: 'boolean' },
       exclude: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },

@@ -1,12 +1,14 @@
+import { hostname } from 'node:os';
 import type { ClientConfig } from './args.js';
 import { decideFromStat, isUnder, repairReason, type RepairReason } from './change-detect.js';
 import { deleteOnServer, planDeletions, type GoneFile } from './deletions.js';
 import { systemClock, type Clock } from './clock.js';
 import { displayName, displayText } from './display-name.js';
-import { CancelledError, HttpStatusError, ProtocolError } from './errors.js';
+import { CancelledError, HttpStatusError, ProtocolError, RootClaimedError } from './errors.js';
 import { expectStatus, HttpClient } from './http.js';
 import { didSomething, emptySummary, formatBytes, formatDuration, Reporter, type Output, type PassSummary } from './progress.js';
 import { pathApi, relativeKey, remotePath } from './remote-path.js';
+import { claimRoot } from './root-claim.js';
 import { UPLOAD_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { compileRules, extendChain, isExcluded, type RuleChain } from './ignore-rules.js';
 import { examine, rulesAt, scanTree, type ScanEntry, type ScanOptions } from './scanner.js';
@@ -31,6 +33,8 @@ export interface ClientOptions {
   linkMinBytes?: number;
   /** Cancels everything in flight (Ctrl+C, stop()). */
   signal?: AbortSignal;
+  /** This computer's name in the backup root's source (default os.hostname()). */
+  hostname?: string;
 }
 
 /** --once: about 0.5 + 1 + 2 + 4 s for a server that is restarting, then give up. */
@@ -55,6 +59,8 @@ export class BackupClient {
   tus = false;
   /** Passes reported so far: only a pass that did something gets a number (no gaps). */
   private passes = 0;
+  /** The server took our root claim once: --adopt is not repeated (a later take-over stops us). */
+  private claimed = false;
   private readonly clock: Clock;
   private readonly signal: AbortSignal;
   private readonly reportedSkips = new Set<string>();
@@ -130,12 +136,34 @@ export class BackupClient {
     if (typeof who.name !== 'string' || who.name === '') throw new Error('the server did not say who we are (GET /api/whoami)');
     if (warned || this.namespace === '') this.reporter.line(`connected ${this.config.server} as ${displayName(who.name)}; backing up ${displayText(this.config.folder)} to ${displayName([who.name, ...this.config.prefix].join('/'))}/`);
     this.namespace = who.name;
+    await this.claimRoot(policy);
     try {
       this.tus = await detectTus(this.http, this.signal);
     } catch (err) {
       if (err instanceof CancelledError) throw err;
       this.tus = false;
     }
+  }
+
+  /**
+   * Claims the remote folder for this folder on this computer before any pass writes into it;
+   * RootClaimedError when it is another source's (or nests with another backup's folder).
+   */
+  private async claimRoot(policy: RetryPolicy): Promise<void> {
+    const root = [this.namespace, ...this.config.prefix].join('/');
+    const claim = { root, host: this.options.hostname ?? hostname(), folder: this.config.folder, adopt: this.config.adopt && !this.claimed };
+    const api = pathApi(this.config.flavor);
+    const name = api.basename(this.config.folder);
+    const parent = api.basename(api.dirname(this.config.folder));
+    const suggestion = parent && parent !== name ? `${parent}-${name}` : `${name || 'folder'}-2`;
+    const answer = await withRetry(() => claimRoot(this.http, claim, suggestion, this.signal), { policy, clock: this.clock, signal: this.signal });
+    if (answer.status === 'adopted') {
+      const p = answer.previous;
+      this.reporter.line(`adopted   ${displayName(root)}/ (backed up from ${displayText(p.folder)} on ${displayText(p.host)} until now; that folder is refused from now on)`);
+    } else if (answer.status === 'unchecked' && !this.claimed) {
+      this.reporter.line(`warning   the server does not record which folder backs up into ${displayName(root)}/ (an older version): another folder of the same name would overwrite this one's files`);
+    }
+    this.claimed = true;
   }
 
   /** How every walk of this folder looks: our own files skipped, --exclude and .cbignore applied. */
@@ -410,8 +438,8 @@ export class BackupClient {
 }
 
 export interface OnceResult {
-  /** 0 all backed up (deferred files wait for the next run), 1 something failed. */
-  exitCode: 0 | 1;
+  /** 0 all backed up (deferred files wait for the next run), 1 something failed, 2 the remote folder is another source's. */
+  exitCode: 0 | 1 | 2;
   summary?: PassSummary;
   error?: string;
   /** The rate limiter's accounting, when --limit-rate was given. */
@@ -427,7 +455,7 @@ export async function runOnce(config: ClientConfig, options: ClientOptions = {})
     } catch (err) {
       const message = describeConnectError(err);
       client.reporter.line(`error     ${message}`);
-      return { exitCode: 1, error: message };
+      return { exitCode: err instanceof RootClaimedError ? 2 : 1, error: message };
     }
     const summary = await client.fullPass();
     return { exitCode: summary.failed > 0 || options.signal?.aborted ? 1 : 0, summary, limiter: client.bucket?.stats };
@@ -439,6 +467,6 @@ export async function runOnce(config: ClientConfig, options: ClientOptions = {})
 export function describeConnectError(err: unknown): string {
   if (err instanceof HttpStatusError && err.status === 401) return `the server refused the token (401 ${err.serverMessage}): check --token / CB_TOKEN`;
   if (err instanceof CancelledError) return 'cancelled';
-  if (err instanceof ProtocolError) return err.message;
+  if (err instanceof ProtocolError || err instanceof RootClaimedError) return err.message;
   return `cannot reach the server: ${displayText((err as Error).message)}`;
 }

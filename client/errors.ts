@@ -57,3 +57,11 @@ export class CancelledError extends Error {
     super(message);
   }
 }
+
+/**
+ * The remote folder belongs to another source (another folder, or another computer), or lies
+ * inside or around another backup's folder: nothing was sent. Exit code 2, like bad usage.
+ */
+export class RootClaimedError extends Error {
+  override name = 'RootClaimedError';
+}

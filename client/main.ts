@@ -4,10 +4,10 @@ import { homedir } from 'node:os';
 import { parseClientArgs, USAGE, type ClientConfig } from './args.js';
 import { runOnce } from './backup.js';
 import { displayText } from './display-name.js';
-import { UsageError } from './errors.js';
+import { RootClaimedError, UsageError } from './errors.js';
 import { startWatching } from './watcher.js';
 
-/** `npm run client -- <folder> [options]`. Exit codes: 0 ok, 1 some failed, 2 bad usage. */
+/** `npm run client -- <folder> [options]`. Exit codes: 0 ok, 1 some failed, 2 bad usage or another source's remote folder. */
 async function main(argv: string[]): Promise<number> {
   let config: ClientConfig;
   try {
@@ -53,8 +53,9 @@ async function main(argv: string[]): Promise<number> {
   const handle = startWatching(config, { tty, signal: controller.signal });
   controller.signal.addEventListener('abort', () => void handle.stop(), { once: true });
   await handle.done;
-  // Watching ends by itself only on a fatal error (a refused token).
-  return interrupted ? 0 : 1;
+  // Watching ends by itself only on a fatal error (a refused token, another source's folder).
+  if (interrupted) return 0;
+  return handle.fatal() instanceof RootClaimedError ? 2 : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -20,6 +20,8 @@ export interface WatchHandle {
   stop(): Promise<void>;
   /** Resolves when watching ended (stop(), or a fatal error such as a refused token). */
   done: Promise<void>;
+  /** The error that ended watching by itself, if one did. */
+  fatal(): Error | undefined;
 }
 
 /** Debounce of file-system events: editors save in bursts (temp file, rename, touch). */
@@ -49,6 +51,7 @@ export function startWatching(config: ClientConfig, options: WatchOptions = {}):
   const ready = new Promise<void>((r) => (readyResolve = r));
   let doneResolve!: () => void;
   const done = new Promise<void>((r) => (doneResolve = r));
+  let fatal: Error | undefined;
 
   const segmentsOf = (abs: string) => relativeSegments(config.folder, abs, config.flavor);
 
@@ -62,7 +65,9 @@ export function startWatching(config: ClientConfig, options: WatchOptions = {}):
         scheduleDeferred();
       } catch (err) {
         if (err instanceof CancelledError || signal.aborted) return;
-        // Only a refused token (or a server that does not answer whoami) gets here.
+        // Only a refused token, a server that does not answer whoami, or a remote folder that is
+        // another source's (taken over by a new computer meanwhile) gets here.
+        fatal = err as Error;
         client.reporter.line(`error     ${describeConnectError(err)}`);
         void stop();
       }
@@ -142,5 +147,5 @@ export function startWatching(config: ClientConfig, options: WatchOptions = {}):
     return stopping;
   };
 
-  return { client, ready, passes, stop, done };
+  return { client, ready, passes, stop, done, fatal: () => fatal };
 }
