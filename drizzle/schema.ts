@@ -11,6 +11,13 @@ export const clients = sqliteTable('clients', {
   admin: integer('admin', { mode: 'boolean' }).notNull().default(false),
   createdAt: integer('created_at').notNull(),
   revokedAt: integer('revoked_at'),
+  /** Most bytes the namespace may hold, current files and history together; null: no limit. */
+  quotaBytes: integer('quota_bytes'),
+  /**
+   * Sizes of every content version of the namespace (what the quota counts), kept by each write
+   * that adds or removes versions so that a quota check reads one row instead of summing.
+   */
+  usedBytes: integer('used_bytes').notNull().default(0),
 });
 
 /** Content-addressed blobs: one row per distinct content, whatever its paths. */

@@ -30,3 +30,13 @@ export function parseSize(value: string): number {
   if (!m) throw new Error(`invalid size "${value}" (examples: 500K, 2M, 10G)`);
   return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] as number));
 }
+
+const SIZE_NAMES = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Bytes for people, in a form parseSize reads back: '50 GiB', '1.5 MiB', '900 B'. */
+export function formatSize(bytes: number): string {
+  let unit = 0;
+  while (unit < SIZE_NAMES.length - 1 && Math.abs(bytes) >= 1024 ** (unit + 1)) unit++;
+  const value = bytes / 1024 ** unit;
+  return `${unit === 0 ? value : Number(value.toFixed(1))} ${SIZE_NAMES[unit]}`;
+}

@@ -19,6 +19,11 @@ export function parentOf(path: string): string {
   return i < 0 ? '' : path.slice(0, i);
 }
 
+/** 'alice/b/c.txt' -> 'alice'. */
+export function namespaceOf(path: string): string {
+  return path.split('/')[0] ?? '';
+}
+
 /** 'a/b/c.txt' -> 'c.txt'. */
 export function nameOf(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);

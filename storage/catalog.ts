@@ -11,6 +11,14 @@ export interface ClientRecord {
   admin: boolean;
   createdAt: number;
   revokedAt: number | null;
+  /** Most bytes the namespace may hold (current files and history); null: no limit. */
+  quotaBytes: number | null;
+}
+
+/** A namespace's quota and what counts against it: the sizes of all its content versions. */
+export interface QuotaUsage {
+  quotaBytes: number | null;
+  usedBytes: number;
 }
 
 export type BlobState = 'hot' | 'cold';
@@ -54,6 +62,11 @@ export interface PutFileInput {
   size: number;
   mtime: number | null;
   now: number;
+  /**
+   * 'enforce' (the default): a new version that would take the namespace past its quota is
+   * refused with QuotaExceededError. 'exempt': restores, which bring back content already held.
+   */
+  quota?: 'enforce' | 'exempt';
 }
 
 export interface PutFileResult {
@@ -157,6 +170,10 @@ export interface Stats {
   versions: number;
   /** Sizes of the content versions that are not current (what the history holds). */
   historyBytes: number;
+  /** Current plus history bytes: what a quota counts. */
+  usedBytes: number;
+  /** The namespace's quota (null: none, or stats over everything). */
+  quotaBytes: number | null;
   /** Paths in the trash. */
   deleted: number;
   blobs: number;
@@ -233,10 +250,17 @@ export interface Catalog {
   listClients(): Promise<ClientRecord[]>;
   /** Returns false when there is no such active client. */
   revokeClient(name: string, now: number): Promise<boolean>;
+  /** Sets (null: removes) a client's quota; false when there is no such client. */
+  setQuota(name: string, quotaBytes: number | null): Promise<boolean>;
+  /** The namespace's quota and usage (no client: no quota, nothing used). */
+  quotaUsage(namespace: string): Promise<QuotaUsage>;
 
   // --- files ---
   getFile(path: string): Promise<FileEntry | undefined>;
-  /** Records `path` -> blob (creating the blob row if new) in one transaction. */
+  /**
+   * Records `path` -> blob (creating the blob row if new) in one transaction; the quota is
+   * checked inside it, so two writes never both pass a quota only one of them fits.
+   */
   putFile(input: PutFileInput): Promise<PutFileResult>;
   /** Adds a deletion (tombstone) to the path's history; false when there was no such file. */
   deleteFile(path: string, now: number): Promise<boolean>;

@@ -1,3 +1,5 @@
+import { formatSize } from '../shared/units.js';
+
 /**
  * One typed error per kind of failure. handlers/error-response.ts maps each to its HTTP status
  * in one place; storage code throws these and never thinks about HTTP.
@@ -116,6 +118,24 @@ export class TooManyRequestsError extends AppError {
 export class InsufficientStorageError extends AppError {
   constructor(message = 'insufficient storage: the server is out of space') {
     super(message, 'insufficient-storage');
+  }
+}
+/**
+ * A write would take a namespace past its quota (current files and history together). Nothing
+ * was stored. 507 like a full disk, with the numbers in the answer.
+ */
+export class QuotaExceededError extends AppError {
+  constructor(
+    readonly namespace: string,
+    readonly usedBytes: number,
+    readonly quotaBytes: number,
+    readonly neededBytes: number,
+  ) {
+    super(
+      `quota exceeded: ${namespace} uses ${formatSize(usedBytes)} (${usedBytes} bytes, current files and history) of its ${formatSize(quotaBytes)} ` +
+        `(${quotaBytes} bytes) quota, and this upload needs ${formatSize(neededBytes)} (${neededBytes} bytes) more: nothing was stored`,
+      'insufficient-storage',
+    );
   }
 }
 /**

@@ -8,9 +8,9 @@ export function newToken(): { token: string; tokenId: string } {
   return { token: `cb_${tokenId}.${randomBytes(32).toString('base64url')}`, tokenId };
 }
 
-/** Creates a client and returns its token (only the hash is stored). */
-export async function createClient(catalog: Catalog, name: string, admin = false, now = Date.now()): Promise<string> {
+/** Creates a client and returns its token (only the hash is stored). `quotaBytes` null: no quota. */
+export async function createClient(catalog: Catalog, name: string, admin = false, quotaBytes: number | null = null, now = Date.now()): Promise<string> {
   const { token, tokenId } = newToken();
-  await catalog.addClient({ name, tokenId, tokenHash: await hashToken(token), admin, createdAt: now, revokedAt: null });
+  await catalog.addClient({ name, tokenId, tokenHash: await hashToken(token), admin, createdAt: now, revokedAt: null, quotaBytes });
   return token;
 }

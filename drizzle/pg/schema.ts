@@ -18,6 +18,8 @@ export const clients = pgTable('clients', {
   admin: boolean('admin').notNull().default(false),
   createdAt: int8('created_at').notNull(),
   revokedAt: int8('revoked_at'),
+  quotaBytes: int8('quota_bytes'),
+  usedBytes: int8('used_bytes').notNull().default(0),
 });
 
 /** Content-addressed blobs: one row per distinct content, whatever its paths. */

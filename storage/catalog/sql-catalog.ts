@@ -19,12 +19,13 @@ import type {
   ListFilesQuery,
   PutFileInput,
   PutFileResult,
+  QuotaUsage,
   RootRecord,
   Stats,
   UploadRecord,
 } from '../catalog.js';
-import { ancestorsOf, decodeDirCursor, encodeDirCursor, likeContains, likePrefix, nameOf, parentOf, prefixEnd } from '../catalog-query.js';
-import { ConflictError } from '../errors.js';
+import { ancestorsOf, decodeDirCursor, encodeDirCursor, likeContains, likePrefix, nameOf, namespaceOf, parentOf, prefixEnd } from '../catalog-query.js';
+import { ConflictError, QuotaExceededError } from '../errors.js';
 import { bool, num, numOrNull, str, strOrNull, type Row, type SqlDriver, type SqlExec } from './sql-driver.js';
 
 /**
@@ -50,7 +51,9 @@ const NEWEST_FIRST = sql.raw('uploaded_at desc, id desc');
 const BLOB = sql.raw(
   `sha256, size, state, codec, stored_size as "storedSize", incompressible, last_access as "lastAccess", created_at as "createdAt"`,
 );
-const CLIENT = sql.raw(`name, token_id as "tokenId", token_hash as "tokenHash", admin, created_at as "createdAt", revoked_at as "revokedAt"`);
+const CLIENT = sql.raw(
+  `name, token_id as "tokenId", token_hash as "tokenHash", admin, created_at as "createdAt", revoked_at as "revokedAt", quota_bytes as "quotaBytes"`,
+);
 const UPLOAD = sql.raw(
   `id, owner, path, length, "offset", sha256, mtime, metadata, created_at as "createdAt", expires_at as "expiresAt"`,
 );
@@ -81,7 +84,7 @@ function toEntry(r: Row): FileEntry {
 /** A VERSION_ENTRY row of a content version as a FileEntry. */
 function versionToEntry(r: Row): FileEntry {
   const path = str(r.path);
-  return toEntry({ ...r, namespace: path.split('/')[0] ?? '', dir: parentOf(path), name: nameOf(path) });
+  return toEntry({ ...r, namespace: namespaceOf(path), dir: parentOf(path), name: nameOf(path) });
 }
 
 function toVersion(r: Row): VersionRecord {
@@ -128,6 +131,7 @@ function toClient(r: Row): ClientRecord {
     admin: bool(r.admin),
     createdAt: num(r.createdAt),
     revokedAt: numOrNull(r.revokedAt),
+    quotaBytes: numOrNull(r.quotaBytes),
   };
 }
 
@@ -184,11 +188,13 @@ export class SqlCatalog implements Catalog {
       await tx.lock(`client:${client.name}`);
       const existing = await this.one(sql`select revoked_at as "revokedAt" from clients where name = ${client.name}`, tx);
       if (existing && existing.revokedAt === null) throw new ConflictError(`client ${client.name} already exists`);
+      // used_bytes: a re-added name keeps counting what its namespace still holds.
       await tx.run(sql`
-        insert into clients (name, token_id, token_hash, admin, created_at, revoked_at)
-        values (${client.name}, ${client.tokenId}, ${client.tokenHash}, ${BOOL(client.admin)}, ${client.createdAt}, ${client.revokedAt})
+        insert into clients (name, token_id, token_hash, admin, created_at, revoked_at, quota_bytes, used_bytes)
+        values (${client.name}, ${client.tokenId}, ${client.tokenHash}, ${BOOL(client.admin)}, ${client.createdAt}, ${client.revokedAt}, ${client.quotaBytes},
+          (select coalesce(sum(size), 0) from versions where namespace = ${client.name}))
         on conflict (name) do update set token_id = excluded.token_id, token_hash = excluded.token_hash,
-          admin = excluded.admin, created_at = excluded.created_at, revoked_at = excluded.revoked_at`);
+          admin = excluded.admin, created_at = excluded.created_at, revoked_at = excluded.revoked_at, quota_bytes = excluded.quota_bytes`);
     });
   }
 
@@ -210,6 +216,36 @@ export class SqlCatalog implements Catalog {
     return (await this.driver.run(sql`update clients set revoked_at = ${now} where name = ${name} and revoked_at is null`)) > 0;
   }
 
+  async setQuota(name: string, quotaBytes: number | null): Promise<boolean> {
+    return (await this.driver.run(sql`update clients set quota_bytes = ${quotaBytes} where name = ${name}`)) > 0;
+  }
+
+  async quotaUsage(namespace: string): Promise<QuotaUsage> {
+    const r = await this.one(sql`select quota_bytes as "quotaBytes", used_bytes as "usedBytes" from clients where name = ${namespace}`);
+    return { quotaBytes: numOrNull(r?.quotaBytes), usedBytes: num(r?.usedBytes) };
+  }
+
+  /**
+   * Moves a namespace's usage by `delta` bytes. Every transaction that adds or removes content
+   * versions calls it once, after its other locks: on PostgreSQL it row-locks the client, and
+   * taking that lock last keeps lock order the same everywhere (no deadlocks).
+   */
+  private async addUsage(tx: SqlExec, namespace: string, delta: number): Promise<void> {
+    if (delta !== 0) await tx.run(sql`update clients set used_bytes = used_bytes + ${delta} where name = ${namespace}`);
+  }
+
+  /** Refuses a new version of `size` bytes that would take the namespace past its quota (inside putFile's transaction). */
+  private async checkQuota(tx: SqlExec, namespace: string, size: number): Promise<void> {
+    // The row lock makes concurrent writes of one namespace take turns from here to commit.
+    const r = await this.one(
+      sql`select quota_bytes as "quotaBytes", used_bytes as "usedBytes" from clients where name = ${namespace}${sql.raw(this.driver.dialect.forUpdate)}`,
+      tx,
+    );
+    const quota = numOrNull(r?.quotaBytes);
+    const used = num(r?.usedBytes);
+    if (quota !== null && used + size > quota) throw new QuotaExceededError(namespace, used, quota, size);
+  }
+
   // --- files ---
 
   async getFile(path: string): Promise<FileEntry | undefined> {
@@ -228,7 +264,7 @@ export class SqlCatalog implements Catalog {
   ): Promise<{ id: number; at: number }> {
     // Server time, but never before the path's previous version: "newest" stays one order.
     const at = Math.max(v.now, num((await this.head(tx, v.path))?.uploadedAt));
-    const namespace = v.path.split('/')[0] ?? '';
+    const namespace = namespaceOf(v.path);
     const [row] = await tx.all(sql`
       insert into versions (path, namespace, sha256, size, mtime, uploaded_at)
       values (${v.path}, ${namespace}, ${v.sha256}, ${v.size}, ${v.mtime}, ${at}) returning id`);
@@ -247,8 +283,12 @@ export class SqlCatalog implements Catalog {
       const before = await this.one(sql`select sha256, mtime from files where path = ${input.path}`, tx);
       const same = before && before.sha256 === input.sha256 && numOrNull(before.mtime) === input.mtime;
       if (!same) {
+        const namespace = namespaceOf(input.path);
+        // Every version counts its full size, even when the content is shared (with another
+        // path or namespace): a quota limits what the user keeps, not what the disk holds.
+        if (input.quota !== 'exempt') await this.checkQuota(tx, namespace, input.size);
         const { id, at } = await this.addVersion(tx, input);
-        const namespace = input.path.split('/')[0] ?? '';
+        await this.addUsage(tx, namespace, input.size);
         await tx.run(sql`
           insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
           values (${input.path}, ${namespace}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}, ${id})
@@ -297,7 +337,7 @@ export class SqlCatalog implements Catalog {
       await this.pruneDirs(tx, path);
       await tx.run(sql`
         insert into trash (path, namespace, version_id, last_version_id, deleted_at)
-        values (${path}, ${path.split('/')[0] ?? ''}, ${id}, ${num(before.versionId)}, ${at})
+        values (${path}, ${namespaceOf(path)}, ${id}, ${num(before.versionId)}, ${at})
         on conflict (path) do update set version_id = excluded.version_id, last_version_id = excluded.last_version_id, deleted_at = excluded.deleted_at`);
       return true;
     });
@@ -419,7 +459,7 @@ export class SqlCatalog implements Catalog {
     }
     await tx.run(sql`
       insert into trash (path, namespace, version_id, last_version_id, deleted_at)
-      values (${path}, ${path.split('/')[0] ?? ''}, ${num(head.id)}, ${num(content.id)}, ${num(head.uploadedAt)})
+      values (${path}, ${namespaceOf(path)}, ${num(head.id)}, ${num(content.id)}, ${num(head.uploadedAt)})
       on conflict (path) do update set version_id = excluded.version_id, last_version_id = excluded.last_version_id, deleted_at = excluded.deleted_at`);
   }
 
@@ -439,9 +479,10 @@ export class SqlCatalog implements Catalog {
       const list = sql.join(ids.map((id) => sql`${id}`), sql`, `);
       // The current content is never removed, whatever the caller asked.
       const keep = sql`coalesce((select version_id from files where path = ${path}), -1)`;
-      const doomed = await tx.all(sql`select sha256 from versions where path = ${path} and id in (${list}) and id <> ${keep}`);
+      const doomed = await tx.all(sql`select sha256, size from versions where path = ${path} and id in (${list}) and id <> ${keep}`);
       const removed = await tx.run(sql`delete from versions where path = ${path} and id in (${list}) and id <> ${keep}`);
       await this.settleHead(tx, path);
+      await this.addUsage(tx, namespaceOf(path), -doomed.reduce((sum, r) => sum + num(r.size), 0));
       const shas = doomed.map((r) => r.sha256).filter((x): x is string => typeof x === 'string');
       return { removed, orphans: await this.unreferenced(tx, shas) };
     });
@@ -456,16 +497,21 @@ export class SqlCatalog implements Catalog {
       const page = (await this.driver.all(sql`select distinct path from versions where ${cond} order by path limit 200`)).map((r) => str(r.path));
       if (!page.length) break;
       await this.driver.transaction(async (tx) => {
+        // Usage per namespace, written after every path lock is held (addUsage's lock order).
+        const freed = new Map<string, number>();
         for (const path of page) {
           for (const d of ancestorsOf(path)) await tx.lock(`dir:${d}`);
           await tx.lock(`file:${path}`);
           const shas = (await tx.all(sql`select distinct sha256 from versions where path = ${path} and sha256 is not null`)).map((r) => str(r.sha256));
+          const bytes = await this.one(sql`select coalesce(sum(size), 0) as n from versions where path = ${path}`, tx);
+          freed.set(namespaceOf(path), (freed.get(namespaceOf(path)) ?? 0) + num(bytes?.n));
           removed += await tx.run(sql`delete from versions where path = ${path}`);
           if ((await tx.run(sql`delete from files where path = ${path}`)) > 0) await this.pruneDirs(tx, path);
           await tx.run(sql`delete from trash where path = ${path}`);
           orphans.push(...(await this.unreferenced(tx, shas)));
           paths++;
         }
+        for (const [namespace, bytes] of freed) await this.addUsage(tx, namespace, -bytes);
       });
     }
     return { paths, versions: removed, orphans: [...new Set(orphans)] };
@@ -483,8 +529,10 @@ export class SqlCatalog implements Catalog {
     for (const path of touched) {
       await this.driver.transaction(async (tx) => {
         await tx.lock(`file:${path}`);
+        const lost = await this.one(sql`select coalesce(sum(size), 0) as n from versions where path = ${path} and sha256 = ${sha256}`, tx);
         await tx.run(sql`delete from versions where path = ${path} and sha256 = ${sha256}`);
         await this.settleHead(tx, path);
+        await this.addUsage(tx, namespaceOf(path), -num(lost?.n));
       });
     }
     return current;
@@ -590,11 +638,14 @@ export class SqlCatalog implements Catalog {
         coalesce(sum(case when state = 'hot' then 1 else 0 end), 0) as hot,
         coalesce(sum(case when state = 'cold' then 1 else 0 end), 0) as cold
       from blobs${blobWhere}`);
+    const quota = namespace === undefined ? null : (await this.quotaUsage(namespace)).quotaBytes;
     return {
       files: num(f?.n),
       versions: num(v?.n),
       // Every files row is one content version: what the versions hold beyond it is history.
       historyBytes: num(v?.bytes) - num(f?.bytes),
+      usedBytes: num(v?.bytes),
+      quotaBytes: quota,
       deleted: num(deleted?.n),
       logicalBytes: num(f?.bytes),
       blobs: num(b?.n),
@@ -701,7 +752,7 @@ export class SqlCatalog implements Catalog {
   // --- backup roots ---
 
   async claimRoot(input: ClaimRootInput): Promise<ClaimRootResult> {
-    const namespace = input.path.split('/')[0] ?? '';
+    const namespace = namespaceOf(input.path);
     return this.driver.transaction(async (tx) => {
       // One claim per namespace at a time: two sources never both get overlapping roots.
       await tx.lock(`roots:${namespace}`);

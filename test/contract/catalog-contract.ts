@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Catalog, ClientRecord, DirSort, UploadRecord } from '../../storage/catalog.js';
-import { BadRequestError, ConflictError } from '../../storage/errors.js';
+import { BadRequestError, ConflictError, QuotaExceededError } from '../../storage/errors.js';
 
 export interface CatalogFixture {
   catalog: Catalog;
@@ -10,7 +10,7 @@ export interface CatalogFixture {
 const SHA = (i: number) => i.toString(16).padStart(64, '0');
 
 function client(name: string, extra: Partial<ClientRecord> = {}): ClientRecord {
-  return { name, tokenId: `id-${name}`, tokenHash: `hash-${name}`, admin: false, createdAt: 1000, revokedAt: null, ...extra };
+  return { name, tokenId: `id-${name}`, tokenHash: `hash-${name}`, admin: false, createdAt: 1000, revokedAt: null, quotaBytes: null, ...extra };
 }
 
 function upload(id: string, expiresAt: number): UploadRecord {
@@ -179,6 +179,8 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
           files: 3,
           versions: 3,
           historyBytes: 0,
+          usedBytes: 5_000_000_200,
+          quotaBytes: null,
           deleted: 0,
           blobs: 2,
           logicalBytes: 5_000_000_200,
@@ -187,8 +189,8 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
           hot: 1,
           cold: 1,
         });
-        expect(await catalog.stats('alice')).toEqual({ files: 2, versions: 2, historyBytes: 0, deleted: 0, blobs: 1, logicalBytes: 200, blobBytes: 100, storedBytes: 100, hot: 1, cold: 0 });
-        expect(await catalog.stats('carol')).toEqual({ files: 0, versions: 0, historyBytes: 0, deleted: 0, blobs: 0, logicalBytes: 0, blobBytes: 0, storedBytes: 0, hot: 0, cold: 0 });
+        expect(await catalog.stats('alice')).toEqual({ files: 2, versions: 2, historyBytes: 0, usedBytes: 200, quotaBytes: null, deleted: 0, blobs: 1, logicalBytes: 200, blobBytes: 100, storedBytes: 100, hot: 1, cold: 0 });
+        expect(await catalog.stats('carol')).toEqual({ files: 0, versions: 0, historyBytes: 0, usedBytes: 0, quotaBytes: null, deleted: 0, blobs: 0, logicalBytes: 0, blobBytes: 0, storedBytes: 0, hot: 0, cold: 0 });
       });
     });
 
@@ -425,6 +427,88 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(await catalog.resumePruning('alice', 700)).toBe(true);
         expect(await catalog.resumePruning('alice', 800)).toBe(false);
         expect(await catalog.listPruneHolds()).toEqual([{ namespace: 'alice', heldSince: null, reason: 'test', resumedAt: 700 }]);
+      });
+    });
+
+    describe('quotas', () => {
+      /** The running count agrees with a fresh sum of the versions (what stats reports). */
+      const usage = async (ns: string) => {
+        const u = await catalog.quotaUsage(ns);
+        expect(u.usedBytes, `${ns}: counted vs summed`).toBe((await catalog.stats(ns)).usedBytes);
+        return u;
+      };
+
+      it('a quota is set at creation or later, shown with the client, and removed with null', async () => {
+        await catalog.addClient(client('alice', { quotaBytes: 1000 }));
+        await catalog.addClient(client('bob'));
+        expect((await catalog.getClient('alice'))?.quotaBytes).toBe(1000);
+        expect(await usage('alice')).toEqual({ quotaBytes: 1000, usedBytes: 0 });
+        expect(await catalog.setQuota('bob', 50 * 1024 ** 3)).toBe(true);
+        expect((await catalog.getClientByTokenId('id-bob'))?.quotaBytes).toBe(50 * 1024 ** 3);
+        expect((await catalog.stats('bob')).quotaBytes).toBe(50 * 1024 ** 3);
+        expect(await catalog.setQuota('alice', null)).toBe(true);
+        expect(await catalog.quotaUsage('alice')).toEqual({ quotaBytes: null, usedBytes: 0 });
+        expect(await catalog.setQuota('nobody', 5)).toBe(false);
+        expect(await catalog.quotaUsage('nobody')).toEqual({ quotaBytes: null, usedBytes: 0 });
+      });
+
+      it('current and history bytes count; a version past the quota is refused and leaves nothing', async () => {
+        await catalog.addClient(client('alice', { quotaBytes: 100 }));
+        await put('alice/a', 1, 40, 100);
+        await put('alice/a', 2, 40, 200); // the first content stays in the history
+        expect(await usage('alice')).toEqual({ quotaBytes: 100, usedBytes: 80 });
+        const err = await put('alice/b', 3, 21, 300).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(QuotaExceededError);
+        expect(err).toMatchObject({ namespace: 'alice', usedBytes: 80, quotaBytes: 100, neededBytes: 21 });
+        expect((err as Error).message).toMatch(/quota/);
+        expect(await catalog.getFile('alice/b')).toBeUndefined();
+        expect(await catalog.listVersions({ path: 'alice/b', limit: 10 })).toEqual([]);
+        expect((await usage('alice')).usedBytes).toBe(80);
+        // Exactly full is allowed; the same content and mtime again adds nothing, so it passes.
+        await put('alice/b', 3, 20, 300);
+        expect((await put('alice/b', 3, 20, 400)).changed).toBe(false);
+        expect((await usage('alice')).usedBytes).toBe(100);
+        // Restores are exempt; a deletion adds nothing.
+        await catalog.putFile({ path: 'alice/c', sha256: SHA(1), size: 40, mtime: null, now: 500, quota: 'exempt' });
+        expect(await catalog.deleteFile('alice/c', 600)).toBe(true);
+        expect((await usage('alice')).usedBytes).toBe(140);
+      });
+
+      it('content another namespace holds still counts in full (logical bytes, not disk)', async () => {
+        await catalog.addClient(client('alice', { quotaBytes: 100 }));
+        await catalog.addClient(client('bob'));
+        await put('bob/big', 7, 90, 100);
+        await put('alice/same', 7, 90, 200);
+        await expect(put('alice/again', 7, 90, 300)).rejects.toBeInstanceOf(QuotaExceededError);
+        expect(await usage('alice')).toEqual({ quotaBytes: 100, usedBytes: 90 });
+        expect((await usage('bob')).usedBytes).toBe(90);
+      });
+
+      it('usage follows retention, purge, a lost blob and a re-added name', async () => {
+        await catalog.addClient(client('alice', { quotaBytes: 1000 }));
+        for (const [i, now] of [[1, 100], [2, 200], [3, 300]] as const) await put('alice/a', i, 10 * i, now);
+        await put('alice/d/x', 4, 100, 400);
+        await put('alice/d/y', 5, 200, 500);
+        await put('alice/lost', 6, 7, 600);
+        expect((await usage('alice')).usedBytes).toBe(10 + 20 + 30 + 100 + 200 + 7);
+        const [oldest] = (await catalog.listVersions({ path: 'alice/a', limit: 10 })).reverse();
+        expect((await catalog.deleteVersions('alice/a', [oldest?.version ?? ''])).removed).toBe(1);
+        expect((await usage('alice')).usedBytes).toBe(20 + 30 + 100 + 200 + 7);
+        expect((await catalog.purge('alice/d/')).paths).toBe(2);
+        expect((await usage('alice')).usedBytes).toBe(20 + 30 + 7);
+        expect(await catalog.dropLostBlob(SHA(6), 700)).toEqual(['alice/lost']);
+        expect((await usage('alice')).usedBytes).toBe(20 + 30);
+        expect(await catalog.revokeClient('alice', 800)).toBe(true);
+        await catalog.addClient(client('alice', { tokenId: 'new', quotaBytes: 60 }));
+        expect(await usage('alice')).toEqual({ quotaBytes: 60, usedBytes: 50 });
+      });
+
+      it('two concurrent writes never both pass a quota only one of them fits', async () => {
+        await catalog.addClient(client('alice', { quotaBytes: 100 }));
+        const results = await Promise.allSettled([1, 2, 3, 4].map((i) => put(`alice/p${i}`, i, 60, 100)));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(QuotaExceededError);
+        expect((await usage('alice')).usedBytes).toBe(60);
       });
     });
 

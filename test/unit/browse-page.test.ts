@@ -39,7 +39,7 @@ function entry(name: string, over: Partial<FileEntry> = {}): FileEntry {
 }
 
 const PARAMS: ListingParams = { sort: 'name', descending: false, q: '' };
-const STATS: Stats = { files: 3, versions: 3, historyBytes: 0, deleted: 0, blobs: 2, logicalBytes: 1000, blobBytes: 600, storedBytes: 300, hot: 1, cold: 1 };
+const STATS: Stats = { files: 3, versions: 3, historyBytes: 0, usedBytes: 1000, quotaBytes: null, deleted: 0, blobs: 2, logicalBytes: 1000, blobBytes: 600, storedBytes: 300, hot: 1, cold: 1 };
 
 function view(over: Partial<ListingView> = {}): ListingView {
   return {

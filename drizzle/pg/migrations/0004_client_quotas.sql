@@ -1,0 +1,4 @@
+ALTER TABLE "clients" ADD COLUMN "quota_bytes" bigint;--> statement-breakpoint
+ALTER TABLE "clients" ADD COLUMN "used_bytes" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+-- Existing catalogs: what each namespace holds so far (hand-written, after the generated DDL).
+UPDATE "clients" SET "used_bytes" = (SELECT coalesce(sum(v.size), 0) FROM versions v WHERE v.namespace = clients.name);
