@@ -18,6 +18,8 @@ export const clients = sqliteTable('clients', {
    * that adds or removes versions so that a quota check reads one row instead of summing.
    */
   usedBytes: integer('used_bytes').notNull().default(0),
+  /** Server time of its latest authenticated request, written at most once a minute (storage/seen-tracker.ts). */
+  lastSeen: integer('last_seen'),
 });
 
 /** Content-addressed blobs: one row per distinct content, whatever its paths. */
@@ -170,4 +172,33 @@ export const roots = sqliteTable(
     lastSeen: integer('last_seen').notNull(),
   },
   (t) => [index('roots_namespace').on(t.namespace, t.path)],
+);
+
+/**
+ * Backup passes as clients report them (POST /api/passes), for the admin's health view: who
+ * backed up when. Only the newest passes of each namespace are kept (storage/catalog/sql-catalog.ts).
+ */
+export const passes = sqliteTable(
+  'passes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    namespace: text('namespace').notNull(),
+    /** The remote folder the pass backed up into ('alice/docs'). */
+    root: text('root').notNull(),
+    host: text('host').notNull().default(''),
+    folder: text('folder').notNull().default(''),
+    /** The client's clock. */
+    startedAt: integer('started_at').notNull(),
+    endedAt: integer('ended_at').notNull(),
+    /** Server time: what staleness is measured on (a client's wrong clock cannot hide it). */
+    receivedAt: integer('received_at').notNull(),
+    scanned: integer('scanned').notNull(),
+    uploaded: integer('uploaded').notNull(),
+    failed: integer('failed').notNull(),
+    deleted: integer('deleted').notNull(),
+    bytes: integer('bytes').notNull(),
+    /** Cut short (Ctrl+C): not a successful backup, whatever failed says. */
+    stopped: integer('stopped', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [index('passes_ns_root').on(t.namespace, t.root, t.id)],
 );

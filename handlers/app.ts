@@ -10,6 +10,7 @@ import { assertNoDotSegments } from './path.js';
 import { metricsRoutes } from './metrics.js';
 import { tagRequests } from './request-tags.js';
 import { historyRoutes } from './history.js';
+import { passRoutes } from './passes.js';
 import { rootRoutes } from './roots.js';
 import { securityHeaders } from './security-headers.js';
 import { tusRoutes } from './tus/routes.js';
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api', apiRoutes(deps));
   app.route('/api', historyRoutes(deps));
   app.route('/api', rootRoutes(deps));
+  app.route('/api', passRoutes(deps));
   app.route('/uploads', tusRoutes(deps));
   app.route('/', browseRoutes(deps));
   return app;

@@ -92,7 +92,9 @@ export async function authorize(c: Context, deps: AppDeps): Promise<Principal> {
 /** Requires valid credentials on every request it guards; sets `principal`. */
 export function requireAuth(deps: AppDeps): MiddlewareHandler {
   return async (c, next) => {
-    c.set('principal', await authorize(c, deps));
+    const principal = await authorize(c, deps);
+    c.set('principal', principal);
+    await deps.seen?.seen(principal.name);
     await next();
   };
 }

@@ -27,6 +27,8 @@ export interface AppDeps {
   log?: (line: string) => void;
   /** Told the route pattern and client of every request (access log, metrics); absent: nobody asks. */
   requests?: RequestObserver;
+  /** Told about each authenticated request's client ("last seen" in the health view); absent: not tracked. */
+  seen?: SeenRecorder;
   /** What `GET /metrics` serves; absent (the Lambda adapter): 404. */
   metrics?: MetricsExposition;
 }
@@ -62,6 +64,13 @@ export interface AppConfig {
   maxReservedUploadBytes: number;
   /** A bearer token that may read `/metrics` (besides admin clients); '' means admins only. */
   metricsToken?: string;
+  /** The health view warns about clients without a successful backup for this long; 0: never. */
+  staleAfterMs: number;
+}
+
+export interface SeenRecorder {
+  /** Resolves once recorded (or once it decided not to write now); never rejects. */
+  seen(name: string): Promise<void>;
 }
 
 export interface ReadTracker {
@@ -81,4 +90,5 @@ export const DEFAULT_CONFIG: AppConfig = {
   maxOpenUploads: 100,
   maxReservedUploadBytes: 2 * 1024 ** 4,
   metricsToken: '',
+  staleAfterMs: 2 * 24 * 60 * 60 * 1000,
 };

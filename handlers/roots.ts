@@ -30,7 +30,8 @@ function rootJson(r: RootRecord) {
   return { root: r.path, sourceId: r.sourceId, host: r.host, folder: r.folder, createdAt: r.createdAt, claimedAt: r.claimedAt, lastSeen: r.lastSeen };
 }
 
-function textField(body: Record<string, unknown>, key: 'host' | 'folder'): string {
+/** A source's host name or absolute folder from a JSON body (roots and pass reports). */
+export function textField(body: Record<string, unknown>, key: 'host' | 'folder'): string {
   const v = body[key];
   if (typeof v !== 'string' || v.trim() === '') throw new BadRequestError(`${key} must be a non-empty string`);
   if (key === 'host' && (v.length > MAX_HOST || CONTROL.test(v))) throw new BadRequestError(`host must be a host name of at most ${MAX_HOST} characters`);

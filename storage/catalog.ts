@@ -13,6 +13,8 @@ export interface ClientRecord {
   revokedAt: number | null;
   /** Most bytes the namespace may hold (current files and history); null: no limit. */
   quotaBytes: number | null;
+  /** Server time of its latest authenticated request (to about a minute); null: never seen. */
+  lastSeen?: number | null;
 }
 
 /** A namespace's quota and what counts against it: the sizes of all its content versions. */
@@ -242,6 +244,45 @@ export type ClaimRootResult =
   | { outcome: 'adopted'; root: RootRecord; previous: RootRecord }
   | { outcome: 'taken' | 'nested'; other: RootRecord };
 
+/** One backup pass as its client reported it (POST /api/passes). */
+export interface PassInput {
+  namespace: string;
+  /** The remote folder it backed up into, namespace first ('alice/docs'). */
+  root: string;
+  host: string;
+  folder: string;
+  /** The client's clock, ms since the epoch. */
+  startedAt: number;
+  endedAt: number;
+  /** Server time. */
+  receivedAt: number;
+  /** Files looked at. */
+  scanned: number;
+  /** Files that reached the server (sent or linked). */
+  uploaded: number;
+  failed: number;
+  /** Deletions sent. */
+  deleted: number;
+  /** Sizes of the files that reached the server. */
+  bytes: number;
+  /** Cut short (Ctrl+C). */
+  stopped: boolean;
+}
+
+export interface PassRecord extends PassInput {
+  id: string;
+}
+
+/** The newest pass of one remote folder, and its newest successful one (no failures, not stopped). */
+export interface SourcePasses {
+  root: string;
+  last: PassRecord;
+  lastSuccess: PassRecord | null;
+}
+
+/** Passes kept per namespace; older ones go as new ones come (the newest successful one of each root stays). */
+export const PASSES_KEPT = 100;
+
 export interface Catalog {
   // --- clients ---
   addClient(client: ClientRecord): Promise<void>;
@@ -254,6 +295,18 @@ export interface Catalog {
   setQuota(name: string, quotaBytes: number | null): Promise<boolean>;
   /** The namespace's quota and usage (no client: no quota, nothing used). */
   quotaUsage(namespace: string): Promise<QuotaUsage>;
+  /** Records latest requests, batched by the caller: name -> time (a later time wins). */
+  touchClients(seen: ReadonlyMap<string, number>): Promise<void>;
+
+  // --- backup passes ---
+  /** Records a pass; keeps the namespace's newest PASSES_KEPT (and each root's newest successful one). */
+  recordPass(pass: PassInput): Promise<PassRecord>;
+  /** Newest first; `before` is exclusive (the last id of the previous page). */
+  listPasses(query: { namespace?: string; limit: number; before?: string }): Promise<PassRecord[]>;
+  /** Per remote folder of the namespace, by root. */
+  sourcePasses(namespace: string): Promise<SourcePasses[]>;
+  /** Per namespace, when its newest successful pass was received (for the metrics' backup age). */
+  lastSuccessfulPasses(): Promise<Map<string, number>>;
 
   // --- files ---
   getFile(path: string): Promise<FileEntry | undefined>;

@@ -13,6 +13,8 @@ export interface LambdaConfig {
   hotTimeMs: number;
   /** Retention windows, as the node adapter's --keep-all/--keep-daily/--keep-weekly. */
   retention: RetentionPolicy;
+  /** As the node adapter's --stale-after (CB_STALE_AFTER). */
+  staleAfterMs: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export function lambdaConfig(env: Record<string, string | undefined>): LambdaCon
   const keepAllMs = parsed('CB_KEEP_ALL', '1d', parseDuration);
   const keepDailyMs = parsed('CB_KEEP_DAILY', '30d', parseDuration);
   const keepWeeklyMs = parsed('CB_KEEP_WEEKLY', '26w', parseDuration);
+  const staleAfterMs = parsed('CB_STALE_AFTER', '2d', parseDuration);
   if (problems.length > 0) throw new Error(`lambda configuration: ${problems.join('; ')}`);
   return {
     bucket,
@@ -55,5 +58,6 @@ export function lambdaConfig(env: Record<string, string | undefined>): LambdaCon
     uploadExpiryMs: uploadExpiryMs as number,
     hotTimeMs: hotTimeMs as number,
     retention: { keepAllMs: keepAllMs as number, keepDailyMs: keepDailyMs as number, keepWeeklyMs: keepWeeklyMs as number },
+    staleAfterMs: staleAfterMs as number,
   };
 }

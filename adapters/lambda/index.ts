@@ -1,5 +1,6 @@
 import type { AppDeps } from '../../handlers/deps.js';
 import { DEFAULT_CONFIG } from '../../handlers/deps.js';
+import { SeenTracker } from '../../storage/seen-tracker.js';
 import { reclaimExpiredUploads } from '../../handlers/tus/expire.js';
 import { PgCatalog } from '../../storage/pg-catalog.js';
 import { PgKeyedMutex } from '../../storage/pg-keyed-mutex.js';
@@ -31,7 +32,14 @@ export async function openLambdaRuntime(config: LambdaConfig, options: { credent
     catalog,
     clock: Date.now,
     locks,
-    config: { ...DEFAULT_CONFIG, maxUploadBytes: config.maxUploadBytes, uploadExpiryMs: config.uploadExpiryMs, maxReservedUploadBytes: 2 * config.maxUploadBytes },
+    config: {
+      ...DEFAULT_CONFIG,
+      maxUploadBytes: config.maxUploadBytes,
+      uploadExpiryMs: config.uploadExpiryMs,
+      maxReservedUploadBytes: 2 * config.maxUploadBytes,
+      staleAfterMs: config.staleAfterMs,
+    },
+    seen: new SeenTracker({ catalog, clock: Date.now, log }),
     log,
   };
   return {

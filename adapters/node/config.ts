@@ -41,6 +41,8 @@ export interface ServerConfig {
   keepAllMs: number;
   keepDailyMs: number;
   keepWeeklyMs: number;
+  /** Backup health warns about clients without a successful backup for this long; 0: never. */
+  staleAfterMs: number;
 }
 
 /** A configuration error: main prints it as one line and exits with code 2. */
@@ -94,6 +96,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: 'keep-all', env: 'CB_KEEP_ALL', fallback: '1d', parse: wrap(parseDuration), key: 'keepAllMs', help: 'every version younger than this is kept' },
   { flag: 'keep-daily', env: 'CB_KEEP_DAILY', fallback: '30d', parse: wrap(parseDuration), key: 'keepDailyMs', help: 'then the newest of each day up to this age' },
   { flag: 'keep-weekly', env: 'CB_KEEP_WEEKLY', fallback: '26w', parse: wrap(parseDuration), key: 'keepWeeklyMs', help: 'then the newest of each week up to this age' },
+  { flag: 'stale-after', env: 'CB_STALE_AFTER', fallback: '2d', parse: wrap(parseDuration), key: 'staleAfterMs', help: 'warn about clients without a backup this long (0: never)' },
   { flag: 'sweep-concurrency', env: 'CB_SWEEP_CONCURRENCY', fallback: 'auto', parse: (v, n) => (v === 'auto' ? 0 : integer(1, 64)(v, n)), key: 'sweepConcurrency', help: 'compression jobs at once' },
   {
     flag: 'storage',

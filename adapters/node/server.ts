@@ -10,6 +10,7 @@ import { repairSwaps } from '../../storage/form-swap.js';
 import { SlidingLoginLimiter } from '../../storage/login-limiter.js';
 import { Pruner } from '../../storage/pruner.js';
 import { Sweeper } from '../../storage/sweeper.js';
+import { SeenTracker } from '../../storage/seen-tracker.js';
 import { releaseBlob } from '../../handlers/commit.js';
 import { DiskSpaceReserve } from '../../storage/disk-space-reserve.js';
 import { openBackends } from './backends.js';
@@ -102,7 +103,9 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
       maxOpenUploads: config.maxOpenUploads,
       maxReservedUploadBytes: config.maxUploadReserveBytes || 2 * config.maxUploadBytes,
       metricsToken: config.metricsToken,
+      staleAfterMs: config.staleAfterMs,
     },
+    seen: new SeenTracker({ catalog, clock: Date.now, log }),
     log,
     requests: measure,
     metrics,

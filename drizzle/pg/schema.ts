@@ -20,6 +20,7 @@ export const clients = pgTable('clients', {
   revokedAt: int8('revoked_at'),
   quotaBytes: int8('quota_bytes'),
   usedBytes: int8('used_bytes').notNull().default(0),
+  lastSeen: int8('last_seen'),
 });
 
 /** Content-addressed blobs: one row per distinct content, whatever its paths. */
@@ -146,4 +147,26 @@ export const roots = pgTable(
     lastSeen: int8('last_seen').notNull(),
   },
   (t) => [index('roots_namespace').on(t.namespace, t.path)],
+);
+
+/** Backup passes as clients report them (see drizzle/schema.ts). */
+export const passes = pgTable(
+  'passes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    namespace: path('namespace').notNull(),
+    root: path('root').notNull(),
+    host: text('host').notNull().default(''),
+    folder: text('folder').notNull().default(''),
+    startedAt: int8('started_at').notNull(),
+    endedAt: int8('ended_at').notNull(),
+    receivedAt: int8('received_at').notNull(),
+    scanned: int8('scanned').notNull(),
+    uploaded: int8('uploaded').notNull(),
+    failed: int8('failed').notNull(),
+    deleted: int8('deleted').notNull(),
+    bytes: int8('bytes').notNull(),
+    stopped: boolean('stopped').notNull().default(false),
+  },
+  (t) => [index('passes_ns_root').on(t.namespace, t.root, t.id)],
 );

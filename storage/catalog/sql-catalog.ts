@@ -17,6 +17,9 @@ import type {
   FileEntry,
   ListDirQuery,
   ListFilesQuery,
+  PassInput,
+  PassRecord,
+  SourcePasses,
   PutFileInput,
   PutFileResult,
   QuotaUsage,
@@ -26,6 +29,7 @@ import type {
 } from '../catalog.js';
 import { ancestorsOf, decodeDirCursor, encodeDirCursor, likeContains, likePrefix, nameOf, namespaceOf, parentOf, prefixEnd } from '../catalog-query.js';
 import { ConflictError, QuotaExceededError } from '../errors.js';
+import { PASSES_KEPT } from '../catalog.js';
 import { bool, num, numOrNull, str, strOrNull, type Row, type SqlDriver, type SqlExec } from './sql-driver.js';
 
 /**
@@ -52,10 +56,15 @@ const BLOB = sql.raw(
   `sha256, size, state, codec, stored_size as "storedSize", incompressible, last_access as "lastAccess", created_at as "createdAt"`,
 );
 const CLIENT = sql.raw(
-  `name, token_id as "tokenId", token_hash as "tokenHash", admin, created_at as "createdAt", revoked_at as "revokedAt", quota_bytes as "quotaBytes"`,
+  `name, token_id as "tokenId", token_hash as "tokenHash", admin, created_at as "createdAt", revoked_at as "revokedAt", quota_bytes as "quotaBytes", ` +
+    `last_seen as "lastSeen"`,
 );
 const UPLOAD = sql.raw(
   `id, owner, path, length, "offset", sha256, mtime, metadata, created_at as "createdAt", expires_at as "expiresAt"`,
+);
+const PASS = sql.raw(
+  `id, namespace, root, host, folder, started_at as "startedAt", ended_at as "endedAt", received_at as "receivedAt", ` +
+    `scanned, uploaded, failed, deleted, bytes, stopped`,
 );
 const ROOT = sql.raw(
   `path, namespace, source_id as "sourceId", host, folder, created_at as "createdAt", claimed_at as "claimedAt", last_seen as "lastSeen"`,
@@ -132,6 +141,7 @@ function toClient(r: Row): ClientRecord {
     createdAt: num(r.createdAt),
     revokedAt: numOrNull(r.revokedAt),
     quotaBytes: numOrNull(r.quotaBytes),
+    lastSeen: numOrNull(r.lastSeen),
   };
 }
 
@@ -147,6 +157,25 @@ function toUpload(r: Row): UploadRecord {
     metadata: str(r.metadata),
     createdAt: num(r.createdAt),
     expiresAt: num(r.expiresAt),
+  };
+}
+
+function toPass(r: Row): PassRecord {
+  return {
+    id: String(num(r.id)),
+    namespace: str(r.namespace),
+    root: str(r.root),
+    host: str(r.host),
+    folder: str(r.folder),
+    startedAt: num(r.startedAt),
+    endedAt: num(r.endedAt),
+    receivedAt: num(r.receivedAt),
+    scanned: num(r.scanned),
+    uploaded: num(r.uploaded),
+    failed: num(r.failed),
+    deleted: num(r.deleted),
+    bytes: num(r.bytes),
+    stopped: bool(r.stopped),
   };
 }
 
@@ -173,6 +202,8 @@ export function prefixCondition(column: SQL, prefix: string): SQL {
 }
 
 const BOOL = (b: boolean) => (b ? 1 : 0);
+/** A pass that backed everything up: nothing failed and it ran to the end. */
+const SUCCESS = sql`failed = 0 and stopped = ${BOOL(false)}`;
 
 export class SqlCatalog implements Catalog {
   constructor(readonly driver: SqlDriver) {}
@@ -194,7 +225,7 @@ export class SqlCatalog implements Catalog {
         values (${client.name}, ${client.tokenId}, ${client.tokenHash}, ${BOOL(client.admin)}, ${client.createdAt}, ${client.revokedAt}, ${client.quotaBytes},
           (select coalesce(sum(size), 0) from versions where namespace = ${client.name}))
         on conflict (name) do update set token_id = excluded.token_id, token_hash = excluded.token_hash,
-          admin = excluded.admin, created_at = excluded.created_at, revoked_at = excluded.revoked_at, quota_bytes = excluded.quota_bytes`);
+          admin = excluded.admin, created_at = excluded.created_at, revoked_at = excluded.revoked_at, quota_bytes = excluded.quota_bytes, last_seen = null`);
     });
   }
 
@@ -244,6 +275,71 @@ export class SqlCatalog implements Catalog {
     const quota = numOrNull(r?.quotaBytes);
     const used = num(r?.usedBytes);
     if (quota !== null && used + size > quota) throw new QuotaExceededError(namespace, used, quota, size);
+  }
+
+  async touchClients(seen: ReadonlyMap<string, number>): Promise<void> {
+    if (seen.size === 0) return;
+    const greatest = sql.raw(this.driver.dialect.greatest);
+    await this.driver.transaction(async (tx) => {
+      for (const [name, at] of seen) {
+        await tx.run(sql`update clients set last_seen = ${greatest}(coalesce(last_seen, 0), ${at}) where name = ${name}`);
+      }
+    });
+  }
+
+  // --- backup passes ---
+
+  async recordPass(p: PassInput): Promise<PassRecord> {
+    return this.driver.transaction(async (tx) => {
+      const [row] = await tx.all(sql`
+        insert into passes (namespace, root, host, folder, started_at, ended_at, received_at, scanned, uploaded, failed, deleted, bytes, stopped)
+        values (${p.namespace}, ${p.root}, ${p.host}, ${p.folder}, ${p.startedAt}, ${p.endedAt}, ${p.receivedAt}, ${p.scanned}, ${p.uploaded},
+          ${p.failed}, ${p.deleted}, ${p.bytes}, ${BOOL(p.stopped)})
+        returning id`);
+      // Bounded per namespace, but "last successful backup" survives any number of failing passes.
+      await tx.run(sql`
+        delete from passes where namespace = ${p.namespace}
+          and id <= (select id from passes where namespace = ${p.namespace} order by id desc limit 1 offset ${PASSES_KEPT})
+          and id not in (select max(id) from passes where namespace = ${p.namespace} and ${SUCCESS} group by root)`);
+      return { ...p, id: String(num(row?.id)) };
+    });
+  }
+
+  async listPasses(query: { namespace?: string; limit: number; before?: string }): Promise<PassRecord[]> {
+    const conds: SQL[] = [];
+    if (query.namespace !== undefined) conds.push(sql`namespace = ${query.namespace}`);
+    if (query.before !== undefined) {
+      const before = versionId(query.before);
+      if (before === undefined) return [];
+      conds.push(sql`id < ${before}`);
+    }
+    return (await this.driver.all(sql`select ${PASS} from passes${where(conds)} order by id desc limit ${query.limit}`)).map(toPass);
+  }
+
+  async sourcePasses(namespace: string): Promise<SourcePasses[]> {
+    const rows = (
+      await this.driver.all(sql`
+        select ${PASS} from passes where id in (select max(id) from passes where namespace = ${namespace} group by root)
+          or id in (select max(id) from passes where namespace = ${namespace} and ${SUCCESS} group by root)
+        order by root, id`)
+    ).map(toPass);
+    const out = new Map<string, SourcePasses>();
+    for (const p of rows) {
+      const success = p.failed === 0 && !p.stopped;
+      const s = out.get(p.root);
+      // Rows come oldest first per root: the later one is the newest pass.
+      if (!s) out.set(p.root, { root: p.root, last: p, lastSuccess: success ? p : null });
+      else {
+        s.last = p;
+        if (success) s.lastSuccess = p;
+      }
+    }
+    return [...out.values()];
+  }
+
+  async lastSuccessfulPasses(): Promise<Map<string, number>> {
+    const rows = await this.driver.all(sql`select namespace, max(received_at) as "at" from passes where ${SUCCESS} group by namespace`);
+    return new Map(rows.map((r) => [str(r.namespace), num(r.at)]));
   }
 
   // --- files ---

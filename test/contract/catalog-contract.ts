@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Catalog, ClientRecord, DirSort, UploadRecord } from '../../storage/catalog.js';
+import { PASSES_KEPT, type Catalog, type ClientRecord, type DirSort, type PassInput, type UploadRecord } from '../../storage/catalog.js';
 import { BadRequestError, ConflictError, QuotaExceededError } from '../../storage/errors.js';
 
 export interface CatalogFixture {
@@ -10,7 +10,7 @@ export interface CatalogFixture {
 const SHA = (i: number) => i.toString(16).padStart(64, '0');
 
 function client(name: string, extra: Partial<ClientRecord> = {}): ClientRecord {
-  return { name, tokenId: `id-${name}`, tokenHash: `hash-${name}`, admin: false, createdAt: 1000, revokedAt: null, quotaBytes: null, ...extra };
+  return { name, tokenId: `id-${name}`, tokenHash: `hash-${name}`, admin: false, createdAt: 1000, revokedAt: null, quotaBytes: null, lastSeen: null, ...extra };
 }
 
 function upload(id: string, expiresAt: number): UploadRecord {
@@ -509,6 +509,72 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(QuotaExceededError);
         expect((await usage('alice')).usedBytes).toBe(60);
+      });
+    });
+
+    describe('clients seen and backup passes', () => {
+      const pass = (root: string, receivedAt: number, extra: Partial<PassInput> = {}): PassInput => ({
+        namespace: root.split('/')[0] as string,
+        root,
+        host: 'laptop',
+        folder: '/home/u/docs',
+        startedAt: receivedAt - 50,
+        endedAt: receivedAt - 1,
+        receivedAt,
+        scanned: 10,
+        uploaded: 2,
+        failed: 0,
+        deleted: 1,
+        bytes: 5_000_000_000,
+        stopped: false,
+        ...extra,
+      });
+
+      it('touchClients records the latest request; an earlier time never moves it back; re-adding a name forgets it', async () => {
+        await catalog.addClient(client('alice'));
+        await catalog.addClient(client('bob'));
+        await catalog.touchClients(new Map([['alice', 5000], ['nobody', 1]]));
+        await catalog.touchClients(new Map([['alice', 4000], ['bob', 6000]]));
+        expect((await catalog.listClients()).map((c) => [c.name, c.lastSeen])).toEqual([['alice', 5000], ['bob', 6000]]);
+        await catalog.revokeClient('alice', 7000);
+        await catalog.addClient(client('alice', { tokenId: 'new', createdAt: 8000 }));
+        expect((await catalog.getClient('alice'))?.lastSeen).toBeNull();
+      });
+
+      it('recordPass keeps every field; listPasses pages newest first, per namespace or all', async () => {
+        const a = await catalog.recordPass(pass('alice/docs', 1000));
+        const b = await catalog.recordPass(pass('bob/x', 2000, { failed: 3, stopped: true }));
+        const c = await catalog.recordPass(pass('alice/photos', 3000));
+        expect(a).toEqual({ ...pass('alice/docs', 1000), id: a.id });
+        expect(await catalog.listPasses({ limit: 10 })).toEqual([c, b, a]);
+        expect(await catalog.listPasses({ namespace: 'alice', limit: 1 })).toEqual([c]);
+        expect(await catalog.listPasses({ namespace: 'alice', limit: 5, before: c.id })).toEqual([a]);
+        expect(await catalog.listPasses({ limit: 5, before: 'x' })).toEqual([]);
+      });
+
+      it('sourcePasses: per root the newest pass and the newest successful one (failed or stopped ones are not)', async () => {
+        const ok = await catalog.recordPass(pass('alice/docs', 1000));
+        await catalog.recordPass(pass('alice/docs', 2000, { stopped: true }));
+        const failing = await catalog.recordPass(pass('alice/docs', 3000, { failed: 2 }));
+        const never = await catalog.recordPass(pass('alice/photos', 1500, { failed: 1 }));
+        await catalog.recordPass(pass('bob/docs', 9000));
+        expect(await catalog.sourcePasses('alice')).toEqual([
+          { root: 'alice/docs', last: failing, lastSuccess: ok },
+          { root: 'alice/photos', last: never, lastSuccess: null },
+        ]);
+        expect(await catalog.sourcePasses('carol')).toEqual([]);
+        expect(await catalog.lastSuccessfulPasses()).toEqual(new Map([['alice', 1000], ['bob', 9000]]));
+      });
+
+      it(`keeps the newest ${PASSES_KEPT} passes of a namespace, and each root's newest successful one however old`, async () => {
+        const first = await catalog.recordPass(pass('alice/docs', 1));
+        for (let i = 0; i < PASSES_KEPT + 5; i++) await catalog.recordPass(pass('alice/docs', 10 + i, { failed: 1 }));
+        await catalog.recordPass(pass('bob/docs', 5));
+        const kept = await catalog.listPasses({ namespace: 'alice', limit: 1000 });
+        expect(kept).toHaveLength(PASSES_KEPT + 1);
+        expect(kept[kept.length - 1]).toEqual(first);
+        expect((await catalog.sourcePasses('alice'))[0]?.lastSuccess).toEqual(first);
+        expect(await catalog.listPasses({ namespace: 'bob', limit: 10 })).toHaveLength(1);
       });
     });
 

@@ -135,6 +135,7 @@ describe('lambdaConfig', () => {
       uploadExpiryMs: 24 * 3600 * 1000,
       hotTimeMs: 7 * 24 * 3600 * 1000,
       retention: { keepAllMs: 24 * 3600 * 1000, keepDailyMs: 30 * 24 * 3600 * 1000, keepWeeklyMs: 26 * 7 * 24 * 3600 * 1000 },
+      staleAfterMs: 2 * 24 * 3600 * 1000,
     });
     expect(lambdaConfig({ CB_S3_BUCKET: 'b', CB_DATABASE_URL: 'postgresql://db/x', CB_S3_REGION: 'r', AWS_REGION: 'x', CB_S3_ENDPOINT: 'http://minio:9000' })).toMatchObject({
       region: 'r',
