@@ -1,4 +1,4 @@
-import { parseDuration, parseSize } from '../../shared/units.js';
+import { pickSpec, readSpec, SERVER_SPEC } from '../config-spec.js';
 import type { RetentionPolicy } from '../../storage/retention.js';
 
 /** What the Lambda functions read from their environment. */
@@ -10,6 +10,9 @@ export interface LambdaConfig {
   databaseUrl: string;
   maxUploadBytes: number;
   uploadExpiryMs: number;
+  maxOpenUploads: number;
+  /** 0 means twice maxUploadBytes, as on the node adapter. */
+  maxUploadReserveBytes: number;
   hotTimeMs: number;
   /** Retention windows, as the node adapter's --keep-all/--keep-daily/--keep-weekly. */
   retention: RetentionPolicy;
@@ -17,47 +20,50 @@ export interface LambdaConfig {
   staleAfterMs: number;
 }
 
+/** The settings that mean something on Lambda: parsed by the node adapter's own spec. */
+const LAMBDA_SPEC = pickSpec(SERVER_SPEC, [
+  'storage',
+  's3Bucket',
+  's3Endpoint',
+  's3Region',
+  'databaseUrl',
+  'maxUploadBytes',
+  'uploadExpiryMs',
+  'maxOpenUploads',
+  'maxUploadReserveBytes',
+  'hotTimeMs',
+  'keepAllMs',
+  'keepDailyMs',
+  'keepWeeklyMs',
+  'staleAfterMs',
+] as const);
+
 /**
- * Reads the configuration from the environment (the same variables as the node adapter; Lambda
- * sets AWS_REGION and the credentials itself). A Lambda has no lasting disk, so S3 and
- * PostgreSQL are required. Throws one Error naming every problem.
+ * Reads the configuration from the environment (the same variables, defaults and grammar as the
+ * node adapter; Lambda sets AWS_REGION and the credentials itself). A Lambda has no lasting
+ * disk, so S3 and PostgreSQL are required. Throws one Error naming every problem.
  */
 export function lambdaConfig(env: Record<string, string | undefined>): LambdaConfig {
+  const invalid: string[] = [];
+  // An empty variable is an unset one here: a console form leaves empty values behind.
+  const c = readSpec(LAMBDA_SPEC, (o) => ({ raw: env[o.env] || o.fallback, name: o.env }), invalid);
   const problems: string[] = [];
-  const need = (name: string): string => {
-    const v = env[name];
-    if (!v) problems.push(`${name} is not set`);
-    return v ?? '';
-  };
-  const parsed = <T>(name: string, fallback: string, parse: (v: string) => T): T | undefined => {
-    try {
-      return parse(env[name] || fallback);
-    } catch (err) {
-      problems.push(`${name}: ${(err as Error).message}`);
-      return undefined;
-    }
-  };
-  const bucket = need('CB_S3_BUCKET');
-  const databaseUrl = need('CB_DATABASE_URL');
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('CB_DATABASE_URL: expected a postgres:// URL');
-  if (env.CB_STORAGE && env.CB_STORAGE !== 's3') problems.push(`CB_STORAGE: only s3 works on Lambda, got "${env.CB_STORAGE}"`);
-  const maxUploadBytes = parsed('CB_MAX_UPLOAD', '1T', parseSize);
-  const uploadExpiryMs = parsed('CB_UPLOAD_EXPIRY', '24h', parseDuration);
-  const hotTimeMs = parsed('CB_HOT_TIME', '7d', parseDuration);
-  const keepAllMs = parsed('CB_KEEP_ALL', '1d', parseDuration);
-  const keepDailyMs = parsed('CB_KEEP_DAILY', '30d', parseDuration);
-  const keepWeeklyMs = parsed('CB_KEEP_WEEKLY', '26w', parseDuration);
-  const staleAfterMs = parsed('CB_STALE_AFTER', '2d', parseDuration);
+  if (!env.CB_S3_BUCKET) problems.push('CB_S3_BUCKET is not set');
+  if (!env.CB_DATABASE_URL) problems.push('CB_DATABASE_URL is not set');
+  if (env.CB_STORAGE && c.storage !== undefined && c.storage !== 's3') problems.push(`CB_STORAGE: only s3 works on Lambda, got "${c.storage}"`);
+  problems.push(...invalid);
   if (problems.length > 0) throw new Error(`lambda configuration: ${problems.join('; ')}`);
   return {
-    bucket,
-    endpoint: env.CB_S3_ENDPOINT || undefined,
-    region: env.CB_S3_REGION || env.AWS_REGION || 'us-east-1',
-    databaseUrl,
-    maxUploadBytes: maxUploadBytes as number,
-    uploadExpiryMs: uploadExpiryMs as number,
-    hotTimeMs: hotTimeMs as number,
-    retention: { keepAllMs: keepAllMs as number, keepDailyMs: keepDailyMs as number, keepWeeklyMs: keepWeeklyMs as number },
-    staleAfterMs: staleAfterMs as number,
+    bucket: c.s3Bucket,
+    endpoint: c.s3Endpoint || undefined,
+    region: env.CB_S3_REGION || env.AWS_REGION || c.s3Region,
+    databaseUrl: c.databaseUrl,
+    maxUploadBytes: c.maxUploadBytes,
+    uploadExpiryMs: c.uploadExpiryMs,
+    maxOpenUploads: c.maxOpenUploads,
+    maxUploadReserveBytes: c.maxUploadReserveBytes,
+    hotTimeMs: c.hotTimeMs,
+    retention: { keepAllMs: c.keepAllMs, keepDailyMs: c.keepDailyMs, keepWeeklyMs: c.keepWeeklyMs },
+    staleAfterMs: c.staleAfterMs,
   };
 }

@@ -9,6 +9,7 @@ import { createS3Client, type S3Settings } from '../../storage/s3-client.js';
 import { Sweeper, type SweepReport } from '../../storage/sweeper.js';
 import { Pruner } from '../../storage/pruner.js';
 import { releaseBlob } from '../../handlers/commit.js';
+import { uploadLimits } from '../config-spec.js';
 import { lambdaConfig, type LambdaConfig } from './config.js';
 import { createLambdaHandler, type LambdaHandler } from './handler.js';
 
@@ -32,13 +33,7 @@ export async function openLambdaRuntime(config: LambdaConfig, options: { credent
     catalog,
     clock: Date.now,
     locks,
-    config: {
-      ...DEFAULT_CONFIG,
-      maxUploadBytes: config.maxUploadBytes,
-      uploadExpiryMs: config.uploadExpiryMs,
-      maxReservedUploadBytes: 2 * config.maxUploadBytes,
-      staleAfterMs: config.staleAfterMs,
-    },
+    config: { ...DEFAULT_CONFIG, ...uploadLimits(config), staleAfterMs: config.staleAfterMs },
     seen: new SeenTracker({ catalog, clock: Date.now, log }),
     log,
   };

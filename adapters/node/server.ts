@@ -14,6 +14,7 @@ import { SeenTracker } from '../../storage/seen-tracker.js';
 import { releaseBlob } from '../../handlers/commit.js';
 import { DiskSpaceReserve } from '../../storage/disk-space-reserve.js';
 import { openBackends } from './backends.js';
+import { uploadLimits } from '../config-spec.js';
 import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
@@ -98,10 +99,7 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
     rawTarget: (env) => (env as Partial<HttpBindings> | undefined)?.incoming?.url,
     config: {
       ...DEFAULT_CONFIG,
-      maxUploadBytes: config.maxUploadBytes,
-      uploadExpiryMs: config.uploadExpiryMs,
-      maxOpenUploads: config.maxOpenUploads,
-      maxReservedUploadBytes: config.maxUploadReserveBytes || 2 * config.maxUploadBytes,
+      ...uploadLimits(config),
       metricsToken: config.metricsToken,
       staleAfterMs: config.staleAfterMs,
     },

@@ -133,6 +133,8 @@ describe('lambdaConfig', () => {
       databaseUrl: 'postgres://db/x',
       maxUploadBytes: 5 * 1024 ** 3,
       uploadExpiryMs: 24 * 3600 * 1000,
+      maxOpenUploads: 100,
+      maxUploadReserveBytes: 0,
       hotTimeMs: 7 * 24 * 3600 * 1000,
       retention: { keepAllMs: 24 * 3600 * 1000, keepDailyMs: 30 * 24 * 3600 * 1000, keepWeeklyMs: 26 * 7 * 24 * 3600 * 1000 },
       staleAfterMs: 2 * 24 * 3600 * 1000,
@@ -148,5 +150,13 @@ describe('lambdaConfig', () => {
       /CB_S3_BUCKET is not set; CB_DATABASE_URL is not set; CB_STORAGE: only s3.*; CB_HOT_TIME: /,
     );
     expect(() => lambdaConfig({ CB_S3_BUCKET: 'b', CB_DATABASE_URL: 'mysql://x' })).toThrow(/expected a postgres:\/\/ URL/);
+    // The node adapter's grammar and limits: the same variable means the same thing on both.
+    expect(() => lambdaConfig({ CB_S3_BUCKET: 'b', CB_DATABASE_URL: 'postgres://db/x', CB_MAX_OPEN_UPLOADS: '0', CB_STORAGE: 'tape' })).toThrow(
+      /CB_STORAGE: expected disk or s3, got "tape"; CB_MAX_OPEN_UPLOADS: expected an integer from 1 to 1000000/,
+    );
+    expect(lambdaConfig({ CB_S3_BUCKET: 'b', CB_DATABASE_URL: 'postgres://db/x', CB_MAX_UPLOAD_RESERVE: '3G', CB_KEEP_WEEKLY: '0' })).toMatchObject({
+      maxUploadReserveBytes: 3 * 1024 ** 3,
+      retention: { keepWeeklyMs: 0 },
+    });
   });
 });
