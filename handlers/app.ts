@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { apiRoutes } from './api.js';
+import { batchRoutes } from './batch.js';
 import { requireAuth } from './auth.js';
 import { assetRoutes } from './browse/assets.js';
 import { browseRoutes } from './browse/routes.js';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api', historyRoutes(deps));
   app.route('/api', rootRoutes(deps));
   app.route('/api', passRoutes(deps));
+  app.route('/api', batchRoutes(deps));
   app.route('/uploads', tusRoutes(deps));
   app.route('/', browseRoutes(deps));
   return app;

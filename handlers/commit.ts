@@ -1,6 +1,6 @@
-import type { TempBlob } from '../storage/blob-store.js';
+import type { CommitOptions, TempBlob } from '../storage/blob-store.js';
 import type { FileEntry, PutFileResult } from '../storage/catalog.js';
-import { NotFoundError } from '../storage/errors.js';
+import { NotFoundError, type QuotaExceededError } from '../storage/errors.js';
 import type { AppDeps } from './deps.js';
 
 /**
@@ -42,14 +42,71 @@ export async function commitFile(
 }
 
 /**
+ * commitFile for many files at once (POST /api/batch): every blob is committed under its lock
+ * with the folders' fsyncs grouped, then one catalog transaction records every path, so the
+ * batch costs one durable commit instead of one per file. A path past its quota is refused
+ * alone (its error in its place); any other refusal of the catalog changes no path, and bytes
+ * left without a reference are taken back. The temps
+ * must be durable already (BlobStore.syncTemps); each path at most once.
+ */
+export async function commitFiles(
+  deps: AppDeps,
+  items: readonly { path: string; temp: TempBlob; mtime: number | null }[],
+): Promise<(PutFileResult | QuotaExceededError)[]> {
+  // One temporary object per content: the others hold the same bytes.
+  const bySha = new Map<string, { path: string; temp: TempBlob }>();
+  const spare: TempBlob[] = [];
+  for (const it of items) {
+    if (bySha.has(it.temp.sha256)) spare.push(it.temp);
+    else bySha.set(it.temp.sha256, it);
+  }
+  await Promise.all(spare.map((t) => deps.blobs.discard(t)));
+  const firsts = [...bySha.values()];
+  try {
+    return await deps.locks.runAll([...bySha.keys()], async () => {
+      const settled = await Promise.allSettled(firsts.map((f) => commitChecked(deps, f, { deferSync: true })));
+      const stored = firsts.filter((_, i) => settled[i]?.status === 'fulfilled' && settled[i].value.stored).map((f) => f.temp.sha256);
+      // Bytes nothing points at are taken back (a full disk gets its space back).
+      const takeBack = async () => {
+        for (const sha of stored) if (!(await deps.catalog.getBlob(sha).catch(() => true))) await deps.blobs.delete(sha);
+      };
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) {
+        await takeBack();
+        throw failed.reason;
+      }
+      try {
+        await deps.blobs.syncCommits(stored);
+        const now = deps.clock();
+        const results = await deps.catalog.putFiles(items.map((it) => ({ path: it.path, sha256: it.temp.sha256, size: it.temp.size, mtime: it.mtime, now })));
+        for (const [i, f] of firsts.entries()) {
+          const r = settled[i];
+          if (r?.status === 'fulfilled' && !r.value.known && !r.value.stored) await recordKeptForm(deps, f.temp.sha256);
+        }
+        // Content only paths past their quota wanted has no row: its bytes go too.
+        if (results.some((r) => !('entry' in r))) await takeBack();
+        return results;
+      } catch (err) {
+        await takeBack();
+        throw err;
+      }
+    });
+  } catch (err) {
+    // Committed temps are gone already; this drops what the failure left.
+    await Promise.all(firsts.map((f) => deps.blobs.discard(f.temp)));
+    throw err;
+  }
+}
+
+/**
  * BlobStore.commit with the catalog's record of the blob, so a stored copy that fails its check
  * is replaced by the verified upload; the catalog then names the plain form the store left.
  */
-async function commitChecked(deps: AppDeps, input: { path: string; temp: TempBlob }): Promise<{ stored: boolean; known: boolean }> {
+async function commitChecked(deps: AppDeps, input: { path: string; temp: TempBlob }, options?: CommitOptions): Promise<{ stored: boolean; known: boolean }> {
   const sha = input.temp.sha256;
   const row = await deps.catalog.getBlob(sha);
   const known = row && { where: { state: row.state, codec: row.codec }, storedSize: row.storedSize };
-  const outcome = await deps.blobs.commit(input.temp, known);
+  const outcome = await deps.blobs.commit(input.temp, known, options);
   if (outcome.healed) {
     (deps.log ?? console.log)(`integrity: blob ${sha} (upload of ${input.path}): ${outcome.healed}; replaced by the uploaded bytes`);
     if (row && (row.state !== 'hot' || row.storedSize !== input.temp.size)) {

@@ -29,6 +29,11 @@ const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
   'storage-unavailable': 503,
 };
 
+/** The HTTP status of a typed failure (per-file results of a batch use it too). */
+export function statusOf(err: AppError): ContentfulStatusCode {
+  return STATUS[err.kind];
+}
+
 export const AUTH_CHALLENGE = 'Basic realm="cloud-backup"';
 
 /** The one place where failures become HTTP responses: JSON `{error}` with the right status. */

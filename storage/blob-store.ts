@@ -24,6 +24,16 @@ export interface WriteOptions {
   /** Refuse (TooLargeError) and discard once more than this many bytes arrive. */
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Leave the fsync of the temporary object to `syncTemps`: a batch of small files syncs them
+   * all at once instead of waiting for each in turn.
+   */
+  deferSync?: boolean;
+}
+
+export interface CommitOptions {
+  /** Leave the fsync of the blob's folder to `syncCommits` (a batch syncs its folders together). */
+  deferSync?: boolean;
 }
 
 export interface AppendOptions extends WriteOptions {
@@ -68,7 +78,14 @@ export interface BlobStore {
    * `healed` says what was wrong (see storage/blob-verify.ts). `stored`: new bytes were stored.
    * Call under the blob's lock.
    */
-  commit(temp: TempBlob, known?: KnownBlob): Promise<{ stored: boolean; healed?: string }>;
+  commit(temp: TempBlob, known?: KnownBlob, options?: CommitOptions): Promise<{ stored: boolean; healed?: string }>;
+  /**
+   * Makes temporary objects written with `deferSync` durable, all at once (disk: their fsyncs run
+   * side by side, so the filesystem groups them). A no-op where writes are durable anyway (S3).
+   */
+  syncTemps(temps: readonly TempBlob[]): Promise<void>;
+  /** Makes blobs committed with `deferSync` durable, all at once (disk: their folders' fsyncs). */
+  syncCommits(sha256s: readonly string[]): Promise<void>;
   /** Drops a temporary object (after a digest mismatch, an error or a lost race). Never throws. */
   discard(temp: TempBlob): Promise<void>;
   /**

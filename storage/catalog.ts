@@ -1,3 +1,5 @@
+import type { QuotaExceededError } from './errors.js';
+
 /**
  * The catalog: which files exist, which blob each points at, who may log in, uploads in
  * progress. Implementations: storage/sqlite-catalog.ts (Drizzle over better-sqlite3). Methods
@@ -315,6 +317,13 @@ export interface Catalog {
    * checked inside it, so two writes never both pass a quota only one of them fits.
    */
   putFile(input: PutFileInput): Promise<PutFileResult>;
+  /**
+   * Records many paths in one transaction (one durable commit for a batch of small files).
+   * Results in input order; each path at most once. A path past its namespace's quota is
+   * refused alone (its QuotaExceededError in its place, nothing of it written); any other
+   * failure rolls the whole batch back.
+   */
+  putFiles(inputs: readonly PutFileInput[]): Promise<(PutFileResult | QuotaExceededError)[]>;
   /** Adds a deletion (tombstone) to the path's history; false when there was no such file. */
   deleteFile(path: string, now: number): Promise<boolean>;
   listFiles(query: ListFilesQuery): Promise<FileEntry[]>;

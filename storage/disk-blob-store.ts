@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AppendOptions, BlobLocation, BlobStore, ByteRange, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from './blob-store.js';
+import type { AppendOptions, BlobLocation, BlobStore, ByteRange, CommitOptions, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from './blob-store.js';
 import { checkedCommit, quarantineIfCorrupt } from './blob-verify.js';
 import { BatchedWriter } from './batched-writer.js';
 import { DiskBlobForms } from './disk-blob-forms.js';
@@ -99,7 +99,7 @@ export class DiskBlobStore implements BlobStore {
         }
       }
       await out.flush();
-      if (this.durable) await fh.sync();
+      if (this.durable && !options.deferSync) await fh.sync();
       await fh.close();
       fh = undefined;
       return { id: path, sha256: hash.digest('hex'), size };
@@ -111,16 +111,27 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  commit(temp: TempBlob, known?: KnownBlob): Promise<{ stored: boolean; healed?: string }> {
-    return checkedCommit(this.forms, { install: (t) => this.#install(t), discard: (t) => this.discard(t) }, temp, known);
+  commit(temp: TempBlob, known?: KnownBlob, options: CommitOptions = {}): Promise<{ stored: boolean; healed?: string }> {
+    return checkedCommit(this.forms, { install: (t) => this.#install(t, options.deferSync ?? false), discard: (t) => this.discard(t) }, temp, known);
   }
 
-  async #install(temp: TempBlob): Promise<void> {
+  async syncTemps(temps: readonly TempBlob[]): Promise<void> {
+    if (!this.durable) return;
+    await Promise.all(temps.map((t) => syncFile(t.id)));
+  }
+
+  async syncCommits(sha256s: readonly string[]): Promise<void> {
+    if (!this.durable) return;
+    // The first fsync commits the journal that holds every rename; the others find little left.
+    await Promise.all([...new Set(sha256s.map((sha) => this.dirOf(sha)))].map((dir) => syncDir(dir)));
+  }
+
+  async #install(temp: TempBlob, deferSync: boolean): Promise<void> {
     const dir = this.dirOf(temp.sha256);
     try {
       await mkdir(dir, { recursive: true });
       await rename(temp.id, this.plainPath(temp.sha256));
-      if (this.durable) await syncDir(dir);
+      if (this.durable && !deferSync) await syncDir(dir);
     } catch (err) {
       await this.discard(temp);
       if (isDiskFull(err)) throw new InsufficientStorageError();
@@ -212,8 +223,13 @@ export class DiskBlobStore implements BlobStore {
 }
 
 /** fsync a folder so that a rename into it survives a power cut. */
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+export function syncDir(dir: string): Promise<void> {
+  return syncFile(dir);
+}
+
+/** fsync a file (or folder) by path: on Linux any descriptor of the inode flushes its data. */
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
   try {
     await fh.sync();
   } finally {

@@ -6,7 +6,29 @@
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<unknown>>();
 
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    return this.#queue(key, () => this.guard([key], work));
+  }
+
+  /**
+   * Runs `work` holding every key at once (a batch commit). Keys are taken in sorted order, so
+   * two callers holding several keys never wait on each other in a circle.
+   */
+  runAll<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const from = (i: number): Promise<T> => {
+      const key = sorted[i];
+      return key === undefined ? this.guard(sorted, work) : this.#queue(key, () => from(i + 1));
+    };
+    return from(0);
+  }
+
+  /** Runs `work` once this process holds `keys`: where other processes must be kept out too, here. */
+  protected guard<T>(_keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
+  async #queue<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
     const current = previous.then(work, work);
     const tail = current.then(

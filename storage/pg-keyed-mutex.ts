@@ -28,33 +28,34 @@ export class PgKeyedMutex extends KeyedMutex {
     this.pool.on('error', (err) => this.log(`postgres (locks): idle connection error: ${err.message}`));
   }
 
-  override async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    return super.run(key, async () => {
-      const client = await this.pool.connect();
-      let broken: Error | undefined;
-      // The connection sits idle while the work runs: if the server drops it then, the error
-      // arrives as an event (the lock is gone with it); without a listener it would crash us.
-      const onError = (err: Error) => {
-        broken = err;
-        this.log(`postgres (locks): lost the connection holding "${key}": ${err.message}`);
-      };
-      client.on('error', onError);
+  /** One connection holds the advisory locks of all `keys` (sorted by the caller) around `work`. */
+  protected override async guard<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const shown = keys.length === 1 ? `"${keys[0]}"` : `${keys.length} keys`;
+    // The connection sits idle while the work runs: if the server drops it then, the error
+    // arrives as an event (the lock is gone with it); without a listener it would crash us.
+    const onError = (err: Error) => {
+      broken = err;
+      this.log(`postgres (locks): lost the connection holding ${shown}: ${err.message}`);
+    };
+    client.on('error', onError);
+    try {
       try {
-        // Seed 1: a key space apart from the catalog's transaction locks.
-        await client.query('select pg_advisory_lock(hashtextextended($1, 1))', [key]);
-        try {
-          return await work();
-        } finally {
-          await client.query('select pg_advisory_unlock(hashtextextended($1, 1))', [key]).catch((err: Error) => {
-            // Dropping the connection releases the lock just as well.
-            broken = err;
-          });
-        }
+        // Seed 1: a key space apart from the catalog's transaction locks. One at a time, in order.
+        for (const key of keys) await client.query('select pg_advisory_lock(hashtextextended($1, 1))', [key]);
+        return await work();
       } finally {
-        client.off('error', onError);
-        client.release(broken);
+        // Also after a failure half-way through the keys: a pooled connection keeps none.
+        await client.query('select pg_advisory_unlock_all()').catch((err: Error) => {
+          // Dropping the connection releases the locks just as well.
+          broken = err;
+        });
       }
-    });
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
   }
 
   async close(): Promise<void> {

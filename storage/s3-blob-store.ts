@@ -113,6 +113,11 @@ export class S3BlobStore implements BlobStore {
     return checkedCommit(this.forms, { install: (t) => this.#install(t), discard: (t) => this.discard(t) }, temp, known);
   }
 
+  /** S3 writes are durable once acknowledged: nothing left to sync. */
+  async syncTemps(): Promise<void> {}
+
+  async syncCommits(): Promise<void> {}
+
   async #install(temp: TempBlob): Promise<void> {
     try {
       await this.objects.copy(temp.id, this.blobKey(temp.sha256), temp.size);

@@ -8,7 +8,7 @@ export type Transfer = 'upload' | 'download';
 
 /** Which requests the latency histograms time: file bodies in and out, not the small API calls. */
 export function transferOf(method: string, route: string): Transfer | undefined {
-  if ((method === 'PUT' && route === '/files/*') || (method === 'PATCH' && route === '/uploads/:id')) return 'upload';
+  if ((method === 'PUT' && route === '/files/*') || (method === 'PATCH' && route === '/uploads/:id') || (method === 'POST' && route === '/api/batch')) return 'upload';
   if (method === 'GET' && (route === '/files/*' || route === '/zip/*')) return 'download';
   return undefined;
 }

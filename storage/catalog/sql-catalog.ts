@@ -30,7 +30,7 @@ import type {
 import { ancestorsOf, decodeDirCursor, encodeDirCursor, likeContains, likePrefix, nameOf, namespaceOf, parentOf, prefixEnd } from '../catalog-query.js';
 import { ConflictError, QuotaExceededError } from '../errors.js';
 import { PASSES_KEPT } from '../catalog.js';
-import { bool, num, numOrNull, str, strOrNull, type Row, type SqlDriver, type SqlExec } from './sql-driver.js';
+import { bool, num, numOrNull, str, strOrNull, type Row, type SqlDriver, type SqlExec, type SqlTx } from './sql-driver.js';
 
 /**
  * The catalog's queries, written once for SQLite and PostgreSQL. The SQL here is the common
@@ -368,35 +368,57 @@ export class SqlCatalog implements Catalog {
   }
 
   async putFile(input: PutFileInput): Promise<PutFileResult> {
+    return this.driver.transaction((tx) => this.putIn(tx, input));
+  }
+
+  async putFiles(inputs: readonly PutFileInput[]): Promise<(PutFileResult | QuotaExceededError)[]> {
+    if (new Set(inputs.map((i) => i.path)).size !== inputs.length) throw new Error('putFiles: a path appears twice');
+    // Locks in path order, so that two batches touching the same paths never wait on each other in a circle.
+    const order = inputs.map((input, i) => ({ input, i })).sort((a, b) => (a.input.path < b.input.path ? -1 : a.input.path > b.input.path ? 1 : 0));
     return this.driver.transaction(async (tx) => {
-      // Folders: shared, so that puts run side by side but never while a delete prunes them.
-      for (const d of ancestorsOf(input.path)) await tx.lock(`dir:${d}`, 'shared');
-      await tx.lock(`file:${input.path}`);
-      await tx.run(sql`
-        insert into blobs (sha256, size, state, stored_size, last_access, created_at)
-        values (${input.sha256}, ${input.size}, 'hot', ${input.size}, ${input.now}, ${input.now})
-        on conflict (sha256) do nothing`);
-      const before = await this.one(sql`select sha256, mtime from files where path = ${input.path}`, tx);
-      const same = before && before.sha256 === input.sha256 && numOrNull(before.mtime) === input.mtime;
-      if (!same) {
-        const namespace = namespaceOf(input.path);
-        // Every version counts its full size, even when the content is shared (with another
-        // path or namespace): a quota limits what the user keeps, not what the disk holds.
-        if (input.quota !== 'exempt') await this.checkQuota(tx, namespace, input.size);
-        const { id, at } = await this.addVersion(tx, input);
-        await this.addUsage(tx, namespace, input.size);
-        await tx.run(sql`
-          insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
-          values (${input.path}, ${namespace}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}, ${id})
-          on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime,
-            uploaded_at = excluded.uploaded_at, version_id = excluded.version_id`);
-        if (!before) await tx.run(sql`delete from trash where path = ${input.path}`);
-        await this.addDirs(tx, input.path);
+      const results: (PutFileResult | QuotaExceededError)[] = new Array(inputs.length);
+      for (const { input, i } of order) {
+        try {
+          results[i] = await this.putIn(tx, input);
+        } catch (err) {
+          // Thrown before this path wrote anything: the others still go in.
+          if (!(err instanceof QuotaExceededError)) throw err;
+          results[i] = err;
+        }
       }
-      const entry = await this.one(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path = ${input.path}`, tx);
-      if (!entry) throw new Error('file row vanished inside its own transaction');
-      return { created: !before, changed: !same, entry: toEntry(entry) };
+      return results;
     });
+  }
+
+  private async putIn(tx: SqlTx, input: PutFileInput): Promise<PutFileResult> {
+    // Folders: shared, so that puts run side by side but never while a delete prunes them.
+    for (const d of ancestorsOf(input.path)) await tx.lock(`dir:${d}`, 'shared');
+    await tx.lock(`file:${input.path}`);
+    const before = await this.one(sql`select sha256, mtime from files where path = ${input.path}`, tx);
+    const same = before && before.sha256 === input.sha256 && numOrNull(before.mtime) === input.mtime;
+    const namespace = namespaceOf(input.path);
+    // Every version counts its full size, even when the content is shared (with another
+    // path or namespace): a quota limits what the user keeps, not what the disk holds.
+    // Checked before anything is written, so that a batch can refuse this path alone.
+    if (!same && input.quota !== 'exempt') await this.checkQuota(tx, namespace, input.size);
+    await tx.run(sql`
+      insert into blobs (sha256, size, state, stored_size, last_access, created_at)
+      values (${input.sha256}, ${input.size}, 'hot', ${input.size}, ${input.now}, ${input.now})
+      on conflict (sha256) do nothing`);
+    if (!same) {
+      const { id, at } = await this.addVersion(tx, input);
+      await this.addUsage(tx, namespace, input.size);
+      await tx.run(sql`
+        insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
+        values (${input.path}, ${namespace}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}, ${id})
+        on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime,
+          uploaded_at = excluded.uploaded_at, version_id = excluded.version_id`);
+      if (!before) await tx.run(sql`delete from trash where path = ${input.path}`);
+      await this.addDirs(tx, input.path);
+    }
+    const entry = await this.one(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path = ${input.path}`, tx);
+    if (!entry) throw new Error('file row vanished inside its own transaction');
+    return { created: !before, changed: !same, entry: toEntry(entry) };
   }
 
   private async addDirs(tx: SqlExec, path: string): Promise<void> {

@@ -90,6 +90,46 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(await catalog.deleteBlobIfUnreferenced(SHA(1))).toBe(false);
       });
 
+      it('putFiles records many paths in one transaction, results in input order; all or nothing', async () => {
+        await put('alice/b/z.txt', 1, 10, 100);
+        const results = await catalog.putFiles([
+          { path: 'alice/b/z.txt', sha256: SHA(2), size: 20, mtime: 5, now: 200 },
+          { path: 'alice/b/a.txt', sha256: SHA(3), size: 30, mtime: null, now: 200 },
+          { path: 'alice/c/d/e.txt', sha256: SHA(3), size: 30, mtime: 7, now: 200 },
+        ]);
+        expect(results.map((r) => ('entry' in r ? [r.entry.path, r.created, r.changed, r.entry.sha256] : r))).toEqual([
+          ['alice/b/z.txt', false, true, SHA(2)],
+          ['alice/b/a.txt', true, true, SHA(3)],
+          ['alice/c/d/e.txt', true, true, SHA(3)],
+        ]);
+        expect((await catalog.listVersions({ path: 'alice/b/z.txt', limit: 10 })).map((v) => v.sha256)).toEqual([SHA(2), SHA(1)]);
+        expect((await catalog.listDir({ dir: 'alice/c', limit: 10 })).folders).toEqual(['d']);
+        expect(await catalog.blobRefCount(SHA(3))).toBe(2);
+        // A path twice is refused before anything is written.
+        await expect(
+          catalog.putFiles([
+            { path: 'alice/n/1', sha256: SHA(4), size: 1, mtime: null, now: 300 },
+            { path: 'alice/n/1', sha256: SHA(5), size: 1, mtime: null, now: 300 },
+          ]),
+        ).rejects.toThrow(/twice/);
+        expect(await catalog.getFile('alice/n/1')).toBeUndefined();
+        expect(await catalog.getBlob(SHA(4))).toBeUndefined();
+      });
+
+      it('putFiles refuses a path past the quota alone; the others are recorded', async () => {
+        await catalog.addClient(client('alice'));
+        await catalog.setQuota('alice', 100);
+        const results = await catalog.putFiles([
+          { path: 'alice/q/1', sha256: SHA(1), size: 60, mtime: null, now: 100 },
+          { path: 'alice/q/2', sha256: SHA(2), size: 60, mtime: null, now: 100 },
+          { path: 'alice/q/3', sha256: SHA(3), size: 40, mtime: null, now: 100 },
+        ]);
+        expect(results.map((r) => ('entry' in r ? r.entry.path : r.constructor.name))).toEqual(['alice/q/1', 'QuotaExceededError', 'alice/q/3']);
+        expect(await catalog.getFile('alice/q/2')).toBeUndefined();
+        expect(await catalog.getBlob(SHA(2))).toBeUndefined();
+        expect((await catalog.quotaUsage('alice')).usedBytes).toBe(100);
+      });
+
       it('deleteFile adds a deletion, prunes empty folders, false when missing; the history keeps the content', async () => {
         await put('alice/x/y/z.txt', 1);
         await put('alice/x/keep.txt', 2);

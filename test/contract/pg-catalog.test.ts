@@ -59,6 +59,30 @@ if (missing) {
       }
     });
 
+    it('runAll holds many keys at once on one connection: overlapping sets in any order never deadlock', async () => {
+      const url = await server.createDatabase();
+      // More keys than either pool has connections.
+      const [a, b] = [new PgKeyedMutex({ url, max: 2 }), new PgKeyedMutex({ url, max: 2 })];
+      try {
+        const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+        let inside = 0;
+        let overlap = 0;
+        const work = async () => {
+          inside++;
+          if (inside > 1) overlap++;
+          await tick();
+          inside--;
+        };
+        await Promise.all([a.runAll(keys, work), b.runAll([...keys].reverse(), work), a.runAll(keys.slice(5), work), b.run('k7', work)]);
+        expect(overlap).toBe(0);
+        // All released: another instance takes each key at once.
+        expect(await b.runAll(keys, async () => 'free')).toBe('free');
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
     it('a lock whose holder vanished (connection gone) is free again', { timeout: 60_000 }, async () => {
       const url = await server.createDatabase();
       const lines: string[] = [];

@@ -148,4 +148,14 @@ describe.each(backends)('handlers on %s', (backend) => {
     expect(await sha256Body(await get('alice/tus/t.bin'))).toEqual({ sha256: sha256(body), size: body.length });
     await expect(s.server.blobs.partialSize(id)).rejects.toThrow();
   });
+
+  it('POST /api/batch stores small files in one request (one catalog transaction); a bad entry is refused alone', async () => {
+    const files = [randomBytes(4096), randomBytes(10), data.subarray(0, 1000)];
+    const frames = files.flatMap((f, i) => [Buffer.from(`${JSON.stringify({ path: `alice/batch/f${i}`, size: f.length, mtime: i, sha256: i === 1 ? sha256('x') : sha256(f) })}\n`), f]);
+    const r = await fetch(`${s.url}/api/batch`, { method: 'POST', headers: { ...s.auth('alice'), 'Content-Type': 'application/vnd.cloud-backup.batch' }, body: new Uint8Array(Buffer.concat(frames)) });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { results: { status: number }[] }).results.map((x) => x.status)).toEqual([201, 400, 201]);
+    for (const i of [0, 2]) expect((await sha256Body(await get(`alice/batch/f${i}`))).sha256).toBe(sha256(files[i] as Buffer));
+    expect((await get('alice/batch/f1')).status).toBe(404);
+  });
 });
