@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { ClientConfig } from './args.js';
+import { BATCH_FILE_MAX_BYTES } from './batch-upload.js';
 import { decideFromStat, isUnder, repairReason, type RepairReason } from './change-detect.js';
 import { deleteOnServer, planDeletions, type GoneFile } from './deletions.js';
 import { systemClock, type Clock } from './clock.js';
@@ -31,6 +32,8 @@ export interface ClientOptions {
   tusChunk?: number;
   /** Smallest file that tries POST /api/link first (default 0: all; for benchmarks). */
   linkMinBytes?: number;
+  /** Largest file sent in a batch (POST /api/batch; default 1 MiB); -1: one request per file. */
+  batchFileMaxBytes?: number;
   /** Cancels everything in flight (Ctrl+C, stop()). */
   signal?: AbortSignal;
   /** This computer's name in the backup root's source (default os.hostname()). */
@@ -108,6 +111,7 @@ export class BackupClient {
       tusThreshold: this.options.tusThreshold ?? TUS_THRESHOLD,
       tusChunk: this.options.tusChunk ?? TUS_CHUNK,
       linkMinBytes: this.options.linkMinBytes ?? LINK_MIN_BYTES,
+      batchFileMaxBytes: this.options.batchFileMaxBytes ?? BATCH_FILE_MAX_BYTES,
       signal: this.signal,
       onSending: (size) => this.reporter.queued(size),
       onBytes: (n) => this.reporter.bytes(n),

@@ -7,6 +7,7 @@ import { chooseTransport, decideAfterHash, decideFromStat, sameStat, type LocalS
 import type { Clock } from './clock.js';
 import { displayName, displayText } from './display-name.js';
 import { CancelledError, FileChangedError, HttpStatusError } from './errors.js';
+import { BATCH_BYTES, BATCH_FILES, backupBatch } from './batch-upload.js';
 import { assertContentUnchanged, checkingStage, hashFile } from './hashing.js';
 import { expectStatus, type HttpClient } from './http.js';
 import { encodeRemotePath, relativeKey, remotePath } from './remote-path.js';
@@ -44,6 +45,8 @@ export interface UploadContext {
   tusChunk: number;
   /** Files this big or bigger try POST /api/link before sending bytes. */
   linkMinBytes: number;
+  /** Files up to this size go in batches (POST /api/batch) instead of one PUT each; -1: never. */
+  batchFileMaxBytes: number;
   signal: AbortSignal;
   /** A file is about to be sent (for the progress display), then its body bytes as they leave. */
   onSending?: (size: number) => void;
@@ -81,7 +84,7 @@ export type Outcome =
   /** Cancelled while it was being read or sent; `sent` body bytes had left by then. */
   | { kind: 'interrupted'; sent: number };
 
-async function statOf(abs: string): Promise<LocalStat | undefined> {
+export async function statOf(abs: string): Promise<LocalStat | undefined> {
   try {
     const st = await stat(abs);
     return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : undefined;
@@ -91,7 +94,7 @@ async function statOf(abs: string): Promise<LocalStat | undefined> {
   }
 }
 
-function mtimeHeader(mtimeMs: number): number {
+export function mtimeHeader(mtimeMs: number): number {
   return Math.max(0, Math.floor(mtimeMs));
 }
 
@@ -189,7 +192,7 @@ async function send(ctx: UploadContext, f: FileRef, key: string, remote: string,
   return { kind: 'sent', via: 'put', size: f.size, sent };
 }
 
-function failureMessage(err: unknown): string {
+export function failureMessage(err: unknown): string {
   if (err instanceof HttpStatusError) return `server refused: ${err.status} ${err.serverMessage}`;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EBUSY' || code === 'EPERM' || code === 'EACCES') {
@@ -267,14 +270,26 @@ export async function backupFile(outer: UploadContext, file: FileRef): Promise<O
   }
 }
 
+interface Slot {
+  /** A newer look at the file, reported while it was waiting or being sent. */
+  again?: FileRef;
+  done: ((o: Outcome, f: FileRef) => void)[];
+}
+
 /**
- * The upload queue: `--concurrency` files at once, a bounded backlog (the scanner waits instead
- * of piling up 100k pending tasks), and never the same file twice at once (a watch event for a
- * file being sent is remembered and handled right after).
+ * The upload queue: `--concurrency` requests at once, a bounded backlog (the scanner waits
+ * instead of piling up 100k pending tasks), and never the same file twice at once (a watch event
+ * for a file being sent is remembered and handled right after). Small files gather into batches
+ * (BATCH_FILES files or BATCH_BYTES bytes, or whatever is there when the queue is asked to go
+ * idle); each batch is one task of the queue.
  */
 export class Uploader {
   readonly queue: PQueue;
-  private readonly active = new Map<string, { again?: FileRef; done: ((o: Outcome, f: FileRef) => void)[] }>();
+  private readonly active = new Map<string, Slot>();
+  private pending: { key: string; file: FileRef; slot: Slot }[] = [];
+  private pendingBytes = 0;
+  /** The server answered a batch with 404: one request per file from now on. */
+  private batchRefused = false;
 
   constructor(
     private readonly ctx: () => UploadContext,
@@ -293,23 +308,18 @@ export class Uploader {
       running.done.push(done);
       return;
     }
-    const slot: { again?: FileRef; done: ((o: Outcome, f: FileRef) => void)[] } = { done: [done] };
+    const slot: Slot = { done: [done] };
     this.active.set(key, slot);
+    if (!this.batchRefused && file.size <= this.ctx().batchFileMaxBytes) {
+      this.pending.push({ key, file, slot });
+      this.pendingBytes += file.size;
+      if (this.pending.length >= BATCH_FILES || this.pendingBytes >= BATCH_BYTES) this.sendPending();
+      return;
+    }
     void this.queue
       .add(async () => {
-        let next: FileRef | undefined = file;
-        let listeners = slot.done;
         try {
-          while (next) {
-            const current: FileRef = next;
-            slot.again = undefined;
-            slot.done = [];
-            const outcome = await backupFile(this.ctx(), current);
-            for (const l of listeners) l(outcome, current);
-            if (outcome.kind === 'interrupted') break;
-            next = slot.again;
-            listeners = slot.done;
-          }
+          await this.follow(slot, file);
         } finally {
           // In the same tick as the last check of `again`: no later request is lost.
           this.active.delete(key);
@@ -318,7 +328,63 @@ export class Uploader {
       .catch(() => undefined);
   }
 
-  onIdle(): Promise<void> {
-    return this.queue.onIdle();
+  /** Backs up `next`, then whatever was reported for the same file meanwhile, one at a time. */
+  private async follow(slot: Slot, next: FileRef | undefined): Promise<void> {
+    while (next) {
+      const current: FileRef = next;
+      const listeners = slot.done;
+      slot.again = undefined;
+      slot.done = [];
+      const outcome = await backupFile(this.ctx(), current);
+      for (const l of listeners) l(outcome, current);
+      if (outcome.kind === 'interrupted') break;
+      next = slot.again;
+    }
+  }
+
+  /** Turns the gathered small files into one batch task. */
+  private sendPending(): void {
+    const items = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (items.length === 0) return;
+    // Stopped: like the queued tasks the stop clears, files that waited for a batch were never in flight.
+    if (this.ctx().signal.aborted) {
+      for (const it of items) this.active.delete(it.key);
+      return;
+    }
+    void this.queue
+      .add(async () => {
+        try {
+          // The newest look at each file counts (reported while it waited); its listeners all hear.
+          const taken = items.map((it) => {
+            const file = it.slot.again ?? it.file;
+            const listeners = it.slot.done;
+            it.slot.again = undefined;
+            it.slot.done = [];
+            return { ...it, file, listeners };
+          });
+          const outcomes = await backupBatch(
+            this.ctx(),
+            taken.map((t) => t.file),
+            (f) => backupFile(this.ctx(), f),
+            () => (this.batchRefused = true),
+          );
+          for (const [i, t] of taken.entries()) {
+            const outcome = outcomes[i] as Outcome;
+            for (const l of t.listeners) l(outcome, t.file);
+            if (outcome.kind !== 'interrupted') await this.follow(t.slot, t.slot.again);
+          }
+        } finally {
+          for (const it of items) this.active.delete(it.key);
+        }
+      })
+      .catch(() => undefined);
+  }
+
+  /** Resolves once everything submitted so far is done (a partly filled batch is sent now). */
+  async onIdle(): Promise<void> {
+    this.sendPending();
+    await this.queue.onIdle();
   }
 }
