@@ -198,9 +198,17 @@ export class BackupClient {
     }.call(this);
     const gone = (): FileRecord[] => {
       for (const path of this.db.missingPaths()) if (seen.has(path)) this.db.clearMissing(path);
-      return this.db.allFiles().filter((r) => !seen.has(r.path) && !isUnder(r.path, unseen));
+      const paths = this.db.allPaths().filter((p) => !seen.has(p) && !isUnder(p, unseen));
+      return paths.map((p) => this.db.getFile(p)).filter((r): r is FileRecord => r !== undefined);
     };
-    return this.runPass('full scan', entries, { held, gone });
+    // The walk yields a folder's files together: their records come in one query per folder.
+    let folder: { key: string; records: Map<string, FileRecord> } | undefined;
+    const lookup = (key: string, segments: readonly string[]): FileRecord | undefined => {
+      const dir = segments.slice(0, -1).join('/');
+      if (folder?.key !== dir) folder = { key: dir, records: this.db.filesIn(dir) };
+      return folder.records.get(key);
+    };
+    return this.runPass('full scan', entries, { held, gone, lookup });
   }
 
   /** The server's listing of our remote folder, or undefined (and a note) when it cannot be had. */
@@ -257,7 +265,7 @@ export class BackupClient {
   private async runPass(
     kind: PassKind,
     entries: AsyncIterable<ScanEntry>,
-    check: { held?: Map<string, string>; gone: () => FileRecord[] },
+    check: { held?: Map<string, string>; gone: () => FileRecord[]; lookup?: (key: string, segments: readonly string[]) => FileRecord | undefined },
   ): Promise<PassSummary> {
     const summary = emptySummary(0);
     const started = this.clock.now();
@@ -292,7 +300,7 @@ export class BackupClient {
         this.deferred.delete(key);
         // The common case of a rescan, settled here without a trip through the queue.
         const remote = remotePath(this.namespace, this.config.prefix, entry.segments);
-        const record = this.db.getFile(key);
+        const record = check.lookup ? check.lookup(key, entry.segments) : this.db.getFile(key);
         let force = false;
         if (decideFromStat(entry, record, remote, this.clock.now(), this.config.settleMs).action === 'unchanged') {
           const reason = check.held && record ? repairReason(record, check.held.get(remote)) : undefined;

@@ -84,10 +84,17 @@ export async function backupBatch(ctx: UploadContext, files: readonly FileRef[],
         unsupported();
         later.push(...ready.map((r) => r.i));
       } else {
+        const ok = (n: number) => {
+          const status = answer.results[n]?.status;
+          return status === 200 || status === 201;
+        };
+        // What the server confirmed, recorded in one transaction of the state DB.
+        ctx.db.putFiles(
+          ready.filter((_, n) => ok(n)).map((r) => ({ path: r.key, remotePath: r.remote, size: r.stat.size, mtimeMs: r.stat.mtimeMs, sha256: r.sha256, via: 'put' as const, confirmedAt: ctx.clock.now() })),
+        );
         for (const [n, r] of ready.entries()) {
           const result = answer.results[n];
-          if (result && (result.status === 200 || result.status === 201)) {
-            ctx.db.putFile({ path: r.key, remotePath: r.remote, size: r.stat.size, mtimeMs: r.stat.mtimeMs, sha256: r.sha256, via: 'put', confirmedAt: ctx.clock.now() });
+          if (ok(n)) {
             const sent: Outcome = { kind: 'sent', via: 'put', size: r.stat.size, sent: r.stat.size };
             // Changed again after it was read: backupFile sends it again (and again, while it settles).
             if (sameStat(r.stat, await statOf(r.file.abs).catch(() => undefined))) outcomes[r.i] = sent;

@@ -37,6 +37,9 @@ export class StateDb {
   private readonly getFileStmt;
   private readonly getUploadStmt;
   private readonly putFileStmt;
+  private readonly filesInStmt: Database.Statement;
+  private readonly filesInRootStmt: Database.Statement;
+  private readonly allPathsStmt: Database.Statement;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -48,6 +51,11 @@ export class StateDb {
     this.db = drizzle(this.sqlite, { schema });
     migrate(this.db, { migrationsFolder: CLIENT_MIGRATIONS });
     this.getFileStmt = this.db.select().from(files).where(eq(files.path, sql.placeholder('path'))).prepare();
+    // Plain statements: a rescan reads every record, and drizzle's row mapping was most of its cost.
+    const cols = 'path, remote_path as remotePath, size, mtime_ms as mtimeMs, sha256, via, confirmed_at as confirmedAt';
+    this.filesInStmt = this.sqlite.prepare(`select ${cols} from files where path > ? and path < ? and instr(substr(path, ?), '/') = 0`);
+    this.filesInRootStmt = this.sqlite.prepare(`select ${cols} from files where instr(path, '/') = 0`);
+    this.allPathsStmt = this.sqlite.prepare('select path from files order by path').pluck();
     this.getUploadStmt = this.db.select().from(uploads).where(eq(uploads.path, sql.placeholder('path'))).prepare();
     // Prepared once: one of these runs per file uploaded, thousands per pass.
     const p = (name: keyof FileRecord) => sql.placeholder(name);
@@ -72,9 +80,30 @@ export class StateDb {
     return this.getFileStmt.get({ path });
   }
 
+  /**
+   * The records of the files directly in folder `dir` ('' the backed-up folder itself), by path:
+   * one query per folder instead of one per file on a rescan ('/' sorts right before '0').
+   */
+  filesIn(dir: string): Map<string, FileRecord> {
+    const rows = (dir === '' ? this.filesInRootStmt.all() : this.filesInStmt.all(`${dir}/`, `${dir}0`, dir.length + 2)) as FileRecord[];
+    return new Map(rows.map((r) => [r.path, r]));
+  }
+
+  /** Every recorded path, in path order (without the rest of the records). */
+  allPaths(): string[] {
+    return this.allPathsStmt.all() as string[];
+  }
+
   /** Called only once the server confirmed this content at `remotePath`. */
   putFile(record: FileRecord): void {
     this.putFileStmt.run({ ...record });
+  }
+
+  /** putFile for many (a batch the server confirmed), in one transaction. */
+  putFiles(records: readonly FileRecord[]): void {
+    this.sqlite.transaction(() => {
+      for (const r of records) this.putFileStmt.run({ ...r });
+    })();
   }
 
   /** The file is no longer backed up under this name (deleted on the server, or left there). */

@@ -34,6 +34,23 @@ describe('StateDb', () => {
     }
   });
 
+  it('filesIn: the records directly in one folder (not below it, not beside it); allPaths; putFiles', () => {
+    const db = new StateDb(join(dir, 'folders.sqlite'));
+    try {
+      const rec = (path: string): FileRecord => ({ path, remotePath: `alice/d/${path}`, size: 1, mtimeMs: 2.5, sha256: 'a'.repeat(64), via: 'put', confirmedAt: 3 });
+      const paths = ['top.txt', 'a/x', 'a/y', 'a/b/deep', 'a0/beside', 'a.b/dot', 'ab/other', 'a/Grüße', 'b/z'];
+      db.putFiles(paths.map(rec));
+      expect([...db.filesIn('a').keys()].sort()).toEqual(['a/Grüße', 'a/x', 'a/y']);
+      expect(db.filesIn('a').get('a/x')).toEqual(rec('a/x'));
+      expect([...db.filesIn('a/b').keys()]).toEqual(['a/b/deep']);
+      expect([...db.filesIn('').keys()]).toEqual(['top.txt']);
+      expect(db.filesIn('missing').size).toBe(0);
+      expect(db.allPaths()).toEqual([...paths].sort());
+    } finally {
+      db.close();
+    }
+  });
+
   it('stores, replaces and deletes resumable uploads', () => {
     const db = new StateDb(join(dir, 'uploads.sqlite'));
     try {
