@@ -128,15 +128,19 @@ async function recordKeptForm(deps: AppDeps, sha256: string): Promise<void> {
   if (cold) await deps.catalog.updateBlob(sha256, { state: 'cold', codec: cold.codec, storedSize: cold.storedSize });
 }
 
-/** Records `path` -> an already stored blob (instant upload by hash). */
+/**
+ * Records `path` -> an already stored blob (instant upload by hash). `quota: 'exempt'` for
+ * restores: they bring back what the namespace held, and refusing them when the history fills
+ * the quota would block a recovery exactly when it is needed.
+ */
 export async function linkFile(
   deps: AppDeps,
-  input: { path: string; sha256: string; size: number; mtime: number | null },
+  input: { path: string; sha256: string; size: number; mtime: number | null; quota?: 'enforce' | 'exempt' },
 ): Promise<PutFileResult> {
   const result = await deps.locks.run(input.sha256, async () => {
     // Re-checked under the lock: the last other reference may have been deleted meanwhile.
     if (!(await deps.catalog.getBlob(input.sha256))) throw new NotFoundError('content no longer stored: upload it');
-    return deps.catalog.putFile({ path: input.path, sha256: input.sha256, size: input.size, mtime: input.mtime, now: deps.clock() });
+    return deps.catalog.putFile({ path: input.path, sha256: input.sha256, size: input.size, mtime: input.mtime, now: deps.clock(), quota: input.quota });
   });
   return result;
 }

@@ -4,6 +4,7 @@ import {
   AppError,
   InsufficientStorageError,
   isOutOfSpace,
+  QuotaExceededError,
   RangeNotSatisfiableError,
   StorageUnavailableError,
   TooManyRequestsError,
@@ -47,6 +48,11 @@ export function errorResponse(c: Context, err: unknown, log: (line: string) => v
     if (err instanceof TooManyRequestsError) c.header('Retry-After', String(err.retryAfterSeconds));
     if (err instanceof StorageUnavailableError) log(`error: ${c.req.method} ${new URL(c.req.url).pathname}: ${err.detail}`);
     c.header('Cache-Control', 'no-store');
+    // A quota's numbers travel as data too, so a client can tell it from a full disk and show them.
+    if (err instanceof QuotaExceededError) {
+      const { namespace, usedBytes, quotaBytes, neededBytes, reservedBytes } = err;
+      return c.json({ error: err.message, quota: { namespace, usedBytes, quotaBytes, neededBytes, reservedBytes } }, status);
+    }
     return c.json({ error: err.message }, status);
   }
   if (isClientAbort(err)) {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { DigestMismatchError, NotFoundError, TooLargeError, BadRequestError, PreconditionFailedError } from '../storage/errors.js';
+import { DigestMismatchError, NotFoundError, TooLargeError, BadRequestError, PreconditionFailedError, QuotaExceededError } from '../storage/errors.js';
 import { assertRead, assertWrite } from './auth.js';
 import { commitFile, fileJson } from './commit.js';
 import type { AppDeps } from './deps.js';
@@ -17,6 +17,18 @@ export function rawPathAfter(url: string, prefix: string): string {
 
 function filePathOf(url: string): FilePath {
   return parseFilePath(rawPathAfter(url, '/files/'));
+}
+
+/**
+ * A body that cannot fit the quota is refused before it is read; the catalog checks again at
+ * the commit. Not when the path holds a file of that size: it may be the same content again,
+ * which adds no version, so the commit decides.
+ */
+async function refuseOverQuota(deps: AppDeps, fp: FilePath, declared: number): Promise<void> {
+  const { quotaBytes, usedBytes } = await deps.catalog.quotaUsage(fp.namespace);
+  if (quotaBytes === null || usedBytes + declared <= quotaBytes) return;
+  if ((await deps.catalog.getFile(fp.path))?.size === declared) return;
+  throw new QuotaExceededError(fp.namespace, usedBytes, quotaBytes, declared);
 }
 
 /** PUT / GET / HEAD / DELETE /files/<namespace>/<path>. */
@@ -53,6 +65,7 @@ export function fileRoutes(deps: AppDeps): Hono {
       }
     };
     if (conditional) await checkPreconditions();
+    if (declared !== undefined) await refuseOverQuota(deps, fp, declared);
     await assertReserveHeld(deps);
     const temp = await deps.blobs.writeTemp(c.req.raw.body, { maxBytes: max, signal: c.req.raw.signal });
     if (declared !== undefined && temp.size !== declared) {

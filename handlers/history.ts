@@ -66,7 +66,7 @@ export function historyRoutes(deps: AppDeps): Hono {
       assertWrite(p, fp.namespace);
       const v = await deps.catalog.getVersion(fp.path, body.version);
       if (!v) throw new NotFoundError(`no version ${body.version} of ${fp.path} with content`);
-      const result = await linkFile(deps, { path: fp.path, sha256: v.sha256, size: v.size, mtime: v.mtime });
+      const result = await linkFile(deps, { path: fp.path, sha256: v.sha256, size: v.size, mtime: v.mtime, quota: 'exempt' });
       return c.json({ restored: fileJson(result.entry) }, result.created ? 201 : 200);
     }
     if (typeof body.prefix === 'string' && body.at !== undefined) {

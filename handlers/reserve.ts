@@ -1,8 +1,9 @@
-import { AppError, InsufficientStorageError, isOutOfSpace } from '../storage/errors.js';
+import { AppError, InsufficientStorageError, isOutOfSpace, QuotaExceededError } from '../storage/errors.js';
 import type { AppDeps } from './deps.js';
 
+/** The disk is full; a quota is not (the reserve would not help it). */
 function isFull(err: unknown): boolean {
-  return isOutOfSpace(err) || (err instanceof AppError && err.kind === 'insufficient-storage');
+  return isOutOfSpace(err) || (err instanceof AppError && err.kind === 'insufficient-storage' && !(err instanceof QuotaExceededError));
 }
 
 /**

@@ -60,7 +60,7 @@ export async function rollbackFolder(deps: AppDeps, prefix: string, at: number):
 
 async function restoreEntry(deps: AppDeps, e: FileEntry, report: RollbackReport): Promise<void> {
   try {
-    await linkFile(deps, { path: e.path, sha256: e.sha256, size: e.size, mtime: e.mtime });
+    await linkFile(deps, { path: e.path, sha256: e.sha256, size: e.size, mtime: e.mtime, quota: 'exempt' });
     report.restored++;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;

@@ -31,12 +31,14 @@ export function parseSize(value: string): number {
   return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] as number));
 }
 
-const SIZE_NAMES = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** Bytes for people, in a form parseSize reads back: '50 GiB', '1.5 MiB', '900 B'. */
-export function formatSize(bytes: number): string {
-  let unit = 0;
-  while (unit < SIZE_NAMES.length - 1 && Math.abs(bytes) >= 1024 ** (unit + 1)) unit++;
-  const value = bytes / 1024 ** unit;
-  return `${unit === 0 ? value : Number(value.toFixed(1))} ${SIZE_NAMES[unit]}`;
+/** 1536 -> '1.5 KiB': bytes for people, in a form parseSize reads back. */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }

@@ -1,4 +1,4 @@
-import { formatSize } from '../shared/units.js';
+import { humanSize } from '../shared/units.js';
 
 /**
  * One typed error per kind of failure. handlers/error-response.ts maps each to its HTTP status
@@ -130,10 +130,13 @@ export class QuotaExceededError extends AppError {
     readonly usedBytes: number,
     readonly quotaBytes: number,
     readonly neededBytes: number,
+    /** Bytes promised to this namespace's unfinished resumable uploads (counted at their creation). */
+    readonly reservedBytes = 0,
   ) {
+    const reserved = reservedBytes > 0 ? `, unfinished uploads reserve ${humanSize(reservedBytes)} (${reservedBytes} bytes)` : '';
     super(
-      `quota exceeded: ${namespace} uses ${formatSize(usedBytes)} (${usedBytes} bytes, current files and history) of its ${formatSize(quotaBytes)} ` +
-        `(${quotaBytes} bytes) quota, and this upload needs ${formatSize(neededBytes)} (${neededBytes} bytes) more: nothing was stored`,
+      `quota exceeded: ${namespace} uses ${humanSize(usedBytes)} (${usedBytes} bytes, current files and history) of its ${humanSize(quotaBytes)} ` +
+        `(${quotaBytes} bytes) quota${reserved}, and this upload needs ${humanSize(neededBytes)} (${neededBytes} bytes) more: nothing was stored`,
       'insufficient-storage',
     );
   }

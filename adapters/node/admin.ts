@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { humanSize, parseSize } from '../../shared/units.js';
 import { AppError } from '../../storage/errors.js';
 import type { Catalog } from '../../storage/catalog.js';
 import { PgCatalog } from '../../storage/pg-catalog.js';
@@ -12,10 +13,12 @@ import { createClient } from './tokens.js';
 import { purgeCommand, resumePruneCommand, statusCommand } from './history-commands.js';
 
 const USAGE = `usage: npm run admin -- <command> [--data DIR]
-  add-client NAME [--admin] [--create]
+  add-client NAME [--admin] [--quota SIZE] [--create]
                               create a client; its token is printed as the last line
-                              (--create: start a new data directory if there is none)
-  list-clients                list clients
+                              (--quota: most bytes its files and their history may take, e.g. 50G;
+                              --create: start a new data directory if there is none)
+  set-quota NAME SIZE|none    change a client's quota (none: no limit)
+  list-clients                list clients with their quota and usage
   revoke-client NAME          refuse the client's token from now on (its files stay)
   fsck [--repair] [--quick] [--json]
                               check the catalog against the stored blobs (re-hashing them);
@@ -25,6 +28,23 @@ const USAGE = `usage: npm run admin -- <command> [--data DIR]
   purge NS/PATH | NS/FOLDER/  remove every version at once (destroys history); prints what it freed`;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** A quota as the admin writes it: a size in the server's grammar (50G, 500M), or none. */
+function parseQuota(value: string, name: string): number | null {
+  if (value.trim().toLowerCase() === 'none') return null;
+  let bytes: number;
+  try {
+    bytes = parseSize(value);
+  } catch (err) {
+    throw new ConfigError(`${name}: ${(err as Error).message}, or none`);
+  }
+  if (bytes === 0) throw new ConfigError(`${name}: a quota of 0 would refuse every upload; give a size such as 50G, or none for no limit`);
+  return bytes;
+}
+
+function quotaText(quotaBytes: number | null, usedBytes: number): string {
+  return quotaBytes === null ? `no quota, ${humanSize(usedBytes)} used` : `quota ${humanSize(quotaBytes)}, ${humanSize(usedBytes)} used`;
+}
 
 /**
  * A mistyped --data must not quietly start an empty catalog somewhere (the server would never
@@ -52,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       create: { type: 'boolean', default: false },
+      quota: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -61,6 +82,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
+  if (values.quota !== undefined && command !== 'add-client') throw new ConfigError('--quota goes with add-client; set-quota NAME SIZE changes a quota');
+  // Checked before any catalog is opened: a typo changes nothing.
+  const quota = values.quota === undefined ? null : parseQuota(values.quota, '--quota');
+  if (command === 'set-quota' && (rest.length !== 2 || !rest[0])) throw new ConfigError('set-quota needs NAME and SIZE (e.g. 50G) or none');
+  const newQuota = command === 'set-quota' ? parseQuota(rest[1] as string, 'set-quota') : null;
   const config = loadConfig(values.data ? ['--data', values.data] : [], process.env);
   if (!config.databaseUrl) await requireDataDir(config.dataDir, command === 'add-client' && values.create === true);
   // CB_DATABASE_URL: the shared PostgreSQL catalog of a multi-instance setup.
@@ -73,8 +99,9 @@ async function main(argv: string[]): Promise<number> {
           console.error('add-client needs one NAME: letters, digits, ".", "_" or "-", at most 64, not starting with a symbol');
           return 2;
         }
-        const token = await createClient(catalog, name, values.admin ?? false);
-        console.log(`added client ${name}${values.admin ? ' (admin)' : ''}; it writes to ${name}/... Keep this token secret, it is not shown again:`);
+        const token = await createClient(catalog, name, values.admin ?? false, quota);
+        const limit = quota === null ? '' : ` (quota ${humanSize(quota)}: its files and their history)`;
+        console.log(`added client ${name}${values.admin ? ' (admin)' : ''}; it writes to ${name}/...${limit} Keep this token secret, it is not shown again:`);
         console.log(token);
         return 0;
       }
@@ -83,8 +110,21 @@ async function main(argv: string[]): Promise<number> {
         if (all.length === 0) console.log('no clients yet: npm run admin -- add-client NAME');
         for (const c of all) {
           const status = c.revokedAt === null ? 'active' : `revoked ${new Date(c.revokedAt).toISOString()}`;
-          console.log(`${c.name}\t${c.admin ? 'admin' : 'client'}\t${status}\tcreated ${new Date(c.createdAt).toISOString()}`);
+          const usage = await catalog.quotaUsage(c.name);
+          console.log(`${c.name}\t${c.admin ? 'admin' : 'client'}\t${status}\tcreated ${new Date(c.createdAt).toISOString()}\t${quotaText(c.quotaBytes, usage.usedBytes)}`);
         }
+        return 0;
+      }
+      case 'set-quota': {
+        const name = rest[0] as string;
+        if (!(await catalog.setQuota(name, newQuota))) {
+          console.error(`no client named ${name}`);
+          return 1;
+        }
+        const { usedBytes } = await catalog.quotaUsage(name);
+        console.log(`${name}: ${quotaText(newQuota, usedBytes)}`);
+        // Lowering a quota below what is held removes nothing: new versions are refused until retention or purge makes room.
+        if (newQuota !== null && usedBytes > newQuota) console.log(`${name} is over its quota: uploads are refused (507) until retention or purge frees ${humanSize(usedBytes - newQuota)}, or the quota is raised`);
         return 0;
       }
       case 'revoke-client': {

@@ -24,6 +24,7 @@ export const BROWSE_CSS = [
   ".summary{display:flex;flex-wrap:wrap;gap:.5rem 2.25rem;margin:1rem 0 0;padding:.75rem 1rem;background:var(--soft);border-radius:.5rem}",
   ".summary dt{font-size:.7rem;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}",
   ".summary dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}",
+  ".summary .full dd{color:var(--bad)}",
   ".crumbs ol{list-style:none;display:flex;flex-wrap:wrap;padding:0;margin:1.1rem 0 0;color:var(--muted)}",
   ".crumbs li{overflow-wrap:anywhere}",
   ".crumbs li+li::before{content:\"/\";margin:0 .45rem;color:var(--muted)}",

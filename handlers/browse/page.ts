@@ -1,5 +1,6 @@
 import type { DirListing, DirSort, FileEntry, Stats } from '../../storage/catalog.js';
-import { escapeHtml, humanSize } from '../html.js';
+import { humanSize } from '../../shared/units.js';
+import { escapeHtml } from '../html.js';
 import { encodePath } from '../path.js';
 import { renderHistoryPanels, renderHistoryTools, versionsButton } from './history-page.js';
 import type { ListingParams } from './listing.js';
@@ -128,8 +129,19 @@ export function renderSummary(stats: Stats | undefined): string {
     `<div><dt>History</dt><dd title="${historyTitle}">${humanSize(stats.historyBytes)}</dd></div>` +
     `<div><dt>Stored</dt><dd>${humanSize(stats.storedBytes)}</dd></div>` +
     `<div><dt>Saved</dt><dd title="duplicates ${humanSize(dedup)}, compression ${humanSize(compression)}">${humanSize(saved)} (${pct}%)</dd></div>` +
-    `<div><dt>Hot / cold</dt><dd>${stats.hot.toLocaleString('en-US')} / ${stats.cold.toLocaleString('en-US')}</dd></div></dl>`
+    `<div><dt>Hot / cold</dt><dd>${stats.hot.toLocaleString('en-US')} / ${stats.cold.toLocaleString('en-US')}</dd></div>` +
+    renderQuota(stats) +
+    '</dl>'
   );
+}
+
+/** Used of the namespace's quota (current files and history count), when it has one. */
+function renderQuota(stats: Stats): string {
+  if (stats.quotaBytes === null) return '';
+  const pct = stats.quotaBytes > 0 ? Math.floor((stats.usedBytes / stats.quotaBytes) * 100) : 100;
+  const title = `current files and history: ${stats.usedBytes.toLocaleString('en-US')} of ${stats.quotaBytes.toLocaleString('en-US')} bytes`;
+  const cls = pct >= 90 ? ' class="full"' : '';
+  return `<div${cls}><dt>Quota</dt><dd title="${title}">${humanSize(stats.usedBytes)} of ${humanSize(stats.quotaBytes)} (${pct}%)</dd></div>`;
 }
 
 function sortHeader(view: ListingView, sort: DirSort, label: string, cls: string): string {

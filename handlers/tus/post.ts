@@ -50,7 +50,8 @@ export function postHandler(deps: AppDeps, gate: UploadGate, quota: UploadQuota)
       createdAt: now,
       expiresAt: now + deps.config.uploadExpiryMs,
     };
-    await quota.admit(created.id, who.name, length, (id) => isStillOpen(deps, id));
+    // Writes go to the client's own namespace only: its quota is the owner's.
+    await quota.admit(created.id, who.name, length, (id) => isStillOpen(deps, id), await deps.catalog.quotaUsage(target.namespace));
     try {
       await deps.catalog.createUpload(created);
     } catch (err) {

@@ -1,4 +1,5 @@
-import { TooManyRequestsError } from '../../storage/errors.js';
+import type { QuotaUsage } from '../../storage/catalog.js';
+import { QuotaExceededError, TooManyRequestsError } from '../../storage/errors.js';
 
 export interface UploadLimits {
   /** Unfinished uploads one client may hold open at once. */
@@ -12,10 +13,17 @@ export interface UploadUsage {
   bytes: number;
 }
 
-/** Which limit a new upload of `length` bytes would break, if any (pure, for tests). */
-export function quotaExceeded(usage: UploadUsage, length: number, limits: UploadLimits): 'count' | 'bytes' | undefined {
+const NO_QUOTA: QuotaUsage = { quotaBytes: null, usedBytes: 0 };
+
+/**
+ * Which limit a new upload of `length` bytes would break, if any (pure, for tests): too many
+ * open uploads, too many bytes reserved by them, or the namespace's storage quota, which counts
+ * what it holds plus what its open uploads will add.
+ */
+export function quotaExceeded(usage: UploadUsage, length: number, limits: UploadLimits, storage: QuotaUsage = NO_QUOTA): 'count' | 'bytes' | 'storage' | undefined {
   if (usage.count + 1 > limits.maxOpenUploads) return 'count';
   if (usage.bytes + length > limits.maxReservedBytes) return 'bytes';
+  if (storage.quotaBytes !== null && storage.usedBytes + usage.bytes + length > storage.quotaBytes) return 'storage';
   return undefined;
 }
 
@@ -52,15 +60,19 @@ export class UploadQuota {
     this.#open.delete(id);
   }
 
-  /** Enters upload `id`, or throws 429 when its owner is at a limit. */
-  async admit(id: string, owner: string, length: number, stillOpen: (id: string) => Promise<boolean>): Promise<void> {
-    if (quotaExceeded(this.usage(owner), length, this.limits) !== undefined) {
+  /**
+   * Enters upload `id`, or throws 429 when its owner is at a limit, 507 when the upload would not
+   * fit the namespace's quota (`storage`, read just before; the commit checks again).
+   */
+  async admit(id: string, owner: string, length: number, stillOpen: (id: string) => Promise<boolean>, storage: QuotaUsage = NO_QUOTA): Promise<void> {
+    if (quotaExceeded(this.usage(owner), length, this.limits, storage) !== undefined) {
       for (const [held, u] of [...this.#open]) {
         if (u.owner === owner && !(await stillOpen(held))) this.release(held);
       }
     }
     // Checked again after the awaits, and entered at once: two creations cannot both slip in.
-    const over = quotaExceeded(this.usage(owner), length, this.limits);
+    const usage = this.usage(owner);
+    const over = quotaExceeded(usage, length, this.limits, storage);
     if (over === 'count') {
       throw new TooManyRequestsError(`too many unfinished uploads: at most ${this.limits.maxOpenUploads} at once; finish or delete some first`);
     }
@@ -69,6 +81,7 @@ export class UploadQuota {
         `unfinished uploads would reserve more than ${this.limits.maxReservedBytes} bytes: finish or delete some first`,
       );
     }
+    if (over === 'storage') throw new QuotaExceededError(owner, storage.usedBytes, storage.quotaBytes ?? 0, length, usage.bytes);
     this.hold(id, owner, length);
   }
 }

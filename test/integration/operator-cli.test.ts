@@ -184,3 +184,34 @@ describe('admin and the data directory', () => {
     expect(srv.output()).not.toContain('no clients yet');
   });
 });
+
+describe('admin quota commands', () => {
+  it('add-client --quota, set-quota and none; list-clients shows quota and usage', async () => {
+    const data = join(work, 'quotas');
+    await addClientToDataDir(data, 'alice');
+    const added = await admin(['add-client', 'dave', '--quota', '50G', '--data', data]);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toContain('(quota 50 GiB: its files and their history)');
+    const set = await admin(['set-quota', 'alice', '1.5M', '--data', data]);
+    expect([set.code, set.stdout.trim()]).toEqual([0, 'alice: quota 1.5 MiB, 0 B used']);
+    expect((await admin(['set-quota', 'dave', 'none', '--data', data])).stdout.trim()).toBe('dave: no quota, 0 B used');
+    const listed = await admin(['list-clients', '--data', data]);
+    expect(listed.stdout).toMatch(/^alice\tclient\tactive\tcreated \S+\tquota 1\.5 MiB, 0 B used$/m);
+    expect(listed.stdout).toMatch(/^dave\tclient\tactive\tcreated \S+\tno quota, 0 B used$/m);
+    const nobody = await admin(['set-quota', 'nobody', '5G', '--data', data]);
+    expect([nobody.code, nobody.stderr.trim()]).toEqual([1, 'no client named nobody']);
+  });
+
+  it.each([
+    [['add-client', 'erin', '--quota', '12Q'], 'admin: --quota: invalid size "12Q" (examples: 500K, 2M, 10G), or none'],
+    [['add-client', 'erin', '--quota', '0'], 'admin: --quota: a quota of 0 would refuse every upload; give a size such as 50G, or none for no limit'],
+    [['set-quota', 'alice'], 'admin: set-quota needs NAME and SIZE (e.g. 50G) or none'],
+    [['set-quota', 'alice', 'lots'], 'admin: set-quota: invalid size "lots" (examples: 500K, 2M, 10G), or none'],
+    [['list-clients', '--quota', '5G'], 'admin: --quota goes with add-client; set-quota NAME SIZE changes a quota'],
+  ])('%j: one line, exit 2', async (args, line) => {
+    const data = join(work, 'quotas');
+    const r = await admin([...args, '--data', data]);
+    expect([r.code, r.stderr.trim()]).toEqual([2, line]);
+    expect(r.stdout).toBe('');
+  });
+});

@@ -144,6 +144,13 @@ describe('header, breadcrumbs and page', () => {
     expect(renderSummary({ ...STATS, files: 3, versions: 4, historyBytes: 0, deleted: 1 })).toContain('title="1 older version, 1 deleted file">0 B<');
   });
 
+  it('shows used of the quota (current and history) when the namespace has one, marked when nearly full', () => {
+    expect(renderSummary(STATS)).not.toContain('Quota');
+    const html = renderSummary({ ...STATS, usedBytes: 3 * 1024 ** 3, quotaBytes: 50 * 1024 ** 3 });
+    expect(html).toContain('<div><dt>Quota</dt><dd title="current files and history: 3,221,225,472 of 53,687,091,200 bytes">3.0 GiB of 50 GiB (6%)</dd></div>');
+    expect(renderSummary({ ...STATS, usedBytes: 95, quotaBytes: 100 })).toContain('<div class="full"><dt>Quota</dt><dd title="current files and history: 95 of 100 bytes">95 B of 100 B (95%)</dd></div>');
+  });
+
   it('without totals, renders placeholders and where the script fetches them', () => {
     const html = renderListingPage(view({ stats: undefined, dir: 'alice/a b' }));
     expect(html).toContain('<div id="summary" data-src="/browse/alice/a%20b/?format=summary"><dl class="summary"><div><dt>Files</dt><dd>&#8230;</dd></div>');

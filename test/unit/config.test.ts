@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../adapters/node/config.js';
-import { formatSize, parseDuration, parseSize } from '../../shared/units.js';
+import { humanSize, parseDuration, parseSize } from '../../shared/units.js';
 
 describe('units', () => {
   it.each([
@@ -25,10 +25,10 @@ describe('units', () => {
     [900, '900 B'],
     [1536, '1.5 KiB'],
     [50 * 1024 ** 3, '50 GiB'],
-    [1024 ** 4 * 3, '3 TiB'],
+    [1024 ** 4 * 3, '3.0 TiB'],
     [1024 ** 2 - 1, '1024 KiB'],
-  ])('formatSize %d', (n, s) => {
-    expect(formatSize(n)).toBe(s);
+  ])('humanSize %d', (n, s) => {
+    expect(humanSize(n)).toBe(s);
     // What it prints reads back (to its one decimal).
     expect(Math.abs(parseSize(s) - n) / Math.max(n, 1)).toBeLessThan(0.05);
   });
