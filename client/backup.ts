@@ -10,6 +10,7 @@ import { expectStatus, HttpClient } from './http.js';
 import { didSomething, emptySummary, formatBytes, formatDuration, Reporter, type Output, type PassSummary } from './progress.js';
 import { pathApi, relativeKey, remotePath } from './remote-path.js';
 import { claimRoot } from './root-claim.js';
+import { passReport, sendPassReport } from './pass-report.js';
 import { UPLOAD_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { compileRules, extendChain, isExcluded, type RuleChain } from './ignore-rules.js';
 import { examine, rulesAt, scanTree, type ScanEntry, type ScanOptions } from './scanner.js';
@@ -64,6 +65,8 @@ export class BackupClient {
   private passes = 0;
   /** The server took our root claim once: --adopt is not repeated (a later take-over stops us). */
   private claimed = false;
+  /** 'unsupported': the server is older than pass reports (404), so none are sent again. */
+  private passReports: 'sent' | 'unsupported' | undefined;
   private readonly clock: Clock;
   private readonly signal: AbortSignal;
   private readonly reportedSkips = new Set<string>();
@@ -332,7 +335,23 @@ export class BackupClient {
       summary.pass = ++this.passes;
       this.reporter.passDone(summary, kind);
     }
+    // Every full scan is reported, quiet ones too: that is what keeps "last backup" fresh.
+    if (!this.signal.aborted && (kind === 'full scan' || didSomething(summary))) await this.reportPass(summary);
     return summary;
+  }
+
+  /** Tells the server about the pass (backup health); trouble is a warning line, never a failed backup. */
+  private async reportPass(summary: PassSummary): Promise<void> {
+    if (this.passReports === 'unsupported') return;
+    const root = [this.namespace, ...this.config.prefix].join('/');
+    const report = passReport(summary, { root, host: this.options.hostname ?? hostname(), folder: this.config.folder }, this.clock.now());
+    try {
+      this.passReports = await sendPassReport(this.http, report, this.signal);
+    } catch (err) {
+      if (err instanceof CancelledError || this.signal.aborted) return;
+      const why = err instanceof HttpStatusError ? `${err.status} ${err.serverMessage}` : (err as Error).message;
+      this.reporter.line(`warning   could not report this pass to the server (${displayText(why)}); the files are backed up, the admin's backup health misses this pass`);
+    }
   }
 
   /**
