@@ -281,7 +281,8 @@ export class SqlCatalog implements Catalog {
     if (seen.size === 0) return;
     const greatest = sql.raw(this.driver.dialect.greatest);
     await this.driver.transaction(async (tx) => {
-      for (const [name, at] of seen) {
+      // By name: two instances flushing at once row-lock the clients in the same order.
+      for (const [name, at] of [...seen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         await tx.run(sql`update clients set last_seen = ${greatest}(coalesce(last_seen, 0), ${at}) where name = ${name}`);
       }
     });
@@ -376,6 +377,9 @@ export class SqlCatalog implements Catalog {
     // Locks in path order, so that two batches touching the same paths never wait on each other in a circle.
     const order = inputs.map((input, i) => ({ input, i })).sort((a, b) => (a.input.path < b.input.path ? -1 : a.input.path > b.input.path ? 1 : 0));
     return this.driver.transaction(async (tx) => {
+      // Every path lock before the first path's write: a write row-locks the client (usage, quota),
+      // and a path lock awaited while holding that row would close a cycle with a put of that path.
+      for (const { input } of order) await this.lockForPut(tx, input.path);
       const results: (PutFileResult | QuotaExceededError)[] = new Array(inputs.length);
       for (const { input, i } of order) {
         try {
@@ -390,10 +394,15 @@ export class SqlCatalog implements Catalog {
     });
   }
 
-  private async putIn(tx: SqlTx, input: PutFileInput): Promise<PutFileResult> {
+  private async lockForPut(tx: SqlTx, path: string): Promise<void> {
     // Folders: shared, so that puts run side by side but never while a delete prunes them.
-    for (const d of ancestorsOf(input.path)) await tx.lock(`dir:${d}`, 'shared');
-    await tx.lock(`file:${input.path}`);
+    for (const d of ancestorsOf(path)) await tx.lock(`dir:${d}`, 'shared');
+    await tx.lock(`file:${path}`);
+  }
+
+  private async putIn(tx: SqlTx, input: PutFileInput): Promise<PutFileResult> {
+    // Taken again inside a batch (PostgreSQL's advisory locks stack within a transaction).
+    await this.lockForPut(tx, input.path);
     const before = await this.one(sql`select sha256, mtime from files where path = ${input.path}`, tx);
     const same = before && before.sha256 === input.sha256 && numOrNull(before.mtime) === input.mtime;
     const namespace = namespaceOf(input.path);

@@ -116,6 +116,22 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(await catalog.getBlob(SHA(4))).toBeUndefined();
       });
 
+      it('overlapping batches and single puts of one namespace at once all go through (no lock cycle)', async () => {
+        await catalog.addClient(client('alice', { quotaBytes: 1_000_000 }));
+        for (let round = 0; round < 15; round++) {
+          const sha = (k: number) => SHA(1000 + round * 10 + k);
+          const at = 1000 + round;
+          const p = (name: string, k: number) => ({ path: `alice/o/${name}`, sha256: sha(k), size: 10, mtime: null, now: at });
+          await Promise.all([
+            catalog.putFiles([p('a', 1), p('b', 2)]),
+            catalog.putFiles([p('b', 3), p('c', 4)]),
+            catalog.putFile(p('b', 5)),
+            catalog.putFile(p('c', 6)),
+          ]);
+        }
+        expect((await catalog.quotaUsage('alice')).usedBytes).toBe(15 * 6 * 10);
+      });
+
       it('putFiles refuses a path past the quota alone; the others are recorded', async () => {
         await catalog.addClient(client('alice'));
         await catalog.setQuota('alice', 100);
