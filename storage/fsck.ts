@@ -45,6 +45,8 @@ export type RepairAction =
   | { kind: 'remove-part'; location: string }
   | { kind: 'remove-upload-row'; id: string }
   | { kind: 'set-upload-offset'; id: string; offset: number }
+  /** Count a client's usage (what its quota checks) afresh from its versions. */
+  | { kind: 'recount-usage'; namespace: string }
   /** Finish the hot/cold swaps a crash interrupted, as start-up does (storage/form-swap.ts). */
   | { kind: 'finish-swaps' };
 
@@ -65,6 +67,7 @@ export type FindingKind =
   | 'missing-part'
   | 'part-short'
   | 'unfinished-swap'
+  | 'usage-drift'
   | 'catalog-corrupt';
 
 export interface Finding {

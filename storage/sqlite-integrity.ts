@@ -19,6 +19,10 @@ export interface CatalogIntegrity {
   addDir(dir: string): Promise<void>;
   /** Resumable uploads in progress, and finished ones until they expire (few). */
   uploads(): Promise<{ id: string; offset: number; length: number }[]>;
+  /** Clients whose running usage count (what quotas check) differs from their versions' sizes. */
+  usageDrift(): Promise<{ namespace: string; counted: number; actual: number }[]>;
+  /** Sets a client's usage count from its versions. */
+  recountUsage(namespace: string): Promise<void>;
 }
 
 const PAGE = 500;
@@ -77,6 +81,23 @@ export class SqliteIntegrity implements CatalogIntegrity {
 
   async uploads(): Promise<{ id: string; offset: number; length: number }[]> {
     return this.catalog.sqlite.prepare('select id, "offset", length from uploads order by id').all() as { id: string; offset: number; length: number }[];
+  }
+
+  async usageDrift(): Promise<{ namespace: string; counted: number; actual: number }[]> {
+    // One statement: a consistent snapshot even while the server writes (fsck on a live server).
+    return this.catalog.sqlite
+      .prepare(
+        `select namespace, counted, actual from (select c.name as namespace, c.used_bytes as counted,
+           (select coalesce(sum(v.size), 0) from versions v where v.namespace = c.name) as actual from clients c)
+         where counted <> actual order by namespace`,
+      )
+      .all() as { namespace: string; counted: number; actual: number }[];
+  }
+
+  async recountUsage(namespace: string): Promise<void> {
+    this.catalog.sqlite
+      .prepare('update clients set used_bytes = (select coalesce(sum(size), 0) from versions where namespace = clients.name) where name = ?')
+      .run(namespace);
   }
 }
 

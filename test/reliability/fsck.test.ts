@@ -56,6 +56,7 @@ describe('admin fsck', () => {
     db.prepare("insert into dirs (path, parent, name) values ('alice/empty', 'alice', 'empty')").run();
     db.prepare("delete from dirs where path = 'alice/x/y'").run();
     db.prepare('update blobs set stored_size = 1 where sha256 = ?').run(sha256(good['alice/keep/a.txt']));
+    db.prepare("update clients set used_bytes = 12345 where name = 'bob'").run();
     db.close();
 
     const check = await fsckCli(dataDir, [], { cli: true });
@@ -73,9 +74,10 @@ describe('admin fsck', () => {
         'stray-file',
         'temp-leftover',
         'unreferenced-blob',
+        'usage-drift',
       ].sort(),
     );
-    expect(check.summary).toMatchObject({ errors: 4, warnings: 7, repaired: 0, remaining: 11 });
+    expect(check.summary).toMatchObject({ errors: 4, warnings: 8, repaired: 0, remaining: 12 });
     // A check changes nothing.
     expect(await readdir(join(dataDir, 'tmp'))).toEqual(['half-upload']);
 
@@ -84,7 +86,7 @@ describe('admin fsck', () => {
 
     const repair = await fsckCli(dataDir, ['--repair'], { cli: true });
     expect(repair.code).toBe(0);
-    expect(repair.summary).toMatchObject({ repaired: 11, remaining: 0 });
+    expect(repair.summary).toMatchObject({ repaired: 12, remaining: 0 });
     expect(repair.lost.map((l) => l.path).sort()).toEqual(['alice/bad/corrupt.bin', 'alice/lost/gone.txt', 'alice/lost/same.txt']);
 
     const after = await fsckCli(dataDir);
@@ -104,6 +106,7 @@ describe('admin fsck', () => {
       }
       expect(await s2.server.catalog.dirExists('alice/x/y')).toBe(true);
       expect(await s2.server.catalog.dirExists('alice/empty')).toBe(false);
+      for (const ns of ['alice', 'bob']) expect((await s2.server.catalog.quotaUsage(ns)).usedBytes).toBe((await s2.server.catalog.stats(ns)).usedBytes);
     } finally {
       await s2.stop();
     }
