@@ -10,7 +10,8 @@ import { catalogFile } from './server.js';
 import { fsckCommand } from './fsck-command.js';
 import { prepareDataDir } from './startup-checks.js';
 import { createClient } from './tokens.js';
-import { purgeCommand, resumePruneCommand, statusCommand } from './history-commands.js';
+import { purgeCommand, resumePruneCommand } from './history-commands.js';
+import { statusCommand } from './status-command.js';
 
 const USAGE = `usage: npm run admin -- <command> [--data DIR]
   add-client NAME [--admin] [--quota SIZE] [--create]
@@ -23,7 +24,8 @@ const USAGE = `usage: npm run admin -- <command> [--data DIR]
   fsck [--repair] [--quick] [--json]
                               check the catalog against the stored blobs (re-hashing them);
                               --repair fixes what can be fixed without losing data (stop the server first)
-  status                      per client: files, current and history bytes, trash, ransomware-guard holds
+  status [--stale-after 2d]   per client: last successful backup, files, current and history bytes,
+                              quota, last seen; warnings for silent or failing clients and guard holds
   resume-prune NAME           let retention prune NAME's history again after a guard hold
   purge NS/PATH | NS/FOLDER/  remove every version at once (destroys history); prints what it freed`;
 
@@ -73,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       force: { type: 'boolean', default: false },
       create: { type: 'boolean', default: false },
       quota: { type: 'string' },
+      'stale-after': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -87,7 +90,8 @@ async function main(argv: string[]): Promise<number> {
   const quota = values.quota === undefined ? null : parseQuota(values.quota, '--quota');
   if (command === 'set-quota' && (rest.length !== 2 || !rest[0])) throw new ConfigError('set-quota needs NAME and SIZE (e.g. 50G) or none');
   const newQuota = command === 'set-quota' ? parseQuota(rest[1] as string, 'set-quota') : null;
-  const config = loadConfig(values.data ? ['--data', values.data] : [], process.env);
+  const flags = [...(values.data ? ['--data', values.data] : []), ...(values['stale-after'] !== undefined ? ['--stale-after', values['stale-after']] : [])];
+  const config = loadConfig(flags, process.env);
   if (!config.databaseUrl) await requireDataDir(config.dataDir, command === 'add-client' && values.create === true);
   // CB_DATABASE_URL: the shared PostgreSQL catalog of a multi-instance setup.
   const catalog: Catalog = config.databaseUrl ? await PgCatalog.open({ url: config.databaseUrl }) : new SqliteCatalog({ file: catalogFile(config.dataDir) });
@@ -149,7 +153,7 @@ async function main(argv: string[]): Promise<number> {
         return await fsckCommand(config.dataDir, catalog, flags);
       }
       case 'status':
-        return await statusCommand(catalog);
+        return await statusCommand(catalog, config.staleAfterMs);
       case 'resume-prune': {
         const name = rest[0];
         if (!name || rest.length > 1) {

@@ -4,8 +4,7 @@ import { openBackends } from './backends.js';
 
 /**
  * The admin's history commands: `purge` (the only way to destroy history before retention
- * does), `status` (per namespace: current and history bytes, trash, prune holds) and
- * `resume-prune` (lifts a ransomware-guard hold).
+ * does) and `resume-prune` (lifts a ransomware-guard hold); `status` is in status-command.ts.
  */
 
 function mib(bytes: number): string {
@@ -44,22 +43,6 @@ export async function purgeCommand(config: ServerConfig, target: string): Promis
   } finally {
     await backends.close();
   }
-}
-
-export async function statusCommand(catalog: Catalog): Promise<number> {
-  const holds = new Map((await catalog.listPruneHolds()).map((h) => [h.namespace, h]));
-  const clients = await catalog.listClients();
-  if (clients.length === 0) console.log('no clients yet: npm run admin -- add-client NAME');
-  for (const c of clients) {
-    const s = await catalog.stats(c.name);
-    const hold = holds.get(c.name);
-    const guard = hold?.heldSince != null ? `PRUNING HELD since ${new Date(hold.heldSince).toISOString()}: ${hold.reason} (npm run admin -- resume-prune ${c.name})` : 'pruning on';
-    console.log(
-      `${c.name}\t${c.revokedAt === null ? 'active' : 'revoked'}\t${s.files} file(s), ${mib(s.logicalBytes)} current, ${mib(s.historyBytes)} history, ` +
-        `${s.deleted} in the trash, ${s.versions} version(s)\t${guard}`,
-    );
-  }
-  return 0;
 }
 
 export async function resumePruneCommand(catalog: Catalog, namespace: string): Promise<number> {

@@ -27,6 +27,7 @@ const TRANSFER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 export class PrometheusMetrics implements MetricsExposition {
   readonly registry = new Registry();
   readonly #catalog: Catalog;
+  readonly #clock: () => number;
   readonly #requests: Counter<'method' | 'route' | 'status'>;
   readonly #bytesIn: Counter<'method' | 'route'>;
   readonly #bytesOut: Counter<'method' | 'route'>;
@@ -38,10 +39,12 @@ export class PrometheusMetrics implements MetricsExposition {
   readonly #promoted: Counter;
   readonly #catalogGauges: Record<CatalogSize, Gauge>;
   readonly #blobsByState: Gauge<'state'>;
+  readonly #backupAge: Gauge<'client'>;
   #connections: (() => { open: number; peak: number; refused: number }) | undefined;
 
-  constructor(options: { catalog: Catalog; processMetrics?: boolean }) {
+  constructor(options: { catalog: Catalog; processMetrics?: boolean; clock?: () => number }) {
     this.#catalog = options.catalog;
+    this.#clock = options.clock ?? Date.now;
     const registers = [this.registry];
     this.#requests = new Counter({ name: 'cloudbackup_http_requests_total', help: 'HTTP requests answered, by route pattern and status', labelNames: ['method', 'route', 'status'], registers });
     this.#bytesIn = new Counter({ name: 'cloudbackup_http_received_bytes_total', help: 'Bytes received on the wire (headers included), by route pattern', labelNames: ['method', 'route'], registers });
@@ -65,6 +68,7 @@ export class PrometheusMetrics implements MetricsExposition {
       storedBytes: gauge('cloudbackup_catalog_stored_bytes', 'What the blobs take in storage (compressed where cold)'),
     };
     this.#blobsByState = new Gauge({ name: 'cloudbackup_catalog_blobs_by_state', help: 'Blobs by hot/cold state', labelNames: ['state'], registers });
+    this.#backupAge = new Gauge({ name: 'cloudbackup_client_last_backup_age_seconds', help: "Seconds since each client's newest successful backup pass was reported", labelNames: ['client'], registers });
     // Read from the server's connection counter when scraped (see watchConnections).
     const connections = () => this.#connections?.() ?? { open: 0, peak: 0, refused: 0 };
     new Gauge({ name: 'cloudbackup_http_connections_open', help: 'Client connections open now', registers, collect() { this.set(connections().open); } });
@@ -106,6 +110,10 @@ export class PrometheusMetrics implements MetricsExposition {
     for (const key of CATALOG_SIZES) this.#catalogGauges[key].set(stats[key]);
     this.#blobsByState.set({ state: 'hot' }, stats.hot);
     this.#blobsByState.set({ state: 'cold' }, stats.cold);
+    // Reset first: a client whose passes are gone (purged, renamed) leaves no stale series.
+    this.#backupAge.reset();
+    const now = this.#clock();
+    for (const [client, at] of await this.#catalog.lastSuccessfulPasses()) this.#backupAge.set({ client }, Math.max(0, (now - at) / 1000));
     return this.registry.metrics();
   }
 }

@@ -125,6 +125,21 @@ describe('GET /metrics', () => {
     await waitFor('a promotion', async () => value(await scrape(), 'cloudbackup_promotions_total') === 1);
   });
 
+  it("shows each client's age of its last successful backup (failed passes do not count)", async () => {
+    const pass = (ago: number, failed: number) => {
+      const at = Date.now() - ago;
+      return s.server.catalog.recordPass({ namespace: 'bob', root: 'bob/docs', host: 'h', folder: '/f', startedAt: at, endedAt: at, receivedAt: at, scanned: 1, uploaded: 1, failed, deleted: 0, bytes: 1, stopped: false });
+    };
+    await pass(7_200_000, 0);
+    await pass(60_000, 3);
+    const m = await scrape();
+    const age = value(m, 'cloudbackup_client_last_backup_age_seconds', { client: 'bob' });
+    expect(age).toBeGreaterThanOrEqual(7200);
+    expect(age).toBeLessThan(7200 + 600);
+    // alice never reported a pass: no series.
+    expect(m.filter((x) => x.name === 'cloudbackup_client_last_backup_age_seconds' && x.labels.client === 'alice')).toEqual([]);
+  });
+
   it('shows the connections open now, the most open at once, and refusals', async () => {
     const before = await scrape();
     const port = Number(new URL(s.url).port);
