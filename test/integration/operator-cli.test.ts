@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/hot-cold.js';
-import { addClientToDataDir, makeDataDir, ROOT, spawnServer } from '../helpers/server.js';
+import { addClientToDataDir, makeDataDir, ROOT, spawnServer, startTestServer } from '../helpers/server.js';
 
 const execFileP = promisify(execFile);
 
@@ -200,6 +201,24 @@ describe('admin quota commands', () => {
     expect(listed.stdout).toMatch(/^dave\tclient\tactive\tcreated \S+\tno quota, 0 B used$/m);
     const nobody = await admin(['set-quota', 'nobody', '5G', '--data', data]);
     expect([nobody.code, nobody.stderr.trim()]).toEqual([1, 'no client named nobody']);
+  });
+
+  it('set-quota on a running server: the refused upload goes through at once, no restart', async () => {
+    const srv = await startTestServer();
+    try {
+      const added = await admin(['add-client', 'frank', '--quota', '10K', '--data', srv.dataDir]);
+      const auth = { Authorization: `Bearer ${added.stdout.trim().split('\n').pop() as string}` };
+      const body = randomBytes(20 * 1024);
+      const put = () => fetch(`${srv.url}/files/frank/f.bin`, { method: 'PUT', headers: auth, body });
+      const refused = await put();
+      expect(refused.status).toBe(507);
+      expect(((await refused.json()) as { error: string }).error).toMatch(/^quota exceeded: frank uses 0 B .* of its 10 KiB/);
+      expect((await admin(['set-quota', 'frank', '30K', '--data', srv.dataDir])).code).toBe(0);
+      expect((await put()).status).toBe(201);
+      expect((await admin(['list-clients', '--data', srv.dataDir])).stdout).toMatch(/^frank\tclient\tactive\tcreated \S+\tquota 30 KiB, 20 KiB used$/m);
+    } finally {
+      await srv.stop();
+    }
   });
 
   it.each([
