@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
+import { exitIfStaleBuild } from '../shared/build-freshness.js';
 import { parseClientArgs, USAGE, type ClientConfig } from './args.js';
 import { runOnce } from './backup.js';
 import { displayText } from './display-name.js';
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
   return handle.fatal() instanceof RootClaimedError ? 2 : 1;
 }
 
+exitIfStaleBuild(import.meta.url, 'cloud-backup client');
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
+import { exitIfStaleBuild } from '../shared/build-freshness.js';
 import { displayText } from './display-name.js';
 import { UsageError } from './errors.js';
 import { parseRestoreArgs, RESTORE_USAGE, type RestoreConfig } from './restore-args.js';
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
   return result.exitCode;
 }
 
+exitIfStaleBuild(import.meta.url, 'cloud-backup restore');
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

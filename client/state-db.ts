@@ -1,16 +1,16 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { findUp } from '../shared/find-up.js';
 import type { ConfirmedRecord } from './change-detect.js';
 import * as schema from './state-schema.js';
 
 const { files, uploads, meta, missing } = schema;
 
-export const CLIENT_MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+export const CLIENT_MIGRATIONS = findUp(import.meta.url, 'client/migrations');
 
 export type Via = 'put' | 'tus' | 'link' | 'same';
 

@@ -1,13 +1,12 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type pg from 'pg';
 import * as schema from '../drizzle/pg/schema.js';
+import { findUp } from '../shared/find-up.js';
 import { PgDriver, pgPool } from './catalog/pg-driver.js';
 import { SqlCatalog } from './catalog/sql-catalog.js';
 
-export const PG_MIGRATIONS_FOLDER = join(dirname(fileURLToPath(import.meta.url)), '..', 'drizzle', 'pg', 'migrations');
+export const PG_MIGRATIONS_FOLDER = findUp(import.meta.url, 'drizzle/pg/migrations');
 
 /** Every instance migrating at once must take turns: one fixed advisory lock id. */
 const MIGRATION_LOCK = 0x63622d6d; // "cb-m"

@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from '../drizzle/schema.js';
+import { findUp } from '../shared/find-up.js';
 import { SqlCatalog } from './catalog/sql-catalog.js';
 import { SqliteDriver } from './catalog/sqlite-driver.js';
 
-export const MIGRATIONS_FOLDER = join(dirname(fileURLToPath(import.meta.url)), '..', 'drizzle', 'migrations');
+export const MIGRATIONS_FOLDER = findUp(import.meta.url, 'drizzle/migrations');
 
 export interface SqliteCatalogOptions {
   /** Path of the SQLite file; ':memory:' for throwaway tests. */

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { exitIfStaleBuild } from '../../shared/build-freshness.js';
 import { humanSize, parseSize } from '../../shared/units.js';
 import { AppError } from '../../storage/errors.js';
 import type { Catalog } from '../../storage/catalog.js';
@@ -179,6 +180,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+exitIfStaleBuild(import.meta.url, 'cloud-backup admin');
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {

@@ -1,7 +1,9 @@
+import { exitIfStaleBuild } from '../../shared/build-freshness.js';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { messageLine } from './log-lines.js';
 import { startServer } from './server.js';
 
+exitIfStaleBuild(import.meta.url, 'cloud-backup');
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(usage());

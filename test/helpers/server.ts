@@ -89,6 +89,11 @@ export async function spawnServer(dataDir: string, args: string[] = [], env: Nod
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return awaitListening(child);
+}
+
+/** Collects a server process's output and resolves once it prints its listening line. */
+export async function awaitListening(child: ChildProcess): Promise<ChildServer> {
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
