@@ -197,6 +197,7 @@ export function renderListingPage(view: ListingView): string {
   const body =
     '<header class="top"><a class="brand" href="/">cloud-backup</a>' +
     `<span class="who">Signed in as <strong>${escapeHtml(view.user.name)}</strong>${view.user.admin ? ' (admin)' : ''}</span>` +
+    (view.user.admin ? '<a class="health-link" href="/health">Backup health</a>' : '') +
     '<a class="signout" href="/logout">Sign out</a></header>' +
     // Totals cost a pass over the namespace: the page script fetches them after the listing.
     `<div id="summary"${view.stats ? '' : ` data-src="${escapeHtml(`${folderHref(dir)}?format=summary`)}"`}>${renderSummary(view.stats)}</div>` +

@@ -9,6 +9,8 @@ import { ASSET_URLS } from './assets.js';
 import { listingJson, PAGE_SIZE, parseListingParams } from './listing.js';
 import { folderHref, listingHref, renderListingPage, renderMessagePage, renderRows, renderSummary } from './page.js';
 import { htmlResponse, jsonResponse } from './security.js';
+import { healthOf } from '../passes.js';
+import { renderHealthPage } from './health-page.js';
 import { folderHeld, zipHeaders, zipResponse } from './zip.js';
 
 /** Errors a reader can act on get a page of their own; anything else stays a JSON error. */
@@ -121,6 +123,15 @@ export function browseRoutes(deps: AppDeps): Hono {
       // HEAD must not start the archive: its first pull would open a blob nobody reads.
       if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: zipHeaders(dir, at) });
       return zipResponse(deps, dir, log, at);
+    }),
+  );
+
+  // The admin's backup health (GET /api/health as a page); other clients get the 403 page.
+  app.get('/health', (c) =>
+    asPage(c, async () => {
+      const p = c.get('principal');
+      const h = await healthOf(deps, p);
+      return htmlResponse(renderHealthPage({ ...h, user: p, assets: ASSET_URLS }));
     }),
   );
 

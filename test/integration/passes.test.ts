@@ -146,6 +146,27 @@ describe('/api/passes and /api/health', () => {
     // An admin that never backed up is a browser login: no warning.
     expect(rows.get('root')).toMatchObject({ admin: true, warnings: [] });
 
+    // The same as a page for admins (server-rendered, no script), a 403 page for others.
+    const page = await fetch(`${s.url}/health`, { headers: s.auth('root') });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<h1>Backup health</h1>');
+    expect(html).toContain('3 of 5 client(s) need a look.');
+    const rowOf = (name: string) => html.slice(html.indexOf(`data-client="${name}"`), html.indexOf('</tr>', html.indexOf(`data-client="${name}"`)));
+    expect(rowOf('bob')).toMatch(/<li data-kind="stale"><strong>stale<\/strong>: no successful backup for 3d/);
+    expect(rowOf('bob')).toContain('<span class="root">bob/photos/</span>');
+    expect(rowOf('bob')).toContain('<strong class="bad">4 failed</strong>');
+    expect(rowOf('bob')).toContain('(1%)');
+    expect(rowOf('carol')).toContain('never backed up, added 5d ago');
+    expect(rowOf('alice')).toContain('data-kind="guard"');
+    expect(rowOf('root')).toContain('<span class="ok">OK</span>');
+    const refused = await fetch(`${s.url}/health`, { headers: s.auth('alice') });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('backup health is for admin clients');
+    // The admin's listing links to it.
+    expect(await (await fetch(`${s.url}/`, { headers: s.auth('root') })).text()).toContain('href="/health"');
+
     // A new successful pass of bob's: no longer stale, and the failing folder is not the newest pass.
     expect((await post('bob', report('bob/docs'))).status).toBe(201);
     expect((await health()).get('bob')?.warnings).toEqual([]);
