@@ -38,16 +38,26 @@ interface BatchAnswer {
  * and hash as backupFile does, then every file to send goes in one request. A file that changed
  * on the way, or that the server refused for its hash, goes through `single` (backupFile), which
  * copes with files being written. `unsupported` is told when the server has no batch route;
- * then every file goes through `single`. Outcomes in the order of `files`.
+ * then every file goes through `single`. Outcomes in the order of `files`; when stopped, files
+ * never started (not read, not on their way) have none, like queued single files.
  */
-export async function backupBatch(ctx: UploadContext, files: readonly FileRef[], single: (f: FileRef) => Promise<Outcome>, unsupported: () => void): Promise<Outcome[]> {
+export async function backupBatch(
+  ctx: UploadContext,
+  files: readonly FileRef[],
+  single: (f: FileRef) => Promise<Outcome>,
+  unsupported: () => void,
+): Promise<(Outcome | undefined)[]> {
   const outcomes: (Outcome | undefined)[] = new Array(files.length);
   const later: number[] = [];
   /** Files the batch stored that changed right after: what to report if the retry finds nothing to do. */
   const sentFirst = new Map<number, Outcome>();
   const ready: Ready[] = [];
+  /** The file being read now, then (-1) the request being sent: what a stop interrupts. */
+  let current = -1;
+  let sending = false;
   try {
     for (const [i, file] of files.entries()) {
+      current = i;
       if (ctx.signal.aborted) throw new CancelledError();
       const key = relativeKey(file.segments);
       const remote = remotePath(ctx.namespace, ctx.prefix, file.segments);
@@ -78,6 +88,8 @@ export async function backupBatch(ctx: UploadContext, files: readonly FileRef[],
       }
     }
     if (ready.length > 0) {
+      current = -1;
+      sending = true;
       for (const r of ready) ctx.onSending?.(r.stat.size);
       const answer = await sendBatch(ctx, ready);
       if (!answer) {
@@ -117,7 +129,8 @@ export async function backupBatch(ctx: UploadContext, files: readonly FileRef[],
       const message = failureMessage(err);
       return files.map((_, i) => outcomes[i] ?? { kind: 'failed', message });
     }
-    return files.map((_, i) => outcomes[i] ?? { kind: 'interrupted', sent: 0 });
+    const inFlight = new Set(sending ? ready.map((r) => r.i) : [current]);
+    return files.map((_, i) => outcomes[i] ?? (inFlight.has(i) ? { kind: 'interrupted', sent: 0 } : undefined));
   }
   for (const i of later.sort((a, b) => a - b)) {
     const file = files[i] as FileRef;
@@ -127,7 +140,7 @@ export async function backupBatch(ctx: UploadContext, files: readonly FileRef[],
     const first = sentFirst.get(i);
     outcomes[i] = first && (outcome.kind === 'unchanged' || outcome.kind === 'same' || outcome.kind === 'gone') ? first : outcome;
   }
-  return outcomes as Outcome[];
+  return outcomes;
 }
 
 /** POST /api/batch, retried on network trouble and 5xx; undefined when the server has no such route. */

@@ -371,7 +371,9 @@ export class Uploader {
             () => (this.batchRefused = true),
           );
           for (const [i, t] of taken.entries()) {
-            const outcome = outcomes[i] as Outcome;
+            const outcome = outcomes[i];
+            // Stopped before it was started: nobody hears of it, as with a queued single file.
+            if (!outcome) continue;
             for (const l of t.listeners) l(outcome, t.file);
             if (outcome.kind !== 'interrupted') await this.follow(t.slot, t.slot.again);
           }
