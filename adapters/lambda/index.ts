@@ -23,18 +23,19 @@ export interface LambdaRuntime {
  * S3 blobs + the PostgreSQL catalog, built once per Lambda container (cold start) and reused by
  * every invocation it serves. Small pools: many containers share one database.
  */
-export async function openLambdaRuntime(config: LambdaConfig, options: { credentials?: S3Settings['credentials']; log?: (line: string) => void } = {}): Promise<LambdaRuntime> {
+export async function openLambdaRuntime(config: LambdaConfig, options: { credentials?: S3Settings['credentials']; log?: (line: string) => void; clock?: () => number } = {}): Promise<LambdaRuntime> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const clock = options.clock ?? Date.now;
   const client = createS3Client({ bucket: config.bucket, region: config.region, endpoint: config.endpoint, credentials: options.credentials });
   const catalog = await PgCatalog.open({ url: config.databaseUrl, max: 2, log });
   const locks = new PgKeyedMutex({ url: config.databaseUrl, max: 2, log });
   const deps: Omit<AppDeps, 'reads'> = {
     blobs: new S3BlobStore({ client, bucket: config.bucket }),
     catalog,
-    clock: Date.now,
+    clock,
     locks,
     config: { ...DEFAULT_CONFIG, ...uploadLimits(config), staleAfterMs: config.staleAfterMs },
-    seen: new SeenTracker({ catalog, clock: Date.now, log }),
+    seen: new SeenTracker({ catalog, clock, log }),
     log,
   };
   return {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256File } from '../helpers/bytes.js';
 import { launchChromium, newPage, signedIn } from '../helpers/browser.js';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { readZip } from '../helpers/zip.js';
 
 const OUT = join(ROOT, 'test-output', 'browser');

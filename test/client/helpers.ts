@@ -103,13 +103,3 @@ export async function runClient(args: string[], env: NodeJS.ProcessEnv = {}, tim
   return { code, output: c.output() };
 }
 
-/** Polls `check` until it returns a value (bounded), for things that happen in the background. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, stepMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}

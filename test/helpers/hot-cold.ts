@@ -47,16 +47,6 @@ export async function putFile(base: string, path: string, file: string, headers:
   return fetch(`${base}/files/${path}`, { method: 'PUT', headers, body, duplex: 'half' } as RequestInit);
 }
 
-/** Polls `check` every `everyMs` until it returns true; fails after `timeoutMs` with `what`. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 25): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** Bytes `start`..`end` (inclusive) of a local file. */
 export async function fileSlice(file: string, start: number, end: number): Promise<Buffer> {
   const fh = await open(file, 'r');

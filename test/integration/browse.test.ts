@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressBlob } from '../../storage/form-swap.js';
 import { makePolicy } from '../../storage/hot-cold-policy.js';
 import { sha256 } from '../helpers/bytes.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { readZip } from '../helpers/zip.js';
 

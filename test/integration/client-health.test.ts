@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOnce } from '../../client/backup.js';
 import { startWatching } from '../../client/watcher.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { age, captureOutput, CHILD_TEST_MS, clientConfig, QUICK, runClient } from '../client/helpers.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOnce } from '../../client/backup.js';
 import { startWatching } from '../../client/watcher.js';
 import { sha256 } from '../helpers/bytes.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { age, captureOutput, CHILD_TEST_MS, clientConfig, QUICK, runClient, serverFile } from '../client/helpers.js';
 

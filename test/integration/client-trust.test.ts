@@ -6,8 +6,9 @@ import { encodeRemotePath } from '../../client/remote-path.js';
 import { StateDb } from '../../client/state-db.js';
 import { startWatching } from '../../client/watcher.js';
 import { sha256 } from '../helpers/bytes.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, listServer, QUICK, runClient, serverFile, spawnClient } from '../client/helpers.js';
+import { age, captureOutput, CHILD_TEST_MS, clientConfig, listServer, QUICK, runClient, serverFile, spawnClient } from '../client/helpers.js';
 import { writeRandomFile } from '../helpers/bytes.js';
 
 let s: TestServer;
@@ -108,10 +109,10 @@ describe('watch mode reports', () => {
     try {
       await w.ready;
       // Two rescans that found nothing to do.
-      await eventually(async () => (w.passes.length >= 3 ? true : undefined));
+      await waitFor('three passes', () => w.passes.length >= 3);
       await putLocal(folder, 'second.txt', 'second');
-      await eventually(async () => ((await serverFile(s, 'alice/numbered/second.txt')).status === 200 ? true : undefined));
-      await eventually(async () => (cap.lines().filter((l) => l.startsWith('pass ')).length >= 2 ? true : undefined));
+      await waitFor('second.txt on the server', async () => (await serverFile(s, 'alice/numbered/second.txt')).status === 200);
+      await waitFor('two pass summaries', () => cap.lines().filter((l) => l.startsWith('pass ')).length >= 2);
     } finally {
       await w.stop();
     }
@@ -237,9 +238,9 @@ describe('local deletions', () => {
       await w.ready;
       expect(await listed('alice/watch-delete/')).toEqual(['alice/watch-delete/goes/away.txt', 'alice/watch-delete/stays.txt']);
       await rm(join(folder, 'goes'), { recursive: true });
-      await eventually(async () => ((await listed('alice/watch-delete/')).length === 1 ? true : undefined));
+      await waitFor('the delete on the server', async () => (await listed('alice/watch-delete/')).length === 1);
       // The server commits the delete before the client prints its line: wait for both.
-      await eventually(async () => (cap.lines().some((l) => l.startsWith('deleted   goes/away.txt')) ? true : undefined));
+      await waitFor('the deleted line', () => cap.lines().some((l) => l.startsWith('deleted   goes/away.txt')));
     } finally {
       await w.stop();
     }
@@ -289,9 +290,9 @@ describe('interrupted', () => {
     const c = spawnClient([folder, '--once', '--state', state, '--server', s.url, '--limit-rate', '256K'], { CB_TOKEN: s.tokens.alice });
     // The upload is under way once the server writes it into tmp/.
     const tmp = join(s.dataDir, 'tmp');
-    await eventually(async () => {
+    await waitFor('bytes of the upload in the server tmp folder', async () => {
       for (const f of await readdir(tmp).catch(() => [])) if ((await stat(join(tmp, f)).catch(() => undefined))?.size) return true;
-      return undefined;
+      return false;
     }, 60_000, 20);
     c.child.kill('SIGINT');
     const code = await c.exited;

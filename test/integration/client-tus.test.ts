@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupClient, runOnce } from '../../client/backup.js';
 import { StateDb } from '../../client/state-db.js';
 import { writeRandomFile } from '../helpers/bytes.js';
+import { waitFor, waitForValue } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, serverFile, spawnClient } from '../client/helpers.js';
+import { age, captureOutput, CHILD_TEST_MS, clientConfig, serverFile, spawnClient } from '../client/helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -61,11 +62,11 @@ describe('resumable upload of big files (tus)', () => {
     const child = spawnClient([folder, '--once', '--state', state, '--limit-rate', '8M', '--server', s.url, '--token', s.tokens.alice]);
     let offsetAtKill: number;
     try {
-      const url = await eventually(async () => storedUploadUrl(state, 'holiday.mp4'), 30_000, 50);
+      const url = await waitForValue('the upload URL in the state DB', () => storedUploadUrl(state, 'holiday.mp4'), 30_000, 50);
       expect(url).toMatch(/\/uploads\/[A-Za-z0-9_-]+$/);
       // Every HEAD takes the upload over from the running PATCH (the server's rule: the newest
       // request wins), so ask rarely; the client simply continues with its next PATCH.
-      offsetAtKill = await eventually(async () => {
+      offsetAtKill = await waitForValue('8 MiB at the server', async () => {
         const o = await serverOffset(url);
         return o >= 8 * MiB ? o : undefined;
       }, 60_000, 500).catch((err: Error) => {
@@ -161,8 +162,8 @@ describe('resumable upload of big files (tus)', () => {
       tusChunk: 1 * MiB,
       signal: controller.signal,
     });
-    const url = await eventually(async () => storedUploadUrl(state, 'disk.img'), 30_000, 50);
-    await eventually(async () => ((await serverOffset(url)) >= MiB ? true : undefined), 30_000, 50);
+    const url = await waitForValue('the upload URL in the state DB', () => storedUploadUrl(state, 'disk.img'), 30_000, 50);
+    await waitFor('1 MiB at the server', async () => (await serverOffset(url)) >= MiB, 30_000, 50);
     controller.abort();
     await pending;
 

@@ -9,8 +9,9 @@ import { BackupClient, runOnce, type OnceResult } from '../../client/backup.js';
 import { StateDb } from '../../client/state-db.js';
 import { startWatching } from '../../client/watcher.js';
 import { sha256, sha256File, writeRandomFile } from '../helpers/bytes.js';
+import { waitFor, waitForValue } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { age, captureOutput, CHILD_TEST_MS, clientConfig, eventually, listServer, QUICK, runClient, serverFile } from '../client/helpers.js';
+import { age, captureOutput, CHILD_TEST_MS, clientConfig, listServer, QUICK, runClient, serverFile } from '../client/helpers.js';
 
 let s: TestServer;
 let work: string;
@@ -229,11 +230,12 @@ describe('failures', () => {
     await writeFile(join(folder, 'late.txt'), 'late');
     await age(join(folder, 'late.txt'));
     const { url, port, dataDir, token } = await stoppedServer();
+    const cap = captureOutput();
     const pending = runOnce(clientConfig(folder, { url }, token, state), {
-      out: captureOutput().out,
+      out: cap.out,
       connectRetry: { attempts: 300, baseMs: 100, maxMs: 200 },
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('the client to find the server down', () => cap.text().includes('not reachable'));
     const again = await startTestServer({ port }, { dataDir });
     try {
       const r = await pending;
@@ -277,7 +279,7 @@ describe('rate limit and changes during upload', () => {
     try {
       await client.connect(QUICK.connectRetry);
       const pass = client.fullPass();
-      await eventually(async () => ((client.bucket?.stats.bytes ?? 0) > 256 * 1024 ? true : undefined), 30_000, 5);
+      await waitFor('256 KiB through the rate limiter', () => (client.bucket?.stats.bytes ?? 0) > 256 * 1024, 30_000, 5);
       await meddle();
       return { summary: await pass, output: cap.text() };
     } finally {
@@ -333,12 +335,12 @@ describe('watch mode', () => {
       await mkdir(join(folder, 'new dir', 'inner'), { recursive: true });
       await writeFile(join(folder, 'new dir', 'inner', 'arrived.txt'), 'arrived');
       await writeFile(join(folder, 'top.txt'), 'top');
-      const got = await eventually(async () => {
+      const got = await waitForValue('arrived.txt on the server', async () => {
         const f = await serverFile(s, 'alice/watched/new dir/inner/arrived.txt');
         return f.status === 200 ? f : undefined;
       });
       expect(got.sha256).toBe(sha256('arrived'));
-      await eventually(async () => ((await serverFile(s, 'alice/watched/top.txt')).status === 200 ? true : undefined));
+      await waitFor('top.txt on the server', async () => (await serverFile(s, 'alice/watched/top.txt')).status === 200);
       // Each file went up once (a new folder yields events for itself and its content).
       expect(cap.lines().filter((l) => l.startsWith('uploaded  new dir/inner/arrived.txt'))).toHaveLength(1);
     } finally {
@@ -360,11 +362,11 @@ describe('watch mode', () => {
     });
     let again: TestServer | undefined;
     try {
-      await eventually(async () => (cap.text().includes('not reachable') ? true : undefined));
+      await waitFor('the client to find the server down', () => cap.text().includes('not reachable'));
       again = await startTestServer({ port }, { dataDir });
       await w.ready;
       const server = again;
-      await eventually(async () => ((await serverFile(server, 'alice/patient/waiting.txt')).status === 200 ? true : undefined));
+      await waitFor('waiting.txt on the server', async () => (await serverFile(server, 'alice/patient/waiting.txt')).status === 200);
       expect((await serverFile(server, 'alice/patient/waiting.txt')).sha256).toBe(sha256('waited for'));
     } finally {
       await w.stop();

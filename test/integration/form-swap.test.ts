@@ -13,7 +13,7 @@ import { KeyedMutex } from '../../storage/keyed-mutex.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { Sweeper } from '../../storage/sweeper.js';
 import { sha256Body, writeRandomFile, writeTextFile } from '../helpers/bytes.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { makeDataDir } from '../helpers/server.js';
 
 const PLAIN: BlobLocation = { state: 'hot', codec: null };
@@ -257,7 +257,7 @@ describe('AccessTracker', () => {
     }
     expect(t.lastSeen('a'.repeat(64))).toBe(150);
     expect(writes).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 60));
+    await waitFor('the timed flush', () => writes.length > 0, 5_000, 5);
     expect(writes).toEqual([new Map([['a'.repeat(64), 150], ['b'.repeat(64), 150]])]);
     expect(t.lastSeen('a'.repeat(64))).toBeUndefined();
     expect(cold).toHaveLength(25);
@@ -289,7 +289,7 @@ describe('AccessTracker', () => {
     expect(logs[0]).toMatch(/database is locked/);
     expect(t.lastSeen('a'.repeat(64))).toBe(5);
     fail = false;
-    await new Promise((r) => setTimeout(r, 40));
+    await waitFor('the retried flush', () => writes.length > 0, 5_000, 5);
     expect(writes).toEqual([new Map([['a'.repeat(64), 5]])]);
     await t.stop();
   });

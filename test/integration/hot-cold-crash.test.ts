@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body, writeRandomFile } from '../helpers/bytes.js';
 import { fsckCli } from '../helpers/fsck.js';
-import { putFile, waitFor, writeWordsFile } from '../helpers/hot-cold.js';
+import { putFile, writeWordsFile } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { addClientToDataDir, makeDataDir, spawnServer, type ChildServer } from '../helpers/server.js';
 
 const MB = 1024 * 1024;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiFile } from '../helpers/api-types.js';
 import { sha256, sha256Body } from '../helpers/bytes.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 // Issue 14 item 1: corrupt blobs are never served as good, and the next upload repairs them.

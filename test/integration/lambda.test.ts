@@ -54,6 +54,7 @@ describe.skipIf(pgMissing !== undefined)(`adapters/lambda: the handlers on AWS L
   let handler: LambdaHandler;
   let auth: Record<string, string>;
   const logs: string[] = [];
+  let ahead = 0;
   const data = randomBytes(200_000);
   const call = async (e: APIGatewayProxyEventV2) => (await handler(e)) as APIGatewayProxyResult;
 
@@ -67,7 +68,8 @@ describe.skipIf(pgMissing !== undefined)(`adapters/lambda: the handlers on AWS L
       CB_DATABASE_URL: await pg.createDatabase(),
       CB_HOT_TIME: '1s',
     });
-    runtime = await openLambdaRuntime(config, { credentials: S3RVER_CREDENTIALS, log: (l) => logs.push(l) });
+    // The runtime's clock runs ahead on demand: a file ages past CB_HOT_TIME without a sleep.
+    runtime = await openLambdaRuntime(config, { credentials: S3RVER_CREDENTIALS, log: (l) => logs.push(l), clock: () => Date.now() + ahead });
     handler = createLambdaHandler(runtime.deps);
     auth = { Authorization: `Bearer ${await createClient(runtime.deps.catalog, 'alice')}` };
   });
@@ -110,7 +112,7 @@ describe.skipIf(pgMissing !== undefined)(`adapters/lambda: the handlers on AWS L
   it('records reads before returning; the scheduled sweep compresses, a read promotes back', async () => {
     const text = Buffer.from('a line of very compressible text\n'.repeat(20_000));
     expect((await call(event('PUT', '/files/alice/logs/app.log', auth, text))).statusCode).toBe(201);
-    await new Promise((r) => setTimeout(r, 1200));
+    ahead += 2_000;
     const report = await sweepOnce(runtime);
     expect(report.compressed).toBeGreaterThanOrEqual(1);
     const cold = await runtime.deps.catalog.getFile('alice/logs/app.log');

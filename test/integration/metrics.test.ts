@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Body } from '../helpers/bytes.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const METRICS_TOKEN = 'scrape-secret-0123456789';

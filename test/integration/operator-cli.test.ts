@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { addClientToDataDir, makeDataDir, ROOT, spawnServer, startTestServer } from '../helpers/server.js';
 
 const execFileP = promisify(execFile);

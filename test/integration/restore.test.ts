@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRemotePath } from '../../client/remote-path.js';
 import { unescapeWindowsName } from '../../client/windows-names.js';
 import { sha256File, writeRandomFile } from '../helpers/bytes.js';
-import { putFile, waitFor } from '../helpers/hot-cold.js';
+import { putFile } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { CHILD_TEST_MS, runClient, spawnRestore } from '../client/helpers.js';
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import { reclaimExpiredUploads } from '../../handlers/tus/expire.js';
 import { sha256 } from '../helpers/bytes.js';
 import { addClientToDataDir, makeDataDir, spawnServer, startTestServer, type TestServer } from '../helpers/server.js';
@@ -308,11 +309,7 @@ describe('tus protocol at /uploads/ (plain fetch)', () => {
       duplex: 'half',
       signal: ctl.signal,
     } as RequestInit).catch(() => undefined);
-    for (let i = 0; i < 500; i++) {
-      const size = await stat(join(partsDir(), id)).then((st) => st.size);
-      if (size >= first.length) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor('the first bytes in the part', async () => (await stat(join(partsDir(), id))).size >= first.length, 10_000, 10);
     expect(await offsetOf(url)).toBe(1200);
     ctl.abort();
     await hanging;
@@ -388,7 +385,7 @@ describe('tus uploads survive a crash', () => {
         duplex: 'half',
       } as RequestInit).catch(() => undefined);
       const part = join(dataDir, 'uploads', id);
-      for (let i = 0; i < 500 && (await stat(part)).size < 180_000; i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('180,000 bytes in the part', async () => (await stat(part)).size >= 180_000, 10_000, 10);
       expect((await stat(part)).size).toBe(180_000);
       await srv.kill();
       await hanging;

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encodeRemotePath } from '../../client/remote-path.js';
 import { sha256Body, sha256File, writeRandomFile } from '../helpers/bytes.js';
 import { fsckCli } from '../helpers/fsck.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { addClientToDataDir, spawnServer, type ChildServer } from '../helpers/server.js';
 import { age, runClient, spawnClient } from '../client/helpers.js';
 
@@ -63,6 +63,7 @@ describe('server restarted in the middle of a client pass', () => {
     };
     await waitFor('a third of the data on the server', async () => (await arrived()) > 10 * MB, 120_000, 50);
     await srv.kill();
+    // The outage itself (not a wait for an event): the client's retries run into a dead port.
     await new Promise((r) => setTimeout(r, 1500));
     srv = await spawnServer(dataDir, ['--port', String(port)]);
 

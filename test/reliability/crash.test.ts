@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli } from '../helpers/fsck.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { Prng } from '../helpers/prng.js';
 import { addClientToDataDir, makeDataDir, spawnServer, type ChildServer } from '../helpers/server.js';
 

@@ -11,7 +11,7 @@ import { catalogFile } from '../../adapters/node/server.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli } from '../helpers/fsck.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { makeDataDir, startTestServer } from '../helpers/server.js';
 
 const blobPath = (dataDir: string, sha: string) => join(dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha);

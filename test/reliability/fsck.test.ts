@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli, kinds } from '../helpers/fsck.js';
-import { waitFor } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { makeDataDir, startTestServer } from '../helpers/server.js';
 
 const blobPath = (dataDir: string, sha: string) => join(dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256File, writeRandomFile } from '../helpers/bytes.js';
-import { putFile, waitFor } from '../helpers/hot-cold.js';
+import { putFile } from '../helpers/hot-cold.js';
+import { waitFor } from '../helpers/wait.js';
 import { addClientToDataDir, spawnServer, type ChildServer } from '../helpers/server.js';
 import { spawnRestore } from '../client/helpers.js';
 

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { addClientToDataDir, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -58,11 +59,7 @@ function heldPatch(token: string, url: string, data: Buffer) {
 /** Waits until the server has written `bytes` of the upload's part (the PATCH is running). */
 async function partReaches(url: string, bytes: number): Promise<void> {
   const file = join(s.dataDir, 'uploads', url.split('/').pop() ?? '');
-  for (;;) {
-    const size = await stat(file).then((st) => st.size, () => 0);
-    if (size >= bytes) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(`${bytes} bytes of the upload's part`, async () => (await stat(file).then((st) => st.size, () => 0)) >= bytes, 30_000, 10);
 }
 
 describe('a running PATCH belongs to its owner', () => {
