@@ -64,6 +64,8 @@ export interface BlobLocation {
 }
 
 export interface BlobStore {
+  /** What storage holds, listed for fsck (storage/fsck-run.ts). */
+  readonly inventory: StoreInventory;
   /**
    * Streams `body` into a new temporary object while hashing it. Throws TooLargeError past
    * `maxBytes`, InsufficientStorageError when the disk is full; in every failure the temporary
@@ -167,4 +169,39 @@ export interface PendingForm extends BlobLocation {
 /** One stored form of a blob as it exists in storage. */
 export interface StoredForm extends BlobLocation {
   storedSize: number;
+}
+
+/** An area of a store that fsck lists. */
+export type StoreArea = 'blobs' | 'tmp' | 'parts' | 'quarantine';
+
+/** One thing found in a store's area. */
+export interface StoreEntry {
+  /** A file path (disk) or an object key (S3): what quarantineEntry and removeEntry take. */
+  location: string;
+  /** Bytes it takes (a part: the bytes it holds from offset 0). */
+  size: number;
+  /** Last modification, ms since the epoch. */
+  modifiedAt: number;
+  /** 'blobs' only: the stored form this is; absent for a stray (anything else found there). */
+  form?: { sha256: string } & BlobLocation;
+  /** 'parts' only: the upload id. */
+  partId?: string;
+}
+
+/**
+ * A store's contents for fsck, whatever the backend (disk: directory walks; S3: paged
+ * ListObjectsV2). Listings stream: a store of millions of blobs is never loaded at once.
+ */
+export interface StoreInventory {
+  /** Everything in one area; 'blobs' in SHA-256 order (a blob's plain form first). */
+  list(area: StoreArea): AsyncIterable<StoreEntry>;
+  /**
+   * SHA-256 and size of exactly one stored form's plain content (no fallback to another form),
+   * streamed; `unreadable` when its codec refuses it. NotFoundError when it is not there.
+   */
+  hash(sha256: string, where: BlobLocation): Promise<{ sha256: string; size: number } | { unreadable: string }>;
+  /** Moves a listed entry into quarantine (kept for inspection, never deleted). */
+  quarantineEntry(location: string): Promise<void>;
+  /** Deletes a listed entry (a temporary object, a part, a stored form). Missing is not an error. */
+  removeEntry(location: string): Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { AppendOptions, BlobLocation, BlobStore, ByteRange, CommitOptions, 
 import { checkedCommit, quarantineIfCorrupt } from './blob-verify.js';
 import { BatchedWriter } from './batched-writer.js';
 import { DiskBlobForms } from './disk-blob-forms.js';
+import { DiskInventory } from './disk-inventory.js';
 import { DiskUploadParts } from './disk-upload-parts.js';
 import { InsufficientStorageError, TooLargeError } from './errors.js';
 import { webFromNode } from './web-from-node.js';
@@ -40,6 +41,7 @@ export class DiskBlobStore implements BlobStore {
   readonly parts: DiskUploadParts;
   /** Plain and compressed forms of blobs, and the swap journal in `<root>/swaps`. */
   readonly forms: DiskBlobForms;
+  readonly inventory: DiskInventory;
 
   constructor(options: DiskBlobStoreOptions) {
     this.root = options.root;
@@ -56,6 +58,7 @@ export class DiskBlobStore implements BlobStore {
       isDiskFull,
       syncDir,
     });
+    this.inventory = new DiskInventory({ root: options.root, forms: this.forms });
   }
 
   async init(): Promise<void> {

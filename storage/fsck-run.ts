@@ -1,24 +1,21 @@
 /**
- * fsck, the I/O half: walks the catalog and the data directory side by side, re-hashes stored
- * content (streamed), and with `repair` applies what storage/fsck.ts decided. Repairs assume no
- * server is running on the data dir (the admin CLI checks); a check alone is safe at any time.
+ * fsck, the I/O half: walks the catalog and the store side by side, re-hashes stored content
+ * (streamed), and with `repair` applies what storage/fsck.ts decided. Everything goes through the
+ * interfaces (Catalog and CatalogIntegrity over the shared query layer, BlobStore.inventory), so
+ * disk and S3 stores, SQLite and PostgreSQL catalogs are checked alike. Repairs assume no server
+ * is running on the store (the admin CLI checks); a check alone is safe at any time.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore, StoreEntry } from './blob-store.js';
 import type { BlobRecord, Catalog } from './catalog.js';
-import { codecOfSuffix, createDecompressor } from './codec.js';
+import type { CatalogIntegrity } from './catalog/sql-integrity.js';
+import { NotFoundError } from './errors.js';
 import { repairSwaps } from './form-swap.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type { CatalogIntegrity } from './sqlite-integrity.js';
 import {
   classifyBlob,
   classifyUploads,
   groupBySha,
   pairBySha,
-  parseFormName,
   emptySummary,
   tally,
   type Finding,
@@ -28,8 +25,6 @@ import {
 } from './fsck.js';
 
 export interface FsckOptions {
-  /** The data directory: blobs/, tmp/, uploads/ below it. */
-  root: string;
   catalog: Catalog;
   integrity: CatalogIntegrity;
   blobs: BlobStore;
@@ -65,7 +60,6 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
   const repair = options.repair === true && options.live !== true;
   const now = options.now ?? Date.now;
   const spareSince = options.live ? now() - LIVE_GRACE_MS : Infinity;
-  const blobDir = join(options.root, 'blobs');
   const all: Finding[] = [];
   const summary = emptySummary();
   let blobs = 0;
@@ -105,14 +99,20 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
     }
   }
 
-  const stored = groupBySha(walkBlobTree(blobDir, spareSince, report));
+  const stored = groupBySha(storedForms(options.blobs, spareSince, report));
   for await (const pair of pairBySha(catalogBlobs(options.catalog), stored)) {
     blobs++;
     if (verify) {
+      const kept: StoredForm[] = [];
       for (const form of pair.forms) {
-        form.verified = await hashForm(form);
-        if ('size' in form.verified) hashedBytes += form.verified.size;
+        const verified = await hashForm(options.blobs, pair.sha256, form);
+        // A form that went away since it was listed (a live server swapped it) is not judged.
+        if (!verified) continue;
+        form.verified = verified;
+        if ('size' in verified) hashedBytes += verified.size;
+        kept.push(form);
       }
+      pair.forms = kept;
     }
     const refs = pair.row ? await options.catalog.blobRefCount(pair.sha256) : 0;
     for (const f of classifyBlob(pair.sha256, pair.row, refs, pair.forms, spareSince)) await report(f);
@@ -143,18 +143,15 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
   }
 
   if (!options.live) {
-    for (const entry of await listDir(join(options.root, 'tmp'))) {
-      const location = join(options.root, 'tmp', entry);
+    for await (const entry of options.blobs.inventory.list('tmp')) {
+      const location = entry.location;
       await report({ kind: 'temp-leftover', severity: 'warning', subject: location, message: `temporary leftover of an earlier run: ${location}`, repair: { kind: 'remove-temp', location } });
     }
   }
 
-  const partsDir = join(options.root, 'uploads');
   const parts = [];
-  for (const id of await listDir(partsDir)) {
-    const location = join(partsDir, id);
-    const st = await stat(location).catch(() => undefined);
-    if (st) parts.push({ id, location, size: st.size, modifiedAt: st.mtimeMs });
+  for await (const p of options.blobs.inventory.list('parts')) {
+    if (p.partId !== undefined) parts.push({ id: p.partId, location: p.location, size: p.size, modifiedAt: p.modifiedAt });
   }
   for (const f of classifyUploads(await options.integrity.uploads(), parts, spareSince)) await report(f);
 
@@ -171,86 +168,44 @@ async function* catalogBlobs(catalog: Catalog): AsyncGenerator<BlobRecord> {
   }
 }
 
-async function listDir(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
-
 /**
- * The blob tree `ab/cd/<name>` in SHA-256 order, one directory listing at a time. Anything that
- * is not a stored form where it belongs is reported as a stray.
+ * The store's blob area in SHA-256 order as fsck's stored forms. Anything that is not a stored
+ * form where it belongs is reported as a stray (unless it may belong to a write in flight).
  */
-async function* walkBlobTree(
-  blobDir: string,
+async function* storedForms(
+  blobs: BlobStore,
   spareSince: number,
   report: (f: Finding) => Promise<void>,
 ): AsyncGenerator<{ sha256: string; form: StoredForm }> {
-  const stray = async (location: string) => {
-    const st = await stat(location).catch(() => undefined);
-    if (!st || st.mtimeMs >= spareSince) return;
-    await report({
-      kind: 'stray-file',
-      severity: 'warning',
-      subject: location,
-      message: `unexpected entry in the blob tree: ${location}`,
-      repair: { kind: 'quarantine', location },
-    });
-  };
-  const LEVEL = /^[0-9a-f]{2}$/;
-  for (const l1 of await listDir(blobDir)) {
-    const d1 = join(blobDir, l1);
-    if (!LEVEL.test(l1) || !(await isDir(d1))) {
-      await stray(d1);
+  for await (const e of blobs.inventory.list('blobs')) {
+    if (e.form) {
+      yield { sha256: e.form.sha256, form: { codec: e.form.codec, location: e.location, storedBytes: e.size, modifiedAt: e.modifiedAt } };
       continue;
     }
-    for (const l2 of await listDir(d1)) {
-      const d2 = join(d1, l2);
-      if (!LEVEL.test(l2) || !(await isDir(d2))) {
-        await stray(d2);
-        continue;
-      }
-      for (const name of await listDir(d2)) {
-        const location = join(d2, name);
-        const parsed = parseFormName(l1, l2, name, codecOfSuffix);
-        const st = parsed ? await stat(location).catch(() => undefined) : undefined;
-        if (!parsed || !st?.isFile()) {
-          await stray(location);
-          continue;
-        }
-        yield { sha256: parsed.sha256, form: { codec: parsed.codec, location, storedBytes: st.size, modifiedAt: st.mtimeMs } };
-      }
-    }
+    if (e.modifiedAt >= spareSince) continue;
+    await report(strayFinding(e));
   }
 }
 
-async function isDir(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+function strayFinding(e: StoreEntry): Finding {
+  return {
+    kind: 'stray-file',
+    severity: 'warning',
+    subject: e.location,
+    message: `unexpected entry in the blob tree: ${e.location}`,
+    repair: { kind: 'quarantine', location: e.location },
+  };
 }
 
-/** SHA-256 and size of a form's plain content, streamed. */
-async function hashForm(form: StoredForm): Promise<NonNullable<StoredForm['verified']>> {
-  const hash = createHash('sha256');
-  let size = 0;
+/** SHA-256 and size of one form's plain content, streamed from the store; undefined when it vanished. */
+async function hashForm(blobs: BlobStore, sha256: string, form: StoredForm): Promise<StoredForm['verified']> {
+  const where = form.codec === null ? { state: 'hot' as const, codec: null } : { state: 'cold' as const, codec: form.codec };
   try {
-    const file = createReadStream(form.location, { highWaterMark: 1 << 20 });
-    let stream: NodeJS.ReadableStream = file;
-    if (form.codec !== null) {
-      const decoder = createDecompressor(form.codec);
-      file.on('error', (err) => decoder.destroy(err));
-      stream = file.pipe(decoder);
-    }
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.byteLength;
-    }
+    return await blobs.inventory.hash(sha256, where);
   } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
     return { unreadable: (err as Error).message };
   }
-  return { sha256: hash.digest('hex'), size };
 }
 
 async function applyRepair(action: RepairAction, options: FsckOptions): Promise<void> {
@@ -260,16 +215,13 @@ async function applyRepair(action: RepairAction, options: FsckOptions): Promise<
       // Re-checked here: bytes are deleted only when no catalog row needs this form.
       const row = await catalog.getBlob(action.sha256);
       if (!row && (await catalog.blobRefCount(action.sha256)) > 0) throw new Error('a file references it now');
-      if (row && formNeeded(row, action.location)) throw new Error('the catalog uses this form now');
-      await rm(action.location, { force: true });
+      if (row && formNeeded(row, action.codec)) throw new Error('the catalog uses this form now');
+      await options.blobs.inventory.removeEntry(action.location);
       return;
     }
-    case 'quarantine': {
-      const dir = join(options.root, 'quarantine');
-      await mkdir(dir, { recursive: true });
-      await rename(action.location, join(dir, `${Date.now()}-${basename(action.location)}`));
+    case 'quarantine':
+      await options.blobs.inventory.quarantineEntry(action.location);
       return;
-    }
     case 'update-blob':
       await catalog.updateBlob(action.sha256, action.change);
       return;
@@ -284,7 +236,7 @@ async function applyRepair(action: RepairAction, options: FsckOptions): Promise<
     }
     case 'remove-temp':
     case 'remove-part':
-      await rm(action.location, { force: true, recursive: true });
+      await options.blobs.inventory.removeEntry(action.location);
       return;
     case 'remove-dir-row':
       await integrity.removeDir(action.dir);
@@ -308,10 +260,7 @@ async function applyRepair(action: RepairAction, options: FsckOptions): Promise<
   }
 }
 
-/** Whether `location` is the stored form a catalog row points at. */
-function formNeeded(row: BlobRecord, location: string): boolean {
-  const name = basename(location);
-  const dot = name.indexOf('.');
-  const codec = dot < 0 ? null : (codecOfSuffix(name.slice(dot + 1)) ?? '?');
+/** Whether the form stored with `codec` (null: plain) is the one a catalog row points at. */
+function formNeeded(row: BlobRecord, codec: string | null): boolean {
   return row.state === 'hot' ? codec === null : codec === row.codec;
 }

@@ -12,7 +12,7 @@ import type { BlobRecord } from './catalog.js';
 /** One stored form of a blob: plain (`codec` null) or compressed with `codec`. */
 export interface StoredForm {
   codec: string | null;
-  /** Where it is (a file path for the disk store). */
+  /** Where it is (a file path for the disk store, an object key for S3). */
   location: string;
   /** Bytes it takes in storage. */
   storedBytes: number;
@@ -30,7 +30,7 @@ export type Severity =
 
 export type RepairAction =
   /** Delete a stored form that no catalog row needs (re-checked just before). */
-  | { kind: 'delete-form'; sha256: string; location: string }
+  | { kind: 'delete-form'; sha256: string; codec: string | null; location: string }
   /** Move unknown or corrupt bytes aside into quarantine/ rather than deleting them. */
   | { kind: 'quarantine'; location: string }
   /** Point the catalog at the stored form that is actually there. */
@@ -137,7 +137,7 @@ export function classifyBlob(
         severity: 'warning',
         subject: sha,
         message: `${formLabel(f)} stored but not in the catalog (left by an interrupted write or delete): ${f.location}`,
-        repair: { kind: 'delete-form', sha256: sha, location: f.location },
+        repair: { kind: 'delete-form', sha256: sha, codec: f.codec, location: f.location },
       });
     }
     return out;
@@ -176,7 +176,7 @@ export function classifyBlob(
         severity: 'warning',
         subject: sha,
         message: `${formLabel(f)} is a leftover of an interrupted swap (the catalog uses the ${formLabel(auth)}): ${f.location}`,
-        repair: { kind: 'delete-form', sha256: sha, location: f.location },
+        repair: { kind: 'delete-form', sha256: sha, codec: f.codec, location: f.location },
       });
     }
     if (auth.verified && 'size' in auth.verified && auth.verified.size !== row.size) {

@@ -5,6 +5,7 @@ import type { AppendOptions, BlobLocation, BlobStore, ByteRange, KnownBlob, Pend
 import { checkedCommit, quarantineIfCorrupt } from './blob-verify.js';
 import { TooLargeError } from './errors.js';
 import { S3BlobForms } from './s3-blob-forms.js';
+import { S3Inventory } from './s3-inventory.js';
 import { S3Objects } from './s3-objects.js';
 import { S3UploadParts } from './s3-upload-parts.js';
 
@@ -45,6 +46,7 @@ export class S3BlobStore implements BlobStore {
   readonly clock: () => number;
   readonly forms: S3BlobForms;
   readonly parts: S3UploadParts;
+  readonly inventory: S3Inventory;
 
   constructor(options: S3BlobStoreOptions) {
     this.prefix = options.prefix ?? '';
@@ -60,6 +62,11 @@ export class S3BlobStore implements BlobStore {
       newTempKey: (suffix) => this.newTempKey(suffix),
     });
     this.parts = new S3UploadParts({ objects: this.objects, prefix: `${this.prefix}parts/`, writeTemp: (body) => this.#writeTemp(body) });
+    this.inventory = new S3Inventory({
+      objects: this.objects,
+      forms: this.forms,
+      prefixes: { blobs: `${this.prefix}blobs/`, tmp: this.tempPrefix, parts: `${this.prefix}parts/`, quarantine: `${this.prefix}quarantine/` },
+    });
   }
 
   get bucket(): string {

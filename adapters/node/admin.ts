@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { exitIfStaleBuild } from '../../shared/build-freshness.js';
 import { humanSize, parseSize } from '../../shared/units.js';
 import { AppError } from '../../storage/errors.js';
-import type { Catalog } from '../../storage/catalog.js';
+import type { SqlCatalog } from '../../storage/catalog/sql-catalog.js';
 import { PgCatalog } from '../../storage/pg-catalog.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(flags, process.env);
   if (!config.databaseUrl) await requireDataDir(config.dataDir, command === 'add-client' && values.create === true);
   // CB_DATABASE_URL: the shared PostgreSQL catalog of a multi-instance setup.
-  const catalog: Catalog = config.databaseUrl ? await PgCatalog.open({ url: config.databaseUrl }) : new SqliteCatalog({ file: catalogFile(config.dataDir) });
+  const catalog: SqlCatalog = config.databaseUrl ? await PgCatalog.open({ url: config.databaseUrl }) : new SqliteCatalog({ file: catalogFile(config.dataDir) });
   try {
     switch (command) {
       case 'add-client': {
@@ -146,12 +146,8 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'fsck': {
-        if (config.storage !== 'disk' || !(catalog instanceof SqliteCatalog)) {
-          console.error('fsck checks a data dir with its SQLite catalog and blobs on disk; it does not cover CB_STORAGE=s3 or CB_DATABASE_URL yet');
-          return 2;
-        }
         const flags = { repair: values.repair ?? false, quick: values.quick ?? false, json: values.json ?? false, force: values.force ?? false };
-        return await fsckCommand(config.dataDir, catalog, flags);
+        return await fsckCommand(config, catalog, flags);
       }
       case 'status':
         return await statusCommand(catalog, config.staleAfterMs);

@@ -58,6 +58,26 @@ async function checkBucket(store: S3BlobStore, settings: S3Settings): Promise<vo
   }
 }
 
+/** The blob store of a config (disk or S3, checked to be reachable), described for logs. */
+export async function openBlobStore(config: ServerConfig): Promise<{ blobs: BlobStore; where: string; close: () => Promise<void> }> {
+  if (config.storage === 's3') {
+    const settings = s3SettingsOf(config);
+    const client = createS3Client(settings);
+    const store = new S3BlobStore({ client, bucket: settings.bucket });
+    try {
+      await checkBucket(store, settings);
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+    const where = `s3://${settings.bucket}${settings.endpoint ? ` at ${settings.endpoint}` : ` (${settings.region})`}`;
+    return { blobs: store, where, close: async () => client.destroy() };
+  }
+  const disk = new DiskBlobStore({ root: config.dataDir, durable: config.durable });
+  await disk.init();
+  return { blobs: disk, where: config.dataDir, close: async () => {} };
+}
+
 /**
  * The storage a server runs on: blobs on local disk or S3 (CB_STORAGE), the catalog in SQLite in
  * the data dir or in PostgreSQL (CB_DATABASE_URL). The data dir is used either way (pid file,
@@ -70,22 +90,9 @@ export async function openBackends(config: ServerConfig, log: (line: string) => 
     for (const c of closers.reverse()) await c().catch(() => {});
   };
   try {
-    let blobs: BlobStore;
-    let where: string;
-    if (config.storage === 's3') {
-      const settings = s3SettingsOf(config);
-      const client = createS3Client(settings);
-      closers.push(async () => client.destroy());
-      const store = new S3BlobStore({ client, bucket: settings.bucket });
-      await checkBucket(store, settings);
-      blobs = store;
-      where = `s3://${settings.bucket}${settings.endpoint ? ` at ${settings.endpoint}` : ` (${settings.region})`}`;
-    } else {
-      const disk = new DiskBlobStore({ root: config.dataDir, durable: config.durable });
-      await disk.init();
-      blobs = disk;
-      where = config.dataDir;
-    }
+    const store = await openBlobStore(config);
+    closers.push(store.close);
+    const { blobs, where } = store;
 
     let catalog: Catalog;
     let locks: KeyedMutex;

@@ -1,10 +1,11 @@
 import { stat } from 'node:fs/promises';
-import { DiskBlobStore } from '../../storage/disk-blob-store.js';
+import type { SqlCatalog } from '../../storage/catalog/sql-catalog.js';
+import { SqlIntegrity } from '../../storage/catalog/sql-integrity.js';
 import { DiskSpaceReserve } from '../../storage/disk-space-reserve.js';
 import type { Finding } from '../../storage/fsck.js';
 import { FINDINGS_KEPT, runFsck } from '../../storage/fsck-run.js';
-import type { SqliteCatalog } from '../../storage/sqlite-catalog.js';
-import { SqliteIntegrity } from '../../storage/sqlite-integrity.js';
+import { openBlobStore, redactUrl } from './backends.js';
+import type { ServerConfig } from './config.js';
 import { liveServerPid } from './pid-file.js';
 
 export interface FsckFlags {
@@ -23,36 +24,43 @@ async function heldReserve(dataDir: string): Promise<DiskSpaceReserve | undefine
 }
 
 /**
- * `npm run admin -- fsck [--repair] [--quick] [--json]`. Exit code 0: nothing wrong (or all of
- * it repaired); 1: problems remain; 2: refused (a server is running and --repair was asked).
+ * `npm run admin -- fsck [--repair] [--quick] [--json]` on the storage `config` names (disk or
+ * S3 blobs, the SQLite or PostgreSQL `catalog`). Exit code 0: nothing wrong (or all of it
+ * repaired); 1: problems remain; 2: refused (a server is running and --repair was asked).
+ *
+ * Only a server on this data dir is seen (server.pid). Instances elsewhere that share the bucket
+ * or the PostgreSQL catalog are not: they must be stopped before --repair (docs/reliability.md).
  */
 export async function fsckCommand(
-  dataDir: string,
-  catalog: SqliteCatalog,
+  config: ServerConfig,
+  catalog: SqlCatalog,
   flags: FsckFlags,
   print: (line: string) => void = console.log,
 ): Promise<number> {
+  const dataDir = config.dataDir;
+  const shared = config.storage === 's3' || config.databaseUrl !== '';
   const pid = await liveServerPid(dataDir);
   if (flags.repair && pid !== undefined && !flags.force) {
     print(`fsck: a server (pid ${pid}) is running on ${dataDir}: stop it before --repair (a check alone is fine while it runs)`);
     return 2;
   }
   const human = flags.json ? () => {} : print;
+  const store = await openBlobStore(config);
+  const target = shared ? `blobs in ${store.where}, catalog in ${config.databaseUrl ? redactUrl(config.databaseUrl) : dataDir}` : dataDir;
   human(
-    `fsck: checking ${dataDir}${flags.quick ? ' (quick: no re-hashing)' : ', re-hashing every stored blob'}` +
+    `fsck: checking ${target}${flags.quick ? ' (quick: no re-hashing)' : ', re-hashing every stored blob'}` +
       `${pid !== undefined ? ` while server pid ${pid} runs (in-flight writes are spared)` : ''}${flags.repair ? ', repairing' : ''}`,
   );
-  const blobs = new DiskBlobStore({ root: dataDir });
+  if (shared && flags.repair) human('fsck: the store is shared: every server instance using it (and the Lambda function) must be stopped during --repair');
   const lost: { path: string; sha256: string }[] = [];
   // A repair on a full disk needs room for its catalog writes: it gets the server's reserve,
   // which is taken back afterwards if there is room (else by the server, once space returns).
   const reserve = flags.repair ? await heldReserve(dataDir) : undefined;
   if (reserve) await reserve.release();
   const report = await runFsck({
-    root: dataDir,
     catalog,
-    integrity: new SqliteIntegrity(catalog),
-    blobs,
+    integrity: new SqlIntegrity(catalog.driver),
+    blobs: store.blobs,
     verify: !flags.quick,
     repair: flags.repair,
     live: pid !== undefined && !flags.force,
@@ -65,7 +73,7 @@ export async function fsckCommand(
       // Loud on purpose: this file's content was already gone; now the catalog says so too.
       human(`LOST    ${path}: its content (${sha256}) is missing or corrupt; removed from the catalog, upload it again`);
     },
-  });
+  }).finally(() => store.close());
   if (reserve) await reserve.restore().catch(() => false);
   const s = report.summary;
   if (flags.json) print(JSON.stringify({ ...report, lost }));

@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Finding, FsckSummary } from '../../storage/fsck.js';
 import { fsckCommand } from '../../adapters/node/fsck-command.js';
+import { loadConfig } from '../../adapters/node/config.js';
 import { catalogFile } from '../../adapters/node/server.js';
+import type { SqlCatalog } from '../../storage/catalog/sql-catalog.js';
+import { PgCatalog } from '../../storage/pg-catalog.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 import { ROOT } from './server.js';
 
@@ -20,10 +23,15 @@ export interface FsckResult {
 /**
  * Runs `admin fsck --json [args]` on a data dir: by default in this process (the same command
  * code, without a process start), with `cli` as a child process exactly as an operator would.
+ * `env` picks other storage (CB_STORAGE=s3 and CB_S3_*, CB_DATABASE_URL) as for a server.
  */
-export async function fsckCli(dataDir: string, args: string[] = [], options: { cli?: boolean } = {}): Promise<FsckResult> {
-  if (!options.cli) return fsckInProcess(dataDir, args);
-  const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'adapters/node/admin.ts'), 'fsck', '--json', '--data', dataDir, ...args], { cwd: ROOT }).catch(
+export async function fsckCli(dataDir: string, args: string[] = [], options: { cli?: boolean; env?: Record<string, string> } = {}): Promise<FsckResult> {
+  const env = options.env ?? {};
+  if (!options.cli) return fsckInProcess(dataDir, args, env);
+  const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'adapters/node/admin.ts'), 'fsck', '--json', '--data', dataDir, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  }).catch(
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
   const code = 'code' in r && typeof r.code === 'number' ? r.code : 0;
@@ -38,13 +46,14 @@ export async function fsckCli(dataDir: string, args: string[] = [], options: { c
   };
 }
 
-async function fsckInProcess(dataDir: string, args: string[]): Promise<FsckResult> {
+async function fsckInProcess(dataDir: string, args: string[], env: Record<string, string>): Promise<FsckResult> {
   const lines: string[] = [];
-  const catalog = new SqliteCatalog({ file: catalogFile(dataDir) });
+  const config = loadConfig(['--data', dataDir], env);
+  const catalog: SqlCatalog = config.databaseUrl ? await PgCatalog.open({ url: config.databaseUrl }) : new SqliteCatalog({ file: catalogFile(dataDir) });
   let code: number;
   try {
     const flags = { repair: args.includes('--repair'), quick: args.includes('--quick'), force: args.includes('--force'), json: true };
-    code = await fsckCommand(dataDir, catalog, flags, (line) => lines.push(line));
+    code = await fsckCommand(config, catalog, flags, (line) => lines.push(line));
   } finally {
     await catalog.close();
   }
