@@ -96,7 +96,7 @@ export function pickSpec<C, K extends keyof C>(spec: Spec<C>, keys: readonly K[]
 }
 
 /** The upload limits the handlers enforce, from either adapter's settings. */
-export function uploadLimits(c: Pick<ServerConfig, 'maxUploadBytes' | 'uploadExpiryMs' | 'maxOpenUploads' | 'maxUploadReserveBytes'>): Omit<AppConfig, 'metricsToken' | 'staleAfterMs'> {
+export function uploadLimits(c: Pick<ServerConfig, 'maxUploadBytes' | 'uploadExpiryMs' | 'maxOpenUploads' | 'maxUploadReserveBytes'>): Omit<AppConfig, 'metricsToken' | 'staleAfterMs' | 'hotTimeMs'> {
   return {
     maxUploadBytes: c.maxUploadBytes,
     uploadExpiryMs: c.uploadExpiryMs,

@@ -73,10 +73,10 @@ export const files = sqliteTable(
 );
 
 /**
- * The history: one row per change of a path, never updated. A content version points at a
- * blob; a deletion (tombstone) has no blob. The newest row of a path is its current state
- * (`files` holds it when it is content, `trash` when it is a deletion). Only retention and
- * the admin's purge remove rows.
+ * The history: one row per change of a path, never updated but for its read time. A content
+ * version points at a blob; a deletion (tombstone) has no blob. The newest row of a path is its
+ * current state (`files` holds it when it is content, `trash` when it is a deletion). Only
+ * retention and the admin's purge remove rows.
  */
 export const versions = sqliteTable(
   'versions',
@@ -90,6 +90,12 @@ export const versions = sqliteTable(
     mtime: integer('mtime'),
     /** Server time; never earlier than the path's previous version (so id and time agree). */
     uploadedAt: integer('uploaded_at').notNull(),
+    /**
+     * Latest download of this version through its own path (null: none since the upload). What
+     * the file's owner sees as its last access; blobs.last_access (any path's read) drives the
+     * sweeper and is never shown to clients, as it would tell one namespace of another's reads.
+     */
+    readAt: integer('read_at'),
   },
   (t) => [
     index('versions_path_time').on(t.path, t.uploadedAt, t.id),

@@ -3,7 +3,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { BadRequestError, ForbiddenError, NotFoundError, TooLargeError, UnsupportedMediaTypeError } from '../storage/errors.js';
 import { isSha256 } from './sha.js';
 import { assertWrite } from './auth.js';
-import { fileJson, linkFile } from './commit.js';
+import { linkFile } from './commit.js';
+import { fileJson, statsSeenBy, viewerOf } from './file-view.js';
 import type { AppDeps } from './deps.js';
 import { parseMoment } from './moment.js';
 import { parseDecodedPath } from './path.js';
@@ -80,12 +81,13 @@ export function apiRoutes(deps: AppDeps): Hono {
     }
     const at = atParam === undefined ? undefined : parseMoment(atParam);
     const { items, nextCursor } = page(await deps.catalog.listFiles({ prefix, limit: limit + 1, after, at }));
-    return c.json({ items: items.map(fileJson), nextCursor });
+    const viewer = viewerOf(p, deps);
+    return c.json({ items: items.map((e) => fileJson(viewer, e)), nextCursor });
   });
 
   app.get('/stats', async (c) => {
     const p = c.get('principal');
-    const s = await deps.catalog.stats(p.admin ? undefined : p.name);
+    const s = await statsSeenBy(viewerOf(p, deps), deps.catalog, p.admin ? undefined : p.name);
     return c.json({ ...s, savedBytes: s.blobBytes - s.storedBytes, scope: p.admin ? 'all' : p.name });
   });
 
@@ -124,7 +126,7 @@ export function apiRoutes(deps: AppDeps): Hono {
     const blob = allowed ? await deps.catalog.getBlob(sha) : undefined;
     if (!blob) throw new NotFoundError('content not held for this namespace: upload it');
     const result = await linkFile(deps, { path: fp.path, sha256: sha, size: blob.size, mtime: (mtime as number | null | undefined) ?? null });
-    return c.json(fileJson(result.entry), 201);
+    return c.json(fileJson(viewerOf(p, deps), result.entry), 201);
   });
 
   return app;

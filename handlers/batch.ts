@@ -3,9 +3,10 @@ import type { TempBlob } from '../storage/blob-store.js';
 import { AppError, BadRequestError, DigestMismatchError, TooLargeError, UnsupportedMediaTypeError } from '../storage/errors.js';
 import { assertWrite, type Principal } from './auth.js';
 import { BrokenFrameError, FrameReader } from './batch-frames.js';
-import { commitFiles, fileJson } from './commit.js';
+import { commitFiles } from './commit.js';
 import type { AppDeps } from './deps.js';
 import { statusOf } from './error-response.js';
+import { fileJson, viewerOf } from './file-view.js';
 import { parseContentLength } from './headers.js';
 import { parseDecodedPath, type FilePath } from './path.js';
 import { assertReserveHeld } from './reserve.js';
@@ -140,6 +141,7 @@ export function batchRoutes(deps: AppDeps): Hono {
     }
     const committed = accepted.length ? await commitFiles(deps, accepted) : [];
     let stored = 0;
+    const viewer = viewerOf(principal, deps);
     committed.forEach((r, i) => {
       const a = accepted[i];
       if (!a) return;
@@ -148,7 +150,7 @@ export function batchRoutes(deps: AppDeps): Hono {
         return;
       }
       stored++;
-      results[a.index] = { ...fileJson(r.entry), status: r.created ? 201 : 200, changed: r.changed };
+      results[a.index] = { ...fileJson(viewer, r.entry), status: r.created ? 201 : 200, changed: r.changed };
     });
     const all = results as BatchResult[];
     c.header('Cache-Control', 'no-store');

@@ -1,5 +1,5 @@
 import type { CommitOptions, TempBlob } from '../storage/blob-store.js';
-import type { FileEntry, PutFileResult } from '../storage/catalog.js';
+import type { PutFileResult } from '../storage/catalog.js';
 import { NotFoundError, type QuotaExceededError } from '../storage/errors.js';
 import type { AppDeps } from './deps.js';
 
@@ -153,19 +153,4 @@ export async function releaseBlob(deps: AppDeps, sha256: string): Promise<void> 
   await deps.locks.run(sha256, async () => {
     if (await deps.catalog.deleteBlobIfUnreferenced(sha256)) await deps.blobs.delete(sha256);
   });
-}
-
-/** The JSON shape of a file in every API answer. */
-export function fileJson(e: FileEntry) {
-  return {
-    path: e.path,
-    size: e.size,
-    mtime: e.mtime,
-    sha256: e.sha256,
-    state: e.state,
-    storedSize: e.storedSize,
-    lastAccess: e.lastAccess,
-    uploadedAt: e.uploadedAt,
-    version: e.version,
-  };
 }

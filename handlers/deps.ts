@@ -66,6 +66,8 @@ export interface AppConfig {
   metricsToken?: string;
   /** The health view warns about clients without a successful backup for this long; 0: never. */
   staleAfterMs: number;
+  /** The sweeper's hot time: a client is shown its own files' heat by it (handlers/file-view.ts). */
+  hotTimeMs: number;
 }
 
 export interface SeenRecorder {
@@ -74,7 +76,8 @@ export interface SeenRecorder {
 }
 
 export interface ReadTracker {
-  recordRead(sha256: string, state: BlobState): void;
+  /** A download of `version` (a file's content through its path), whose blob the catalog had in `state`. */
+  recordRead(read: { sha256: string; state: BlobState; version: string }): void;
 }
 
 export interface LoginLimiter {
@@ -91,4 +94,5 @@ export const DEFAULT_CONFIG: AppConfig = {
   maxReservedUploadBytes: 2 * 1024 ** 4,
   metricsToken: '',
   staleAfterMs: 2 * 24 * 60 * 60 * 1000,
+  hotTimeMs: 7 * 24 * 60 * 60 * 1000,
 };

@@ -50,7 +50,7 @@ export async function serveFile(c: Context, deps: AppDeps, entry: FileEntry): Pr
     headers.set('Content-Length', String(entry.size));
     if (head) return new Response(null, { status: 200, headers });
     const body = entry.size === 0 ? null : await deps.blobs.read(entry.sha256, undefined, where, { verify: true });
-    deps.reads?.recordRead(entry.sha256, entry.state);
+    deps.reads?.recordRead(entry);
     return new Response(body && quarantineOnCorrupt(deps, entry.path, body), { status: 200, headers });
   }
 
@@ -62,7 +62,7 @@ export async function serveFile(c: Context, deps: AppDeps, entry: FileEntry): Pr
     headers.set('Content-Length', String(r.end - r.start + 1));
     if (head) return new Response(null, { status: 206, headers });
     const body = await deps.blobs.read(entry.sha256, r, where);
-    deps.reads?.recordRead(entry.sha256, entry.state);
+    deps.reads?.recordRead(entry);
     return new Response(body, { status: 206, headers });
   }
 
@@ -110,7 +110,7 @@ export async function serveFile(c: Context, deps: AppDeps, entry: FileEntry): Pr
       await current?.cancel(reason);
     },
   });
-  deps.reads?.recordRead(entry.sha256, entry.state);
+  deps.reads?.recordRead(entry);
   return new Response(body, { status: 206, headers });
 }
 

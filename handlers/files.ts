@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { DigestMismatchError, NotFoundError, TooLargeError, BadRequestError, PreconditionFailedError, QuotaExceededError } from '../storage/errors.js';
 import { assertRead, assertWrite } from './auth.js';
-import { commitFile, fileJson } from './commit.js';
+import { commitFile } from './commit.js';
+import { fileJson, viewerOf } from './file-view.js';
 import type { AppDeps } from './deps.js';
 import { evaluateWriteConditions, hasWriteConditions } from './conditional.js';
 import { serveFile, validatorsOf } from './download.js';
@@ -88,7 +89,7 @@ export function fileRoutes(deps: AppDeps): Hono {
         });
     c.header('ETag', `"${result.entry.sha256}"`);
     c.header('Location', new URL(c.req.url).pathname);
-    return c.json(fileJson(result.entry), result.created ? 201 : 200);
+    return c.json(fileJson(viewerOf(c.get('principal'), deps), result.entry), result.created ? 201 : 200);
   });
 
   app.delete('/*', async (c) => {

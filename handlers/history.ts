@@ -3,7 +3,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { BadRequestError, NotFoundError, TooLargeError, UnsupportedMediaTypeError } from '../storage/errors.js';
 import { parseLimit } from './api.js';
 import { assertRead, assertWrite } from './auth.js';
-import { fileJson, linkFile } from './commit.js';
+import { linkFile } from './commit.js';
+import { fileJson, viewerOf } from './file-view.js';
 import type { AppDeps } from './deps.js';
 import { parseMoment } from './moment.js';
 import { parseDecodedPath } from './path.js';
@@ -67,7 +68,7 @@ export function historyRoutes(deps: AppDeps): Hono {
       const v = await deps.catalog.getVersion(fp.path, body.version);
       if (!v) throw new NotFoundError(`no version ${body.version} of ${fp.path} with content`);
       const result = await linkFile(deps, { path: fp.path, sha256: v.sha256, size: v.size, mtime: v.mtime, quota: 'exempt' });
-      return c.json({ restored: fileJson(result.entry) }, result.created ? 201 : 200);
+      return c.json({ restored: fileJson(viewerOf(p, deps), result.entry) }, result.created ? 201 : 200);
     }
     if (typeof body.prefix === 'string' && body.at !== undefined) {
       const fp = parseDecodedPath(body.prefix.replace(/\/$/, ''), { folder: true });

@@ -4,11 +4,22 @@
  * catalog in one batch about once a second. A video player seeking or a browser resuming sends a
  * burst of range requests; that burst becomes one write per blob per flush, not one per request.
  * A read of a cold blob also schedules its promotion back to hot.
+ *
+ * Two clocks per read: the blob's (any path's reads: what the sweeper goes by) and the file's
+ * version's (reads through that path only: what its owner is shown). Content is shared across
+ * namespaces, so showing the blob's would tell one client when another reads the same bytes.
  */
 import type { BlobState, Catalog } from './catalog.js';
 
+/** One download: the content, its stored state as the catalog had it, and the file version read. */
+export interface FileRead {
+  sha256: string;
+  state: BlobState;
+  version: string;
+}
+
 export interface AccessTrackerOptions {
-  catalog: Pick<Catalog, 'touchBlobs'>;
+  catalog: Pick<Catalog, 'touchBlobs' | 'touchVersions'>;
   clock: () => number;
   /** How long reads gather before one catalog write (default 1000 ms). */
   flushMs?: number;
@@ -21,6 +32,7 @@ export interface AccessTrackerOptions {
 export class AccessTracker {
   readonly #o: AccessTrackerOptions;
   #pending = new Map<string, number>();
+  #pendingVersions = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -29,11 +41,12 @@ export class AccessTracker {
     this.#o = options;
   }
 
-  recordRead(sha256: string, state: BlobState): void {
+  recordRead(read: FileRead): void {
     if (this.#stopped) return;
     const at = this.#o.clock();
-    this.#pending.set(sha256, Math.max(at, this.#pending.get(sha256) ?? 0));
-    if (state === 'cold') this.#o.onColdRead?.(sha256);
+    keepLatest(this.#pending, read.sha256, at);
+    keepLatest(this.#pendingVersions, read.version, at);
+    if (read.state === 'cold') this.#o.onColdRead?.(read.sha256);
     this.#arm();
   }
 
@@ -51,23 +64,28 @@ export class AccessTracker {
     return this.#pending.get(sha256);
   }
 
-  /** Number of blobs with reads waiting for the next flush. */
+  /** Number of blobs and versions with reads waiting for the next flush. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#pendingVersions.size;
   }
 
   /** Writes the gathered reads now (flushes run one after another, never concurrently). */
   flush(): Promise<void> {
     this.#flushing = this.#flushing.then(async () => {
-      if (this.#pending.size === 0) return;
-      const batch = this.#pending;
+      if (this.#pending.size === 0 && this.#pendingVersions.size === 0) return;
+      let blobs = this.#pending;
+      let versions = this.#pendingVersions;
       this.#pending = new Map();
+      this.#pendingVersions = new Map();
       try {
-        await this.#o.catalog.touchBlobs(batch);
+        if (blobs.size) await this.#o.catalog.touchBlobs(blobs);
+        blobs = new Map();
+        if (versions.size) await this.#o.catalog.touchVersions(versions);
       } catch (err) {
         // Kept for the next flush: losing access times would make read files look cold.
-        for (const [sha, at] of batch) this.#pending.set(sha, Math.max(at, this.#pending.get(sha) ?? 0));
-        this.#o.log?.(`access tracking: writing ${batch.size} access time(s) failed, retrying: ${(err as Error).message}`);
+        for (const [sha, at] of blobs) keepLatest(this.#pending, sha, at);
+        for (const [v, at] of versions) keepLatest(this.#pendingVersions, v, at);
+        this.#o.log?.(`access tracking: writing ${blobs.size + versions.size} access time(s) failed, retrying: ${(err as Error).message}`);
         this.#arm();
       }
     });
@@ -81,4 +99,8 @@ export class AccessTracker {
     this.#timer = undefined;
     await this.flush();
   }
+}
+
+function keepLatest(map: Map<string, number>, key: string, at: number): void {
+  map.set(key, Math.max(at, map.get(key) ?? 0));
 }

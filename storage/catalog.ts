@@ -57,6 +57,10 @@ export interface FileEntry extends FileRecord {
   state: BlobState;
   codec: string | null;
   storedSize: number;
+  /**
+   * This file's own last access: the latest download of this version through its path, else its
+   * upload. Never the blob's, which reads of the same content in other namespaces move too.
+   */
   lastAccess: number;
 }
 
@@ -371,6 +375,14 @@ export interface Catalog {
   deleteBlobIfUnreferenced(sha256: string): Promise<boolean>;
   /** Records reads, batched by the caller: sha256 -> time of the latest read. */
   touchBlobs(accesses: ReadonlyMap<string, number>): Promise<void>;
+  /** Records reads of files, batched by the caller: version -> time of the latest read through its path. */
+  touchVersions(accesses: ReadonlyMap<string, number>): Promise<void>;
+  /**
+   * A namespace's current files by their own heat: cold when at least `minSize` bytes and last
+   * accessed (own reads, else upload) at or before `coldBefore`. What a client is shown instead of
+   * the shared blobs' stored forms.
+   */
+  countFileHeat(namespace: string, coldBefore: number, minSize: number): Promise<{ hot: number; cold: number }>;
   /** Every blob in the catalog, a page at a time (for fsck and the sweeper). */
   listBlobs(query: { after?: string; limit: number }): Promise<BlobRecord[]>;
   updateBlob(sha256: string, change: Partial<Pick<BlobRecord, 'state' | 'codec' | 'storedSize' | 'incompressible' | 'lastAccess'>>): Promise<void>;

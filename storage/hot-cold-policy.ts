@@ -87,3 +87,12 @@ export function planSwapRepair(row: Pick<BlobRecord, 'state' | 'codec' | 'size' 
       : { state: keep.state, codec: keep.state === 'hot' ? null : keep.codec, storedSize: expectedStored };
   return { keep, catalog, drop };
 }
+
+/**
+ * A file's own heat, from its own reads and writes alone: cold once unread for the hot time and
+ * big enough to be worth compressing. What a client is shown: its content's stored form is
+ * shared with other namespaces' copies, so it moves with their reads (docs/hot-cold.md).
+ */
+export function fileHeat(file: { size: number; lastAccess: number }, now: number, policy: Pick<HotColdPolicy, 'hotTimeMs' | 'minSize'>): 'hot' | 'cold' {
+  return file.size >= policy.minSize && file.lastAccess <= now - policy.hotTimeMs ? 'cold' : 'hot';
+}

@@ -34,7 +34,7 @@ export async function openLambdaRuntime(config: LambdaConfig, options: { credent
     catalog,
     clock,
     locks,
-    config: { ...DEFAULT_CONFIG, ...uploadLimits(config), staleAfterMs: config.staleAfterMs },
+    config: { ...DEFAULT_CONFIG, ...uploadLimits(config), staleAfterMs: config.staleAfterMs, hotTimeMs: config.hotTimeMs },
     seen: new SeenTracker({ catalog, clock, log }),
     log,
   };

@@ -102,6 +102,7 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
       ...uploadLimits(config),
       metricsToken: config.metricsToken,
       staleAfterMs: config.staleAfterMs,
+      hotTimeMs: config.hotTimeMs,
     },
     seen: new SeenTracker({ catalog, clock: Date.now, log }),
     log,

@@ -78,6 +78,8 @@ export const versions = pgTable(
     size: int8('size').notNull(),
     mtime: int8('mtime'),
     uploadedAt: int8('uploaded_at').notNull(),
+    /** Latest download of this version through its own path (see drizzle/schema.ts). */
+    readAt: int8('read_at'),
   },
   (t) => [
     index('versions_path_time').on(t.path, t.uploadedAt, t.id),

@@ -1,6 +1,6 @@
 import type { DirListing, DirSort, FileEntry } from '../../storage/catalog.js';
 import { BadRequestError } from '../../storage/errors.js';
-import { fileJson } from '../commit.js';
+import { fileJson, type Viewer } from '../file-view.js';
 
 /** Rows per page, HTML and JSON alike: small enough to render fast, large enough to scroll. */
 export const PAGE_SIZE = 200;
@@ -31,11 +31,11 @@ export function parseListingParams(get: (name: string) => string | undefined): L
 }
 
 /** The JSON variant of a listing page (?format=json), for the page script and other tools. */
-export function listingJson(dir: string, listing: DirListing, extra: { rows: string; next: string | null }) {
+export function listingJson(viewer: Viewer, dir: string, listing: DirListing, extra: { rows: string; next: string | null }) {
   return {
     dir,
     folders: listing.folders,
-    files: listing.files.map((f: FileEntry) => ({ name: f.name, ...fileJson(f) })),
+    files: listing.files.map((f: FileEntry) => ({ name: f.name, ...fileJson(viewer, f) })),
     nextCursor: listing.nextCursor,
     /** URL of the next page, HTML form. */
     next: extra.next,

@@ -64,8 +64,15 @@ export function sizeHtml(bytes: number): string {
   return `<span title="${bytes.toLocaleString('en-US')} bytes">${humanSize(bytes)}</span>`;
 }
 
-/** Hot/cold badge with what the file takes in storage. */
-export function storageHtml(f: Pick<FileEntry, 'state' | 'size' | 'storedSize'>): string {
+/**
+ * Hot/cold badge with what the file takes in storage, for an admin; for a client, the file's own
+ * heat (handlers/file-view.ts: the stored form is shared with other namespaces).
+ */
+export function storageHtml(f: Pick<FileEntry, 'state' | 'size' | 'storedSize'>, user: { admin: boolean }): string {
+  if (!user.admin) {
+    const title = f.state === 'cold' ? 'not downloaded for the hot time: due to be stored compressed' : 'downloaded or uploaded within the hot time';
+    return `<span class="badge ${f.state}" title="${title}">${f.state}</span> ${humanSize(f.size)}`;
+  }
   if (f.state === 'cold') {
     const pct = f.size > 0 ? Math.round((f.storedSize / f.size) * 100) : 100;
     return `<span class="badge cold" title="compressed: ${pct}% of the original">cold</span> ${humanSize(f.storedSize)}`;
@@ -82,18 +89,18 @@ function folderRow(dir: string, name: string): string {
   );
 }
 
-function fileRow(f: FileEntry): string {
+function fileRow(f: FileEntry, user: { admin: boolean }): string {
   return (
     `<tr class="file"><td class="name"><a href="${escapeHtml(`/files/${encodePath(f.path)}`)}" download>` +
     `<span class="icon" aria-hidden="true"></span>${escapeHtml(f.name)}</a>${versionsButton(f.path, f.name)}</td>` +
     `<td class="size num">${sizeHtml(f.size)}</td><td class="mtime">${timeHtml(f.mtime)}</td>` +
-    `<td class="uploaded">${timeHtml(f.uploadedAt)}</td><td class="storage">${storageHtml(f)}</td></tr>`
+    `<td class="uploaded">${timeHtml(f.uploadedAt)}</td><td class="storage">${storageHtml(f, user)}</td></tr>`
   );
 }
 
 /** The `<tr>`s of one page: folders first. The page script appends them for "load more". */
-export function renderRows(dir: string, listing: DirListing): string {
-  return listing.folders.map((n) => folderRow(dir, n)).join('') + listing.files.map(fileRow).join('');
+export function renderRows(dir: string, listing: DirListing, user: { admin: boolean }): string {
+  return listing.folders.map((n) => folderRow(dir, n)).join('') + listing.files.map((f) => fileRow(f, user)).join('');
 }
 
 export function renderBreadcrumbs(dir: string, user: { admin: boolean }): string {
@@ -188,7 +195,7 @@ function emptyText(view: ListingView): string {
 export function renderListingPage(view: ListingView): string {
   const { dir, listing, params } = view;
   const title = dir === '' ? 'All namespaces' : dir.slice(dir.lastIndexOf('/') + 1);
-  const rows = renderRows(dir, listing);
+  const rows = renderRows(dir, listing, view.user);
   const empty = rows === '';
   const next = listing.nextCursor ? listingHref(dir, { ...params, cursor: listing.nextCursor }) : '';
   const firstPage = params.cursor

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { AppError, NotFoundError } from '../../storage/errors.js';
 import { assertRead, type Principal } from '../auth.js';
+import { listingSeenBy, statsSeenBy, viewerOf } from '../file-view.js';
 import type { AppDeps } from '../deps.js';
 import { rawPathAfter } from '../files.js';
 import { parseMoment } from '../moment.js';
@@ -44,12 +45,13 @@ async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Res
   const namespace = dir.split('/')[0] ?? '';
   // Totals of the namespace (everything for the admin's root), for the header.
   if (c.req.query('format') === 'summary') {
-    return jsonResponse({ summary: renderSummary(await deps.catalog.stats(dir === '' ? undefined : namespace)) });
+    return jsonResponse({ summary: renderSummary(await statsSeenBy(viewerOf(c.get('principal'), deps), deps.catalog, dir === '' ? undefined : namespace)) });
   }
   const params = parseListingParams((name) => c.req.query(name));
   const at = momentOf(c);
   const user: Principal = c.get('principal');
-  const listing = await deps.catalog.listDir({
+  const viewer = viewerOf(user, deps);
+  const stored = await deps.catalog.listDir({
     dir,
     limit: PAGE_SIZE,
     sort: params.sort,
@@ -57,6 +59,7 @@ async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Res
     q: params.q || undefined,
     cursor: params.cursor,
   });
+  const listing = listingSeenBy(viewer, stored);
   const empty = listing.files.length === 0 && listing.folders.length === 0;
   // A namespace always exists for its readers (a new client uploads into an empty one). With
   // ?at= the page script shows the folder as it was: it may hold nothing now.
@@ -65,7 +68,7 @@ async function renderFolder(c: Context, deps: AppDeps, dir: string): Promise<Res
   }
   const next = listing.nextCursor ? listingHref(dir, { ...params, cursor: listing.nextCursor }) : null;
   if (c.req.query('format') === 'json') {
-    return jsonResponse(listingJson(dir, listing, { rows: renderRows(dir, listing), next }));
+    return jsonResponse(listingJson(viewer, dir, listing, { rows: renderRows(dir, listing, user), next }));
   }
   const html = renderListingPage({
     dir,

@@ -99,7 +99,7 @@ export function zipResponse(deps: AppDeps, dir: string, log: (line: string) => v
         return open(entry);
       }
     }
-    deps.reads?.recordRead(entry.sha256, entry.state);
+    deps.reads?.recordRead(entry);
     return {
       name: await zipEntryName(entry.path, dir, taken),
       lastModified: new Date(entry.mtime ?? entry.uploadedAt),

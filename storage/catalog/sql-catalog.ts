@@ -41,14 +41,15 @@ import { bool, num, numOrNull, str, strOrNull, type Row, type SqlDriver, type Sq
 
 const ENTRY = sql.raw(
   `f.path, f.namespace, f.dir, f.name, f.sha256, f.size, f.mtime, f.uploaded_at as "uploadedAt", ` +
-    `f.version_id as "version", b.state, b.codec, b.stored_size as "storedSize", b.last_access as "lastAccess"`,
+    `f.version_id as "version", b.state, b.codec, b.stored_size as "storedSize", coalesce(fv.read_at, f.uploaded_at) as "lastAccess"`,
 );
-const FILES_WITH_BLOBS = sql.raw('files f join blobs b on b.sha256 = f.sha256');
+/** A file's last access is its own version's (never the shared blob's: that is other namespaces' too). */
+const FILES_WITH_BLOBS = sql.raw('files f join blobs b on b.sha256 = f.sha256 left join versions fv on fv.id = f.version_id');
 const VERSION = sql.raw(`v.id as "version", v.path, v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt"`);
 /** A version with its blob's state, shaped like a file entry (null blob columns for deletions). */
 const VERSION_ENTRY = sql.raw(
   `v.id as "version", v.path, v.namespace, v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt", ` +
-    `b.state, b.codec, b.stored_size as "storedSize", b.last_access as "lastAccess"`,
+    `b.state, b.codec, b.stored_size as "storedSize", coalesce(v.read_at, v.uploaded_at) as "lastAccess"`,
 );
 /** A path's newest version first: uploaded_at never goes back within a path, so id breaks ties. */
 const NEWEST_FIRST = sql.raw('uploaded_at desc, id desc');
@@ -804,18 +805,41 @@ export class SqlCatalog implements Catalog {
   }
 
   async touchBlobs(accesses: ReadonlyMap<string, number>): Promise<void> {
-    const pairs = [...accesses];
+    await this.touchLatest([...accesses], { table: 'blobs', key: 'sha256', keyType: 'text', time: 'last_access' });
+  }
+
+  async touchVersions(accesses: ReadonlyMap<string, number>): Promise<void> {
+    const pairs = [...accesses].flatMap(([v, at]) => {
+      const id = versionId(v);
+      return id === undefined ? [] : [[id, at] as const];
+    });
+    await this.touchLatest(pairs, { table: 'versions', key: 'id', keyType: 'bigint', time: 'read_at' });
+  }
+
+  /** Sets `time` to the later of its value and each pair's, one statement per 200 pairs (a derived table). */
+  private async touchLatest(
+    pairs: ReadonlyArray<readonly [string | number, number]>,
+    t: { table: 'blobs' | 'versions'; key: string; keyType: 'text' | 'bigint'; time: string },
+  ): Promise<void> {
     const greatest = sql.raw(this.driver.dialect.greatest);
+    const [table, key, time] = [sql.raw(t.table), sql.raw(t.key), sql.raw(t.time)];
     for (let i = 0; i < pairs.length; i += 200) {
-      // One statement per chunk: the pairs travel as a derived table.
       const values = pairs
         .slice(i, i + 200)
-        .map(([sha, at], j) => (j === 0 ? sql`select cast(${sha} as text) as sha, cast(${at} as bigint) as at` : sql`select ${sha}, ${at}`));
+        .map(([k, at], j) => (j === 0 ? sql`select cast(${k} as ${sql.raw(t.keyType)}) as k, cast(${at} as bigint) as at` : sql`select ${k}, ${at}`));
       await this.driver.run(sql`
-        update blobs set last_access = ${greatest}(last_access, v.at)
+        update ${table} set ${time} = ${greatest}(coalesce(${time}, 0), v.at)
         from (${sql.join(values, sql` union all `)}) as v
-        where blobs.sha256 = v.sha`);
+        where ${table}.${key} = v.k`);
     }
+  }
+
+  async countFileHeat(namespace: string, coldBefore: number, minSize: number): Promise<{ hot: number; cold: number }> {
+    const r = await this.one(sql`
+      select count(*) as n,
+        coalesce(sum(case when f.size >= ${minSize} and coalesce(fv.read_at, f.uploaded_at) <= ${coldBefore} then 1 else 0 end), 0) as cold
+      from files f left join versions fv on fv.id = f.version_id where f.namespace = ${namespace}`);
+    return { hot: num(r?.n) - num(r?.cold), cold: num(r?.cold) };
   }
 
   async listBlobs(query: { after?: string; limit: number }): Promise<BlobRecord[]> {

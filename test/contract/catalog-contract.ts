@@ -291,6 +291,24 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(await catalog.getBlob(SHA(2))).toMatchObject({ incompressible: true, state: 'hot', storedSize: 10 });
       });
 
+      it('touchVersions moves one file\'s last access only, never the blob\'s or another path\'s', async () => {
+        const a = (await put('alice/a', 1, 5000, 100)).entry;
+        const b = (await put('bob/a', 1, 5000, 200)).entry;
+        await catalog.touchVersions(new Map([[a.version, 900], ['nonsense', 5], ['999999', 7]]));
+        await catalog.touchVersions(new Map([[a.version, 400]]));
+        expect((await catalog.getFile('alice/a'))?.lastAccess).toBe(900);
+        expect((await catalog.getFile('bob/a'))?.lastAccess).toBe(200);
+        expect((await catalog.listFiles({ prefix: 'bob/', limit: 10 }))[0]?.lastAccess).toBe(200);
+        expect((await catalog.getVersion('alice/a', a.version))?.lastAccess).toBe(900);
+        expect((await catalog.listDir({ dir: 'bob', limit: 10 })).files[0]?.lastAccess).toBe(200);
+        expect((await catalog.getBlob(SHA(1)))?.lastAccess).toBe(100);
+        expect(b.lastAccess).toBe(200);
+        // Heat by the file's own access: alice's read at 900, bob's upload at 200.
+        expect(await catalog.countFileHeat('alice', 500, 4096)).toEqual({ hot: 1, cold: 0 });
+        expect(await catalog.countFileHeat('bob', 500, 4096)).toEqual({ hot: 0, cold: 1 });
+        expect(await catalog.countFileHeat('bob', 500, 8192)).toEqual({ hot: 1, cold: 0 });
+      });
+
       it('listCompressionCandidates: hot, big enough, compressible, unread since the cutoff; oldest first, paged', async () => {
         await put('alice/old', 1, 1000, 100);
         await put('alice/older', 2, 1000, 50);

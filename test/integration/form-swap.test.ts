@@ -242,9 +242,13 @@ describe('stored-form swaps on disk + SQLite', () => {
 describe('AccessTracker', () => {
   it('turns a burst of reads into one catalog write per flush and keeps the latest time', async () => {
     const writes: Map<string, number>[] = [];
-    const catalog: Pick<Catalog, 'touchBlobs'> = {
+    const versionWrites: Map<string, number>[] = [];
+    const catalog: Pick<Catalog, 'touchBlobs' | 'touchVersions'> = {
       touchBlobs: async (m) => {
         writes.push(new Map(m));
+      },
+      touchVersions: async (m) => {
+        versionWrites.push(new Map(m));
       },
     };
     let now = 100;
@@ -252,20 +256,22 @@ describe('AccessTracker', () => {
     const t = new AccessTracker({ catalog, clock: () => now, flushMs: 20, onColdRead: (sha) => cold.push(sha) });
     for (let i = 0; i < 50; i++) {
       now++;
-      t.recordRead('a'.repeat(64), i % 2 ? 'hot' : 'cold');
-      t.recordRead('b'.repeat(64), 'hot');
+      // Content a is held by two files (versions 1 and 2): each file keeps its own reads.
+      t.recordRead({ sha256: 'a'.repeat(64), state: i % 2 ? 'hot' : 'cold', version: i < 10 ? '1' : '2' });
+      t.recordRead({ sha256: 'b'.repeat(64), state: 'hot', version: '3' });
     }
     expect(t.lastSeen('a'.repeat(64))).toBe(150);
     expect(writes).toHaveLength(0);
     await waitFor('the timed flush', () => writes.length > 0, 5_000, 5);
     expect(writes).toEqual([new Map([['a'.repeat(64), 150], ['b'.repeat(64), 150]])]);
+    expect(versionWrites).toEqual([new Map([['1', 110], ['2', 150], ['3', 150]])]);
     expect(t.lastSeen('a'.repeat(64))).toBeUndefined();
     expect(cold).toHaveLength(25);
     now = 200;
-    t.recordRead('a'.repeat(64), 'hot');
+    t.recordRead({ sha256: 'a'.repeat(64), state: 'hot', version: '1' });
     await t.stop();
     expect(writes).toHaveLength(2);
-    t.recordRead('c'.repeat(64), 'hot');
+    t.recordRead({ sha256: 'c'.repeat(64), state: 'hot', version: '4' });
     expect(t.pendingCount).toBe(0);
   });
 
@@ -279,12 +285,13 @@ describe('AccessTracker', () => {
           if (fail) throw new Error('database is locked');
           writes.push(new Map(m));
         },
+        touchVersions: async () => {},
       },
       clock: () => 5,
       flushMs: 10,
       log: (l) => logs.push(l),
     });
-    t.recordRead('a'.repeat(64), 'hot');
+    t.recordRead({ sha256: 'a'.repeat(64), state: 'hot', version: '1' });
     await t.flush();
     expect(logs[0]).toMatch(/database is locked/);
     expect(t.lastSeen('a'.repeat(64))).toBe(5);

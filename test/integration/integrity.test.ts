@@ -22,8 +22,9 @@ describe('integrity: corrupt blobs are not served silently and heal on the next 
   const formPath = (sha: string, suffix = '') => join(s.dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha + suffix);
   const put = (path: string, body: Buffer) => fetch(`${s.url}/files/${path}`, { method: 'PUT', headers: s.auth('alice'), body: new Uint8Array(body) });
   const get = (path: string) => fetch(`${s.url}/files/${path}`, { headers: s.auth('alice') });
+  // The admin sees the stored form; alice sees her files' own heat (handlers/file-view.ts).
   const entry = async (path: string): Promise<ApiFile> => {
-    const r = await fetch(`${s.url}/api/files?prefix=${encodeURIComponent(path)}`, { headers: s.auth('alice') });
+    const r = await fetch(`${s.url}/api/files?prefix=${encodeURIComponent(path)}`, { headers: s.auth('root') });
     const item = ((await r.json()) as { items: ApiFile[] }).items.find((i) => i.path === path);
     if (!item) throw new Error(`${path} not listed`);
     return item;

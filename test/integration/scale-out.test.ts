@@ -34,8 +34,9 @@ describe('CB_STORAGE=s3 (one instance, SQLite catalog): hot/cold on S3 with the 
   let scratch: string;
   const bucket = 'hot-cold';
   const doc = { path: 'alice/logs/app.log', file: '', sha: '' };
+  // The admin sees the stored form; alice sees her files' own heat (handlers/file-view.ts).
   const entry = async (path: string): Promise<ApiFile> => {
-    const r = await fetch(`${s.url}/api/files?prefix=${encodeURIComponent(path)}`, { headers: s.auth('alice') });
+    const r = await fetch(`${s.url}/api/files?prefix=${encodeURIComponent(path)}`, { headers: s.auth('root') });
     const item = ((await r.json()) as { items: ApiFile[] }).items.find((i) => i.path === path);
     if (!item) throw new Error(`${path} not listed`);
     return item;

@@ -57,7 +57,7 @@ function view(over: Partial<ListingView> = {}): ListingView {
 describe('rows', () => {
   it('escapes hostile folder and file names and percent-encodes their links', () => {
     const listing: DirListing = { folders: [`<script>alert(1)<`], files: [entry(HOSTILE)], nextCursor: null };
-    const html = renderRows('alice/docs', listing);
+    const html = renderRows('alice/docs', listing, { admin: false });
     expect(html).not.toMatch(/<script|<img/i);
     expect(html).toContain('&#60;script&#62;alert(1)&#60;/</a>');
     expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;&#34;&#38;&#39;.txt</a>');
@@ -67,7 +67,7 @@ describe('rows', () => {
   });
 
   it('encodes Unicode, spaces, # and ? in links and keeps the name as text', () => {
-    const html = renderRows('alice/docs', { folders: [], files: [entry('naïve #1?.txt')], nextCursor: null });
+    const html = renderRows('alice/docs', { folders: [], files: [entry('naïve #1?.txt')], nextCursor: null }, { admin: false });
     expect(html).toContain('href="/files/alice/docs/na%C3%AFve%20%231%3F.txt"');
     expect(html).toContain('naïve #1?.txt</a>');
   });
@@ -76,8 +76,15 @@ describe('rows', () => {
     ['hot', entry('a', { state: 'hot', size: 2048, storedSize: 2048 }), '<span class="badge hot" title="stored plain">hot</span> 2.0 KiB'],
     ['cold', entry('a', { state: 'cold', size: 4096, storedSize: 1024 }), '<span class="badge cold" title="compressed: 25% of the original">cold</span> 1.0 KiB'],
     ['cold empty', entry('a', { state: 'cold', size: 0, storedSize: 20 }), '<span class="badge cold" title="compressed: 100% of the original">cold</span> 20 B'],
-  ])('storage badge: %s', (_label, f, expected) => {
-    expect(storageHtml(f)).toBe(expected);
+  ])('storage badge for an admin: %s', (_label, f, expected) => {
+    expect(storageHtml(f, { admin: true })).toBe(expected);
+  });
+
+  it.each([
+    ['hot', entry('a', { state: 'hot', size: 2048, storedSize: 2048 }), '<span class="badge hot" title="downloaded or uploaded within the hot time">hot</span> 2.0 KiB'],
+    ['cold', entry('a', { state: 'cold', size: 4096, storedSize: 4096 }), '<span class="badge cold" title="not downloaded for the hot time: due to be stored compressed">cold</span> 4.0 KiB'],
+  ])('heat badge for a client: %s', (_label, f, expected) => {
+    expect(storageHtml(f, { admin: false })).toBe(expected);
   });
 
   it.each([
@@ -210,7 +217,7 @@ describe('header, breadcrumbs and page', () => {
 
 describe('history views', () => {
   it('gives each file row a Versions button with the path escaped, hidden until history.js runs', () => {
-    const html = renderRows('alice/docs', { folders: ['sub'], files: [entry(HOSTILE)], nextCursor: null });
+    const html = renderRows('alice/docs', { folders: ['sub'], files: [entry(HOSTILE)], nextCursor: null }, { admin: false });
     expect(html).toContain(
       '<button type="button" class="versions needs-history" data-path="alice/docs/&#60;img src=x onerror=alert(1)&#62;&#34;&#38;&#39;.txt" ' +
         'aria-label="Versions of &#60;img src=x onerror=alert(1)&#62;&#34;&#38;&#39;.txt">Versions</button>',
