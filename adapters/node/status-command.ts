@@ -41,7 +41,7 @@ export async function statusCommand(catalog: Catalog, staleAfterMs: number, now 
     console.log(line(row(h, now)));
     for (const s of h.sources) {
       const from = s.last.host || s.last.folder ? ` from ${s.last.host}:${s.last.folder}` : '';
-      const ok = s.lastSuccess && s.lastSuccess !== s.last && s.lastSuccess.id !== s.last.id ? `; last successful ${when(s.lastSuccess.receivedAt, now)}` : '';
+      const ok = !s.lastSuccess ? '; never successful' : s.lastSuccess.id !== s.last.id ? `; last successful ${when(s.lastSuccess.receivedAt, now)}` : '';
       console.log(`  ${s.root}/${from}: last pass ${passText(s.last, now)}${ok}`);
     }
     for (const w of h.warnings) console.log(`  WARNING ${w.kind}: ${w.message}`);

@@ -42,6 +42,7 @@ describe('npm run admin -- status', () => {
       await catalog.recordPass(pass('bob/photos', 3 * DAY));
       await catalog.recordPass(pass('bob/photos', DAY, { failed: 2 }));
       await catalog.touchClients(new Map([['bob', now - DAY]]));
+      await catalog.recordPass(pass('bob/music', 2 * DAY, { stopped: true }));
       await catalog.addClient({ name: 'carol', tokenId: 'fedcba9876543210', tokenHash: 'x', admin: false, createdAt: now - 4 * DAY, revokedAt: null, quotaBytes: 50 * 1024 ** 3 });
       await catalog.holdPruning('alice', now, 'most files changed in a day');
     } finally {
@@ -63,8 +64,9 @@ describe('npm run admin -- status', () => {
     expect(lines[alice + 2]).toMatch(/^ {2}WARNING guard: pruning held by the ransomware guard since .*: most files changed in a day \(npm run admin -- resume-prune alice\)$/);
     const bob = lines.findIndex((l) => l.startsWith('bob '));
     expect(lines[bob]).toMatch(/\(3d( \d+m)? ago\).* \(1d( \d+m)? ago\)$/);
-    expect(lines[bob + 1]).toMatch(/^ {2}bob\/photos\/ from laptop:\/home\/u\/docs: last pass .*\(1d( \d+m)? ago\): 40 looked at, 3 sent, 1 deleted, 2 failed; last successful .*\(3d( \d+m)? ago\)$/);
-    expect(lines.slice(bob + 2, bob + 4)).toEqual([
+    expect(lines[bob + 1]).toMatch(/^ {2}bob\/music\/ from laptop:\/home\/u\/docs: last pass .*\(2d( \d+m)? ago\): 40 looked at, 3 sent, 1 deleted, stopped; never successful$/);
+    expect(lines[bob + 2]).toMatch(/^ {2}bob\/photos\/ from laptop:\/home\/u\/docs: last pass .*\(1d( \d+m)? ago\): 40 looked at, 3 sent, 1 deleted, 2 failed; last successful .*\(3d( \d+m)? ago\)$/);
+    expect(lines.slice(bob + 3, bob + 5)).toEqual([
       expect.stringMatching(/^ {2}WARNING stale: no successful backup for 3d( \d+m)? \(--stale-after 2d\)$/),
       '  WARNING failing: the last pass (bob/photos) had 2 failed file(s)',
     ]);
