@@ -19,6 +19,8 @@ export interface Sizes {
   listRequests: number;
   rescanFiles: number;
   corpusBytes: number;
+  /** Files PUT one request each by the --durable rows (rows/durable.ts). */
+  durableFiles: number;
 }
 
 export const FULL: Sizes = {
@@ -35,6 +37,7 @@ export const FULL: Sizes = {
   listRequests: 200,
   rescanFiles: 100_000,
   corpusBytes: 256 * 2 ** 20,
+  durableFiles: 2_000,
 };
 
 export const QUICK: Sizes = {
@@ -51,6 +54,7 @@ export const QUICK: Sizes = {
   listRequests: 30,
   rescanFiles: 5_000,
   corpusBytes: 16 * 2 ** 20,
+  durableFiles: 300,
 };
 
 export interface BenchContext {

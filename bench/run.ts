@@ -15,6 +15,7 @@ import { describeMachine, machineInfo } from './machine.js';
 import { INSTALL_HINT, nginxAvailable, startNginx } from './nginx.js';
 import { hasCommand } from './proc.js';
 import { concurrencyRows } from './rows/concurrency.js';
+import { durableRows } from './rows/durable.js';
 import { hotColdRows } from './rows/hotcold.js';
 import { listingRows } from './rows/listing.js';
 import { memoryRows } from './rows/memory.js';
@@ -25,6 +26,7 @@ import { markdownTable, notesOf, type BenchRow } from './table.js';
 const GROUPS: Record<string, RowGroup> = {
   transfer: transferRows,
   small: smallFileRows,
+  durable: durableRows,
   listing: listingRows,
   concurrency: concurrencyRows,
   memory: memoryRows,
