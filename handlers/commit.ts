@@ -122,7 +122,7 @@ async function commitChecked(deps: AppDeps, input: { path: string; temp: TempBlo
  * form is there, name that one.
  */
 async function recordKeptForm(deps: AppDeps, sha256: string): Promise<void> {
-  const forms = await deps.blobs.listForms(sha256);
+  const forms = await deps.blobs.forms.list(sha256);
   if (forms.some((f) => f.state === 'hot')) return;
   const cold = forms[0];
   if (cold) await deps.catalog.updateBlob(sha256, { state: 'cold', codec: cold.codec, storedSize: cold.storedSize });

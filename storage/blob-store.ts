@@ -108,9 +108,16 @@ export interface BlobStore {
   /** Removes temporary leftovers of earlier runs. Call at start-up only. */
   cleanupTemp(): Promise<number>;
 
-  // --- upload parts (resumable uploads): bytes that arrive over many requests, kept across restarts ---
+  /** Parts of resumable uploads: bytes that arrive over many requests, kept across restarts. */
+  readonly parts: UploadParts;
+  /** Stored forms (hot plain / cold compressed); the swap protocol is in storage/form-swap.ts. */
+  readonly forms: BlobForms;
+}
+
+/** Resumable-upload parts (disk: storage/disk-upload-parts.ts, S3: storage/s3-upload-parts.ts). */
+export interface UploadParts {
   /** Creates an empty part. `id` is [A-Za-z0-9_-]{1,128}; an existing part is a ConflictError. */
-  createPartial(id: string): Promise<void>;
+  create(id: string): Promise<void>;
   /**
    * Streams `body` into part `id` starting at exactly `offset` (the size the caller recorded; any
    * bytes beyond it, left by a crash, are dropped first) and resolves with the part's new size.
@@ -121,33 +128,35 @@ export interface BlobStore {
    * thrown. With `sha256` a broken-off body cannot be verified, so it is cut back to `offset` too.
    * NotFoundError when the part does not exist; ConflictError when it is shorter than `offset`.
    */
-  appendPartial(id: string, offset: number, body: ReadableStream<Uint8Array> | null, options?: AppendOptions): Promise<number>;
+  append(id: string, offset: number, body: ReadableStream<Uint8Array> | null, options?: AppendOptions): Promise<number>;
   /** Current size of a part in bytes (NotFoundError when missing). */
-  partialSize(id: string): Promise<number>;
+  size(id: string): Promise<number>;
   /**
    * Hashes the whole part (one streaming pass) and turns it into a temporary object for
-   * commit() or discard(); after that the part is no longer available under `id`.
+   * BlobStore.commit() or discard(); after that the part is no longer available under `id`.
    */
-  finishPartial(id: string): Promise<TempBlob>;
+  finish(id: string): Promise<TempBlob>;
   /** Removes a part (termination, expiry). Missing is not an error. */
-  deletePartial(id: string): Promise<void>;
+  delete(id: string): Promise<void>;
+}
 
-  // --- stored forms (hot plain / cold compressed): the swap protocol is in storage/form-swap.ts ---
+/** A blob's stored forms (disk: storage/disk-blob-forms.ts, S3: storage/s3-blob-forms.ts). */
+export interface BlobForms {
   /**
    * Streams the blob's `from` form into a new pending `to` form (compressing or decompressing
    * with the codecs of storage/codec.ts, off the event loop), complete and durable but not yet
    * visible. A plain result is checked against the SHA-256 (CorruptBlobError). NotFoundError when
    * there is no `from` form; on any failure or abort the pending data is already gone.
    */
-  convertForm(sha256: string, from: BlobLocation, to: BlobLocation, options?: { signal?: AbortSignal }): Promise<PendingForm>;
+  convert(sha256: string, from: BlobLocation, to: BlobLocation, options?: { signal?: AbortSignal }): Promise<PendingForm>;
   /** Makes a pending form visible next to the blob's other forms, atomically and durably. */
-  installForm(pending: PendingForm): Promise<void>;
+  install(pending: PendingForm): Promise<void>;
   /** Drops a pending form that will not be installed. Never throws. */
-  discardForm(pending: PendingForm): Promise<void>;
+  discard(pending: PendingForm): Promise<void>;
   /** Removes one stored form of a blob. Missing is not an error. */
-  deleteForm(sha256: string, where: BlobLocation): Promise<void>;
+  delete(sha256: string, where: BlobLocation): Promise<void>;
   /** The forms a blob is stored in right now, with the bytes each takes. */
-  listForms(sha256: string): Promise<StoredForm[]>;
+  list(sha256: string): Promise<StoredForm[]>;
   /**
    * Swap journal: a durable mark, set before a second form is installed and cleared once the old
    * form is gone, so that start-up finds the swaps a crash interrupted without walking every blob.

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { BlobLocation, KnownBlob, StoredForm, TempBlob } from './blob-store.js';
 import { isCodecDataError } from './codec.js';
 import { CorruptBlobError, NotFoundError } from './errors.js';
+import { sameLocation } from './form-layout.js';
 
 /**
  * A stored copy up to this plain size is re-hashed whole before a commit drops the new upload in
@@ -15,10 +16,6 @@ import { CorruptBlobError, NotFoundError } from './errors.js';
  * would cost more than the upload saved). Full GETs verify every size.
  */
 export const FULL_CHECK_MAX_BYTES = 1 << 20;
-
-function sameLocation(a: BlobLocation, b: BlobLocation): boolean {
-  return a.state === b.state && (a.state === 'hot' || a.codec === b.codec);
-}
 
 /** What is wrong with a stored form's size, or null when its size is what it must be. */
 export function sizeProblem(form: StoredForm, plainSize: number, known?: KnownBlob): string | null {
@@ -41,6 +38,16 @@ export async function hashOf(source: AsyncIterable<Uint8Array>): Promise<{ sha25
     size += chunk.byteLength;
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+/** SHA-256 and size of one form's plain stream; `unreadable` when its codec refuses the bytes. */
+export async function hashPlainForm(plain: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number } | { unreadable: string }> {
+  try {
+    return await hashOf(plain);
+  } catch (err) {
+    if (isCodecDataError(err)) return { unreadable: (err as Error).message };
+    throw err;
+  }
 }
 
 /**

@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
+import { pipeline as pipelineCb, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobLocation, ByteRange, PendingForm, ReadOptions, StoredForm } from './blob-store.js';
-import { hashOf, verified } from './blob-verify.js';
-import { codecSuffix, createCompressor, createDecompressor, isCodecDataError, KNOWN_CODECS, planRangeRead, takeRange } from './codec.js';
+import type { BlobForms, BlobLocation, ByteRange, PendingForm, ReadOptions, StoredForm } from './blob-store.js';
+import { hashPlainForm, verified } from './blob-verify.js';
+import { createDecompressor, planRangeRead, takeRange } from './codec.js';
+import { ALL_FORMS, conversionStages, formName, pendingSuffix, readOrder, SHA256_HEX } from './form-layout.js';
 import { sliceChecked } from './seekable-gzip.js';
-import { CorruptBlobError, InsufficientStorageError, NotFoundError } from './errors.js';
+import { InsufficientStorageError, NotFoundError } from './errors.js';
 
 export interface DiskBlobFormsOptions {
   /** Folder of a blob's stored forms (`blobs/ab/cd`). */
@@ -24,13 +24,7 @@ export interface DiskBlobFormsOptions {
   syncDir: (dir: string) => Promise<void>;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const READ_CHUNK = 256 * 1024;
-const PLAIN: BlobLocation = { state: 'hot', codec: null };
-
-function sameLocation(a: BlobLocation, b: BlobLocation): boolean {
-  return a.state === b.state && (a.state === 'hot' || a.codec === b.codec);
-}
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
@@ -38,29 +32,20 @@ function isMissing(err: unknown): boolean {
 
 /**
  * The stored forms of blobs on disk: `blobs/ab/cd/<sha256>` plain (hot) and
- * `blobs/ab/cd/<sha256>.<suffix>` compressed (cold, e.g. `.gz`). DiskBlobStore delegates its
- * form methods here. A form is written to tmp/ and renamed next to the other one, so at every
+ * `blobs/ab/cd/<sha256>.<suffix>` compressed (cold, e.g. `.gz`): DiskBlobStore.forms. A form is written to tmp/ and renamed next to the other one, so at every
  * instant at least one complete form is in place; readers fall back to the other form when a
  * swap moved the blob between their catalog lookup and the open.
  */
-export class DiskBlobForms {
+export class DiskBlobForms implements BlobForms {
   constructor(readonly options: DiskBlobFormsOptions) {}
 
-  /** Every form a blob could be stored in, plain first. */
-  get locations(): BlobLocation[] {
-    return [PLAIN, ...KNOWN_CODECS.map((codec): BlobLocation => ({ state: 'cold', codec }))];
-  }
-
   pathOf(sha256: string, where: BlobLocation): string {
-    const plain = join(this.options.dirOf(sha256), sha256);
-    if (where.state === 'hot') return plain;
-    if (where.codec === null) throw new Error(`a cold blob needs a codec (${sha256})`);
-    return `${plain}.${codecSuffix(where.codec)}`;
+    return join(this.options.dirOf(sha256), formName(sha256, where));
   }
 
   /** Opens the first form that exists, `where` first. Tried twice: a swap can move it mid-search. */
   async open(sha256: string, where?: BlobLocation): Promise<{ fh: FileHandle; where: BlobLocation }> {
-    const order = where ? [where, ...this.locations.filter((l) => !sameLocation(l, where))] : this.locations;
+    const order = readOrder(where);
     for (let round = 0; round < 2; round++) {
       for (const loc of order) {
         try {
@@ -117,12 +102,7 @@ export class DiskBlobForms {
       if (isMissing(err)) throw new NotFoundError(`blob ${sha256} has no such form`);
       throw err;
     }
-    try {
-      return await hashOf(await this.plainStream(fh, where));
-    } catch (err) {
-      if (isCodecDataError(err)) return { unreadable: (err as Error).message };
-      throw err;
-    }
+    return hashPlainForm(await this.plainStream(fh, where));
   }
 
   /** Moves one form into the quarantine folder (same file system: a rename). Missing is fine. */
@@ -138,8 +118,8 @@ export class DiskBlobForms {
     if (this.options.durable) await this.options.syncDir(this.options.dirOf(sha256)).catch(() => {});
   }
 
-  async convert(sha256: string, from: BlobLocation, to: BlobLocation, signal?: AbortSignal): Promise<PendingForm> {
-    if (sameLocation(from, to)) throw new Error(`convert ${sha256}: source and target form are the same`);
+  async convert(sha256: string, from: BlobLocation, to: BlobLocation, options: { signal?: AbortSignal } = {}): Promise<PendingForm> {
+    const { signal } = options;
     let source: FileHandle;
     try {
       source = await open(this.pathOf(sha256, from), 'r');
@@ -147,25 +127,13 @@ export class DiskBlobForms {
       if (isMissing(err)) throw new NotFoundError(`blob ${sha256} has no ${from.state === 'hot' ? 'plain' : (from.codec ?? '')} form`);
       throw err;
     }
-    const path = this.options.newTempPath(`.${to.state === 'hot' ? 'plain' : codecSuffix(to.codec as string)}`);
+    const path = this.options.newTempPath(pendingSuffix(to));
     try {
       const { size: sourceSize } = await source.stat();
-      // Whatever moves between forms is checked against the blob's name on the way: a corrupt
-      // source is never turned into the only copy.
-      const hash = createHash('sha256');
-      const check = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          done(null, chunk);
-        },
-      });
-      const stages: NodeJS.ReadWriteStream[] = [];
-      if (from.state === 'cold') stages.push(createDecompressor(from.codec as string));
-      stages.push(check);
-      if (to.state === 'cold') stages.push(createCompressor(to.codec as string, from.state === 'hot' ? sourceSize : undefined));
+      const { stages, check } = conversionStages(sha256, from, to, from.state === 'hot' ? sourceSize : undefined);
       const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
       await pipeline([source.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true }), ...stages, out], { signal });
-      if (hash.digest('hex') !== sha256) throw new CorruptBlobError(sha256, from);
+      check();
       if (this.options.durable) await syncFile(path);
       return { id: path, sha256, state: to.state, codec: to.state === 'hot' ? null : to.codec, storedSize: out.bytesWritten };
     } catch (err) {
@@ -193,12 +161,12 @@ export class DiskBlobForms {
   }
 
   async deleteAll(sha256: string): Promise<void> {
-    await Promise.all(this.locations.map((l) => rm(this.pathOf(sha256, l), { force: true })));
+    await Promise.all(ALL_FORMS.map((l) => rm(this.pathOf(sha256, l), { force: true })));
   }
 
   async list(sha256: string): Promise<StoredForm[]> {
     const found: StoredForm[] = [];
-    for (const loc of this.locations) {
+    for (const loc of ALL_FORMS) {
       try {
         const st = await stat(this.pathOf(sha256, loc));
         found.push({ ...loc, storedSize: st.size });
@@ -210,7 +178,7 @@ export class DiskBlobForms {
   }
 
   async exists(sha256: string): Promise<boolean> {
-    for (const loc of this.locations) {
+    for (const loc of ALL_FORMS) {
       try {
         await stat(this.pathOf(sha256, loc));
         return true;

@@ -169,60 +169,6 @@ export class DiskBlobStore implements BlobStore {
     await Promise.all(names.map((n) => rm(join(this.tmpDir, n), { force: true, recursive: true })));
     return names.length;
   }
-
-  // --- upload parts: see DiskUploadParts ---
-  createPartial(id: string): Promise<void> {
-    return this.parts.create(id);
-  }
-
-  appendPartial(id: string, offset: number, body: ReadableStream<Uint8Array> | null, options?: AppendOptions): Promise<number> {
-    return this.parts.append(id, offset, body, options);
-  }
-
-  partialSize(id: string): Promise<number> {
-    return this.parts.size(id);
-  }
-
-  finishPartial(id: string): Promise<TempBlob> {
-    return this.parts.finish(id);
-  }
-
-  deletePartial(id: string): Promise<void> {
-    return this.parts.delete(id);
-  }
-
-  // --- stored forms: see DiskBlobForms ---
-  convertForm(sha256: string, from: BlobLocation, to: BlobLocation, options: { signal?: AbortSignal } = {}): Promise<PendingForm> {
-    return this.forms.convert(sha256, from, to, options.signal);
-  }
-
-  installForm(pending: PendingForm): Promise<void> {
-    return this.forms.install(pending);
-  }
-
-  discardForm(pending: PendingForm): Promise<void> {
-    return this.forms.discard(pending);
-  }
-
-  deleteForm(sha256: string, where: BlobLocation): Promise<void> {
-    return this.forms.delete(sha256, where);
-  }
-
-  listForms(sha256: string): Promise<StoredForm[]> {
-    return this.forms.list(sha256);
-  }
-
-  beginSwap(sha256: string): Promise<void> {
-    return this.forms.beginSwap(sha256);
-  }
-
-  endSwap(sha256: string): Promise<void> {
-    return this.forms.endSwap(sha256);
-  }
-
-  unfinishedSwaps(): Promise<string[]> {
-    return this.forms.unfinishedSwaps();
-  }
 }
 
 /** fsync a folder so that a rename into it survives a power cut. */

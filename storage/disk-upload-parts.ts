@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AppendOptions, TempBlob } from './blob-store.js';
+import type { AppendOptions, TempBlob, UploadParts } from './blob-store.js';
 import { ChecksumMismatchError, ConflictError, InsufficientStorageError, NotFoundError, TooLargeError } from './errors.js';
 
 const PART_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -18,10 +18,10 @@ export interface DiskUploadPartsOptions {
 
 /**
  * Upload parts of resumable uploads as plain files `uploads/<id>`, written at explicit
- * positions. DiskBlobStore delegates its upload-part methods here; a finished part is renamed
+ * positions: DiskBlobStore.parts. A finished part is renamed
  * straight into the blob tree by DiskBlobStore.commit (same filesystem).
  */
-export class DiskUploadParts {
+export class DiskUploadParts implements UploadParts {
   constructor(readonly options: DiskUploadPartsOptions) {}
 
   pathOf(id: string): string {

@@ -6,8 +6,8 @@
  *   1. convert: stream the current form into a pending new form (temporary, fsynced; no lock:
  *      this is the long part, and uploads or deletes of the blob must not wait for it);
  *   2. under the blob's lock (the one commit and delete take), re-check the catalog, then:
- *      beginSwap (journal mark) -> installForm (rename next to the old form) -> catalog update
- *      -> deleteForm (old form) -> endSwap.
+ *      forms.beginSwap (journal mark) -> forms.install (rename next to the old form) -> catalog
+ *      update -> forms.delete (old form) -> forms.endSwap.
  *
  * A crash between begin and end leaves the mark; repairSwaps() then keeps the form the catalog
  * names (or the plain one when in doubt, see planSwapRepair) and drops the other.
@@ -16,6 +16,7 @@ import type { BlobLocation, BlobStore, PendingForm } from './blob-store.js';
 import type { BlobRecord, Catalog } from './catalog.js';
 import { compressionPaysOff, planSwapRepair, shouldCompress, type HotColdPolicy } from './hot-cold-policy.js';
 import type { KeyedMutex } from './keyed-mutex.js';
+import { PLAIN } from './form-layout.js';
 
 export interface SwapContext {
   blobs: BlobStore;
@@ -25,7 +26,6 @@ export interface SwapContext {
   log: (line: string) => void;
 }
 
-const PLAIN: BlobLocation = { state: 'hot', codec: null };
 
 export type CompressOutcome =
   | { kind: 'compressed'; plainSize: number; storedSize: number }
@@ -51,7 +51,7 @@ function eligible(row: BlobRecord | undefined, now: number, options: CompressOpt
 /** Compresses one hot blob if the policy still wants it; marks it incompressible when it does not shrink enough. */
 export async function compressBlob(ctx: SwapContext, sha256: string, options: CompressOptions): Promise<CompressOutcome> {
   if (!eligible(await ctx.catalog.getBlob(sha256), ctx.clock(), options)) return { kind: 'skipped' };
-  const pending = await ctx.blobs.convertForm(sha256, PLAIN, { state: 'cold', codec: options.codec }, { signal: options.signal });
+  const pending = await ctx.blobs.forms.convert(sha256, PLAIN, { state: 'cold', codec: options.codec }, { signal: options.signal });
   return installUnderLock(ctx, pending, async (row, install) => {
     // Re-checked under the lock: a read, a delete or a re-upload may have happened meanwhile.
     if (!eligible(row, ctx.clock(), options)) return { kind: 'skipped' };
@@ -69,7 +69,7 @@ export async function promoteBlob(ctx: SwapContext, sha256: string, signal?: Abo
   const before = await ctx.catalog.getBlob(sha256);
   if (!before || before.state !== 'cold' || before.codec === null) return false;
   const cold: BlobLocation = { state: 'cold', codec: before.codec };
-  const pending = await ctx.blobs.convertForm(sha256, cold, PLAIN, { signal });
+  const pending = await ctx.blobs.forms.convert(sha256, cold, PLAIN, { signal });
   return installUnderLock(ctx, pending, async (row, install) => {
     if (!row || row.state !== 'cold' || row.codec !== before.codec) return false;
     await install({ state: 'hot', codec: null, storedSize: row.size, lastAccess: ctx.clock() }, cold);
@@ -95,28 +95,28 @@ async function installUnderLock<T>(
     return await ctx.locks.run(sha, async () => {
       const row = await ctx.catalog.getBlob(sha);
       return decide(row, async (change, old) => {
-        await ctx.blobs.beginSwap(sha);
+        await ctx.blobs.forms.beginSwap(sha);
         let named = false;
         try {
-          await ctx.blobs.installForm(pending);
+          await ctx.blobs.forms.install(pending);
           installed = true;
           await ctx.catalog.updateBlob(sha, change);
           named = true;
-          await ctx.blobs.deleteForm(sha, old);
-          await ctx.blobs.endSwap(sha);
+          await ctx.blobs.forms.delete(sha, old);
+          await ctx.blobs.forms.endSwap(sha);
         } catch (err) {
           // Not yet in the catalog: take the new form back out. Once named, the old form is the
           // leftover and the journal mark lets the next start-up finish the job.
           if (installed && !named) {
-            await ctx.blobs.deleteForm(sha, pending).catch(() => {});
-            await ctx.blobs.endSwap(sha).catch(() => {});
+            await ctx.blobs.forms.delete(sha, pending).catch(() => {});
+            await ctx.blobs.forms.endSwap(sha).catch(() => {});
           }
           throw err;
         }
       });
     });
   } finally {
-    if (!installed) await ctx.blobs.discardForm(pending);
+    if (!installed) await ctx.blobs.forms.discard(pending);
   }
 }
 
@@ -136,21 +136,21 @@ export interface RepairReport {
  */
 export async function repairSwaps(ctx: SwapContext): Promise<RepairReport> {
   const report: RepairReport = { swaps: 0, dropped: 0, corrected: 0 };
-  for (const sha of await ctx.blobs.unfinishedSwaps()) {
+  for (const sha of await ctx.blobs.forms.unfinishedSwaps()) {
     report.swaps++;
     await ctx.locks.run(sha, async () => {
       const row = await ctx.catalog.getBlob(sha);
-      const plan = planSwapRepair(row, await ctx.blobs.listForms(sha));
+      const plan = planSwapRepair(row, await ctx.blobs.forms.list(sha));
       if (row && !plan.keep) ctx.log(`start-up: blob ${sha} has no stored form left (fsck reports the files affected)`);
       if (plan.catalog) {
         await ctx.catalog.updateBlob(sha, plan.catalog);
         report.corrected++;
       }
       for (const where of plan.drop) {
-        await ctx.blobs.deleteForm(sha, where);
+        await ctx.blobs.forms.delete(sha, where);
         report.dropped++;
       }
-      await ctx.blobs.endSwap(sha);
+      await ctx.blobs.forms.endSwap(sha);
     });
   }
   return report;

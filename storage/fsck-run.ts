@@ -88,7 +88,7 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
 
   // Interrupted hot/cold swaps first: repairing them settles which form each blob keeps.
   if (!options.live) {
-    for (const sha of await options.blobs.unfinishedSwaps()) {
+    for (const sha of await options.blobs.forms.unfinishedSwaps()) {
       await report({
         kind: 'unfinished-swap',
         severity: 'warning',

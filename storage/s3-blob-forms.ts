@@ -1,25 +1,11 @@
-import { createHash } from 'node:crypto';
 import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
-import type { BlobLocation, ByteRange, PendingForm, ReadOptions, StoredForm } from './blob-store.js';
-import { hashOf, verified } from './blob-verify.js';
-import { codecOfSuffix, codecSuffix, createCompressor, createDecompressor, isCodecDataError, KNOWN_CODECS, planRangeRead, takeRange } from './codec.js';
+import type { BlobForms, BlobLocation, ByteRange, PendingForm, ReadOptions, StoredForm } from './blob-store.js';
+import { hashPlainForm, verified } from './blob-verify.js';
+import { createDecompressor, planRangeRead, takeRange } from './codec.js';
 import { sliceChecked } from './seekable-gzip.js';
-import { CorruptBlobError, NotFoundError } from './errors.js';
+import { NotFoundError } from './errors.js';
+import { ALL_FORMS, conversionStages, formName, formOfSuffix, pendingSuffix, PLAIN, readOrder, sameLocation, SHA256_HEX } from './form-layout.js';
 import type { S3Objects } from './s3-objects.js';
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-const PLAIN: BlobLocation = { state: 'hot', codec: null };
-
-function sameLocation(a: BlobLocation, b: BlobLocation): boolean {
-  return a.state === b.state && (a.state === 'hot' || a.codec === b.codec);
-}
-
-/** The stored form a key names, relative to a blob's plain key: '' -> plain, '.gz' -> gzip. */
-export function formOfSuffix(suffix: string): BlobLocation | undefined {
-  if (suffix === '') return PLAIN;
-  const codec = suffix.startsWith('.') ? codecOfSuffix(suffix.slice(1)) : undefined;
-  return codec ? { state: 'cold', codec } : undefined;
-}
 
 export interface S3BlobFormsOptions {
   objects: S3Objects;
@@ -40,28 +26,20 @@ export interface S3BlobFormsOptions {
  * moved the blob between their catalog lookup and their GET. Compression streams through
  * node:zlib (threadpool) between the GET and the upload, never whole in memory.
  */
-export class S3BlobForms {
+export class S3BlobForms implements BlobForms {
   constructor(readonly options: S3BlobFormsOptions) {}
 
   get objects(): S3Objects {
     return this.options.objects;
   }
 
-  /** Every form a blob could be stored in, plain first. */
-  get locations(): BlobLocation[] {
-    return [PLAIN, ...KNOWN_CODECS.map((codec): BlobLocation => ({ state: 'cold', codec }))];
-  }
-
   keyOf(sha256: string, where: BlobLocation): string {
-    const plain = `${this.options.blobPrefix}${sha256}`;
-    if (where.state === 'hot') return plain;
-    if (where.codec === null) throw new Error(`a cold blob needs a codec (${sha256})`);
-    return `${plain}.${codecSuffix(where.codec)}`;
+    return `${this.options.blobPrefix}${formName(sha256, where)}`;
   }
 
   /** The plain content (or a range) from whichever form is stored, `where` tried first. */
   async read(sha256: string, range?: ByteRange, where?: BlobLocation, options: ReadOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    const order = where ? [where, ...this.locations.filter((l) => !sameLocation(l, where))] : this.locations;
+    const order = readOrder(where);
     // Twice: a swap may move the blob while we look.
     for (let round = 0; round < 2; round++) {
       for (const loc of order) {
@@ -108,13 +86,7 @@ export class S3BlobForms {
   }
 
   async hash(sha256: string, where: BlobLocation): Promise<{ sha256: string; size: number } | { unreadable: string }> {
-    const plain = await this.plainStream(sha256, where);
-    try {
-      return await hashOf(plain as unknown as AsyncIterable<Uint8Array>);
-    } catch (err) {
-      if (isCodecDataError(err)) return { unreadable: (err as Error).message };
-      throw err;
-    }
+    return hashPlainForm((await this.plainStream(sha256, where)) as unknown as AsyncIterable<Uint8Array>);
   }
 
   /** Copies one form under the quarantine prefix, then removes it. Missing is fine. */
@@ -126,7 +98,8 @@ export class S3BlobForms {
     await this.objects.delete(key);
   }
 
-  async convert(sha256: string, from: BlobLocation, to: BlobLocation, signal?: AbortSignal): Promise<PendingForm> {
+  async convert(sha256: string, from: BlobLocation, to: BlobLocation, options: { signal?: AbortSignal } = {}): Promise<PendingForm> {
+    const { signal } = options;
     if (sameLocation(from, to)) throw new Error(`convert ${sha256}: source and target form are the same`);
     let source: Readable;
     try {
@@ -135,16 +108,8 @@ export class S3BlobForms {
       if (err instanceof NotFoundError) throw new NotFoundError(`blob ${sha256} has no ${from.state === 'hot' ? 'plain' : (from.codec ?? '')} form`);
       throw err;
     }
-    const key = this.options.newTempKey(`.${to.state === 'hot' ? 'plain' : codecSuffix(to.codec as string)}`);
-    // Whatever moves between forms is checked against the blob's name on the way: a corrupt
-    // source is never turned into the only copy.
-    const hash = createHash('sha256');
-    const check = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
+    const { stages, check } = conversionStages(sha256, from, to);
+    const key = this.options.newTempKey(pendingSuffix(to));
     let storedSize = 0;
     const count = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -152,14 +117,12 @@ export class S3BlobForms {
         done(null, chunk);
       },
     });
-    const stages: NodeJS.ReadWriteStream[] = [];
-    if (from.state === 'cold') stages.push(createDecompressor(from.codec as string));
-    stages.push(check);
-    if (to.state === 'cold') stages.push(createCompressor(to.codec as string));
     await this.objects.uploadThrough(key, source, [...stages, count], signal);
-    if (hash.digest('hex') !== sha256) {
+    try {
+      check();
+    } catch (err) {
       await this.objects.delete(key).catch(() => {});
-      throw new CorruptBlobError(sha256, from);
+      throw err;
     }
     return { id: key, sha256, state: to.state, codec: to.state === 'hot' ? null : to.codec, storedSize };
   }
@@ -179,7 +142,7 @@ export class S3BlobForms {
   }
 
   async deleteAll(sha256: string): Promise<void> {
-    await this.objects.deleteMany(this.locations.map((l) => this.keyOf(sha256, l)));
+    await this.objects.deleteMany(ALL_FORMS.map((l) => this.keyOf(sha256, l)));
   }
 
   async list(sha256: string): Promise<StoredForm[]> {
@@ -190,7 +153,7 @@ export class S3BlobForms {
       if (where) found.push({ ...where, storedSize: o.size });
     }
     // Plain first, then codecs in their known order, as the disk store lists them.
-    const rank = (f: StoredForm) => this.locations.findIndex((l) => sameLocation(l, f));
+    const rank = (f: StoredForm) => ALL_FORMS.findIndex((l) => sameLocation(l, f));
     return found.sort((a, b) => rank(a) - rank(b));
   }
 

@@ -1,6 +1,6 @@
 import type { BlobLocation, StoreArea, StoreEntry, StoreInventory } from './blob-store.js';
 import type { S3BlobForms } from './s3-blob-forms.js';
-import { formOfSuffix } from './s3-blob-forms.js';
+import { formOfSuffix } from './form-layout.js';
 import type { S3Objects } from './s3-objects.js';
 import { planAppend, type Segment } from './s3-upload-parts.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { AppendOptions, TempBlob } from './blob-store.js';
+import type { AppendOptions, TempBlob, UploadParts } from './blob-store.js';
 import { ChecksumMismatchError, ConflictError, NotFoundError, TooLargeError } from './errors.js';
 import type { S3Objects } from './s3-objects.js';
 
@@ -61,7 +61,7 @@ export interface S3UploadPartsOptions {
  * the segments in order through the hash into a temporary object (one read and one write of
  * the data; S3 has no server-side concatenation of small objects), then drops the part.
  */
-export class S3UploadParts {
+export class S3UploadParts implements UploadParts {
   readonly objects: S3Objects;
   readonly prefix: string;
   readonly #writeTemp: (body: Readable) => Promise<TempBlob>;

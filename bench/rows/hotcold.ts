@@ -242,7 +242,7 @@ export async function seekRows(ctx: BenchContext): Promise<BenchRow[]> {
     const sha = temp.sha256;
     const plainLoc = { state: 'hot', codec: null } as const;
     const gzLoc = { state: 'cold', codec: 'gzip' } as const;
-    await store.installForm(await store.convertForm(sha, plainLoc, gzLoc));
+    await store.forms.install(await store.forms.convert(sha, plainLoc, gzLoc));
     let seed = 12;
     const starts = Array.from({ length: SEEK_RANGES }, () => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;

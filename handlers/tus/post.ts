@@ -60,7 +60,7 @@ export function postHandler(deps: AppDeps, gate: UploadGate, quota: UploadQuota)
     }
     let upload = created;
     try {
-      await deps.blobs.createPartial(created.id);
+      await deps.blobs.parts.create(created.id);
       const withData = hasOffsetStream(c.req.header('content-type'));
       // An empty upload is complete at once; otherwise the body is the first chunk.
       if (withData || length === 0) {

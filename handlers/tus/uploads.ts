@@ -31,7 +31,7 @@ export function isExpired(u: UploadRecord, now: number): boolean {
 
 /** Removes an upload's bytes and its record. */
 export async function dropUpload(deps: AppDeps, id: string): Promise<void> {
-  await deps.blobs.deletePartial(id);
+  await deps.blobs.parts.delete(id);
   await deps.catalog.deleteUpload(id);
 }
 
@@ -85,7 +85,7 @@ export async function receive(deps: AppDeps, upload: UploadRecord, chunk: Incomi
     throw new TooLargeError(`${chunk.contentLength} bytes sent at offset ${upload.offset}, but only ${left} are left of Upload-Length ${upload.length}`);
   }
   await assertReserveHeld(deps);
-  const size = await deps.blobs.appendPartial(upload.id, upload.offset, chunk.body, {
+  const size = await deps.blobs.parts.append(upload.id, upload.offset, chunk.body, {
     maxBytes: left,
     sha256: chunk.sha256,
     signal: chunk.signal,
@@ -105,7 +105,7 @@ export async function receive(deps: AppDeps, upload: UploadRecord, chunk: Incomi
  * lost the final response learns from HEAD that nothing is left to send.
  */
 async function complete(deps: AppDeps, upload: UploadRecord, now: number): Promise<UploadRecord> {
-  const temp = await deps.blobs.finishPartial(upload.id);
+  const temp = await deps.blobs.parts.finish(upload.id);
   if (upload.sha256 !== null && temp.sha256 !== upload.sha256) {
     await deps.blobs.discard(temp);
     await deps.catalog.deleteUpload(upload.id);

@@ -271,19 +271,19 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
         ['brotli', BR],
       ])('%s: convert, install, drop the plain form; reads (full, ranged, any hint) stay exact; back to plain', async (_name, cold) => {
         const t = await put(text);
-        const pending = await store.convertForm(t.sha256, PLAIN, cold);
+        const pending = await store.forms.convert(t.sha256, PLAIN, cold);
         expect(pending).toMatchObject({ sha256: t.sha256, state: 'cold', codec: cold.codec });
         expect(pending.storedSize).toBeGreaterThan(0);
         expect(pending.storedSize).toBeLessThan(text.length / 4);
         // Pending forms are invisible.
-        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
-        await store.installForm(pending);
-        expect(await store.listForms(t.sha256)).toEqual([
+        expect(await store.forms.list(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        await store.forms.install(pending);
+        expect(await store.forms.list(t.sha256)).toEqual([
           { ...PLAIN, storedSize: text.length },
           { ...cold, storedSize: pending.storedSize },
         ]);
-        await store.deleteForm(t.sha256, PLAIN);
-        expect(await store.listForms(t.sha256)).toEqual([{ ...cold, storedSize: pending.storedSize }]);
+        await store.forms.delete(t.sha256, PLAIN);
+        expect(await store.forms.list(t.sha256)).toEqual([{ ...cold, storedSize: pending.storedSize }]);
         expect(await store.has(t.sha256)).toBe(true);
         for (const hint of [cold, PLAIN, undefined]) {
           expect((await readAll(await store.read(t.sha256, undefined, hint))).toString()).toBe(text);
@@ -295,50 +295,50 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
         ]) {
           expect((await readAll(await store.read(t.sha256, r, cold))).toString()).toBe(text.slice(r.start, r.end + 1));
         }
-        const back = await store.convertForm(t.sha256, cold, PLAIN);
+        const back = await store.forms.convert(t.sha256, cold, PLAIN);
         expect(back).toMatchObject({ state: 'hot', codec: null, storedSize: text.length });
-        await store.installForm(back);
-        await store.deleteForm(t.sha256, cold);
-        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        await store.forms.install(back);
+        await store.forms.delete(t.sha256, cold);
+        expect(await store.forms.list(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
         expect((await readAll(await store.read(t.sha256, { start: 10, end: 19 }))).toString()).toBe(text.slice(10, 20));
         expect(await store.cleanupTemp()).toBe(0);
       });
 
-      it('delete removes every form; discardForm drops a pending one', async () => {
+      it('delete removes every form; forms.discard drops a pending one', async () => {
         const t = await put(text);
-        await store.installForm(await store.convertForm(t.sha256, PLAIN, GZ));
-        await store.discardForm(await store.convertForm(t.sha256, PLAIN, BR));
-        expect((await store.listForms(t.sha256)).map((f) => f.codec)).toEqual([null, 'gzip']);
+        await store.forms.install(await store.forms.convert(t.sha256, PLAIN, GZ));
+        await store.forms.discard(await store.forms.convert(t.sha256, PLAIN, BR));
+        expect((await store.forms.list(t.sha256)).map((f) => f.codec)).toEqual([null, 'gzip']);
         expect(await store.cleanupTemp()).toBe(0);
         await store.delete(t.sha256);
-        expect(await store.listForms(t.sha256)).toEqual([]);
+        expect(await store.forms.list(t.sha256)).toEqual([]);
         expect(await store.has(t.sha256)).toBe(false);
         await expect(store.read(t.sha256, undefined, GZ)).rejects.toBeInstanceOf(NotFoundError);
       });
 
       it('converting from a form that is not there is a NotFoundError; an abort leaves nothing', async () => {
         const t = await put(text);
-        await expect(store.convertForm(t.sha256, GZ, PLAIN)).rejects.toBeInstanceOf(NotFoundError);
-        await expect(store.convertForm(sha('missing'), PLAIN, GZ)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.forms.convert(t.sha256, GZ, PLAIN)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.forms.convert(sha('missing'), PLAIN, GZ)).rejects.toBeInstanceOf(NotFoundError);
         const ac = new AbortController();
         ac.abort(new Error('shutting down'));
-        await expect(store.convertForm(t.sha256, PLAIN, GZ, { signal: ac.signal })).rejects.toThrow();
-        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        await expect(store.forms.convert(t.sha256, PLAIN, GZ, { signal: ac.signal })).rejects.toThrow();
+        expect(await store.forms.list(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
         expect(await store.cleanupTemp()).toBe(0);
       });
 
       it('the swap journal keeps marks until ended', async () => {
         const [a, b] = [sha('a'), sha('b')];
-        expect(await store.unfinishedSwaps()).toEqual([]);
-        await store.beginSwap(a);
-        await store.beginSwap(b);
-        expect((await store.unfinishedSwaps()).sort()).toEqual([a, b].sort());
-        await store.endSwap(a);
-        await store.endSwap(a);
-        expect(await store.unfinishedSwaps()).toEqual([b]);
+        expect(await store.forms.unfinishedSwaps()).toEqual([]);
+        await store.forms.beginSwap(a);
+        await store.forms.beginSwap(b);
+        expect((await store.forms.unfinishedSwaps()).sort()).toEqual([a, b].sort());
+        await store.forms.endSwap(a);
+        await store.forms.endSwap(a);
+        expect(await store.forms.unfinishedSwaps()).toEqual([b]);
         // Temporary clean-up at start-up must not lose the journal.
         await store.cleanupTemp();
-        expect(await store.unfinishedSwaps()).toEqual([b]);
+        expect(await store.forms.unfinishedSwaps()).toEqual([b]);
       });
     });
 
@@ -360,8 +360,8 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
       it('a verified read of good bytes is exact, plain and cold', async () => {
         const t = await put(text);
         expect((await readAll(await store.read(t.sha256, undefined, PLAIN, { verify: true }))).toString()).toBe(text);
-        await store.installForm(await store.convertForm(t.sha256, PLAIN, GZ));
-        await store.deleteForm(t.sha256, PLAIN);
+        await store.forms.install(await store.forms.convert(t.sha256, PLAIN, GZ));
+        await store.forms.delete(t.sha256, PLAIN);
         expect((await readAll(await store.read(t.sha256, undefined, GZ, { verify: true }))).toString()).toBe(text);
       });
 
@@ -373,8 +373,8 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
       ] as const)('%s: a verified read fails with CorruptBlobError naming the form, short of the full length', async (_n, where, how) => {
         const t = await put(text);
         if (where.state === 'cold') {
-          await store.installForm(await store.convertForm(t.sha256, PLAIN, where));
-          await store.deleteForm(t.sha256, PLAIN);
+          await store.forms.install(await store.forms.convert(t.sha256, PLAIN, where));
+          await store.forms.delete(t.sha256, PLAIN);
         }
         await fx.damage(t.sha256, where, how);
         const { bytes, err } = await readError(await store.read(t.sha256, undefined, where, { verify: true }));
@@ -389,7 +389,7 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
         expect((await readAll(await store.read(t.sha256))).toString()).toBe(text);
         await fx.damage(t.sha256, PLAIN, 'flip');
         expect(await store.quarantine(t.sha256, PLAIN)).toBe(true);
-        expect(await store.listForms(t.sha256)).toEqual([]);
+        expect(await store.forms.list(t.sha256)).toEqual([]);
         expect(await store.has(t.sha256)).toBe(false);
         expect(await store.quarantine(t.sha256, PLAIN)).toBe(false);
         // The next upload of the content stores it again.
@@ -405,20 +405,20 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
         const outcome = await store.commit(again, { where: PLAIN, storedSize: text.length });
         expect(outcome.stored).toBe(true);
         expect(outcome.healed).toMatch(/plain form/);
-        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        expect(await store.forms.list(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
         expect((await readAll(await store.read(t.sha256, undefined, PLAIN, { verify: true }))).toString()).toBe(text);
         expect(await store.cleanupTemp()).toBe(0);
       });
 
       it('commit replaces a damaged cold copy with a plain one (the caller then names the plain form)', async () => {
         const t = await put(text);
-        const pending = await store.convertForm(t.sha256, PLAIN, GZ);
-        await store.installForm(pending);
-        await store.deleteForm(t.sha256, PLAIN);
+        const pending = await store.forms.convert(t.sha256, PLAIN, GZ);
+        await store.forms.install(pending);
+        await store.forms.delete(t.sha256, PLAIN);
         await fx.damage(t.sha256, GZ, 'flip');
         const outcome = await store.commit(await store.writeTemp(streamOf(text)), { where: GZ, storedSize: pending.storedSize });
         expect(outcome).toMatchObject({ stored: true, healed: expect.stringMatching(/gzip form/) });
-        expect(await store.listForms(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
+        expect(await store.forms.list(t.sha256)).toEqual([{ ...PLAIN, storedSize: text.length }]);
         expect((await readAll(await store.read(t.sha256))).toString()).toBe(text);
       });
 

@@ -56,53 +56,53 @@ export function uploadPartsContract(name: string, open: () => Promise<PartsFixtu
     });
 
     it('appends at exact offsets, hashes the whole part, and commits it like any temporary object', async () => {
-      await store.createPartial('up1');
-      expect(await store.appendPartial('up1', 0, streamOf(a.subarray(0, 1000), a.subarray(1000)))).toBe(a.length);
-      expect(await store.appendPartial('up1', a.length, streamOf(b))).toBe(a.length + b.length);
-      expect(await store.partialSize('up1')).toBe(a.length + b.length);
+      await store.parts.create('up1');
+      expect(await store.parts.append('up1', 0, streamOf(a.subarray(0, 1000), a.subarray(1000)))).toBe(a.length);
+      expect(await store.parts.append('up1', a.length, streamOf(b))).toBe(a.length + b.length);
+      expect(await store.parts.size('up1')).toBe(a.length + b.length);
       const whole = Buffer.concat([a, b]);
-      const temp = await store.finishPartial('up1');
+      const temp = await store.parts.finish('up1');
       expect(temp).toMatchObject({ sha256: sha256(whole), size: whole.length });
       expect(await store.commit(temp)).toEqual({ stored: true });
       expect(sha256(await readAll(await store.read(temp.sha256)))).toBe(sha256(whole));
     });
 
     it('an empty part (null body) finishes as the empty blob', async () => {
-      await store.createPartial('empty');
-      expect(await store.appendPartial('empty', 0, null)).toBe(0);
-      const temp = await store.finishPartial('empty');
+      await store.parts.create('empty');
+      expect(await store.parts.append('empty', 0, null)).toBe(0);
+      const temp = await store.parts.finish('empty');
       expect(temp).toMatchObject({ sha256: sha256(''), size: 0 });
       await store.discard(temp);
     });
 
     it('appending at the recorded offset drops bytes past it (written by a request that died unrecorded)', async () => {
-      await store.createPartial('redo');
-      await store.appendPartial('redo', 0, streamOf(a));
-      await store.appendPartial('redo', a.length, streamOf(b));
-      expect(await store.appendPartial('redo', a.length, streamOf(c))).toBe(a.length + c.length);
-      expect((await store.finishPartial('redo')).sha256).toBe(sha256(Buffer.concat([a, c])));
+      await store.parts.create('redo');
+      await store.parts.append('redo', 0, streamOf(a));
+      await store.parts.append('redo', a.length, streamOf(b));
+      expect(await store.parts.append('redo', a.length, streamOf(c))).toBe(a.length + c.length);
+      expect((await store.parts.finish('redo')).sha256).toBe(sha256(Buffer.concat([a, c])));
     });
 
     it('an offset beyond the bytes held is a ConflictError and changes nothing', async () => {
-      await store.createPartial('short');
-      await store.appendPartial('short', 0, streamOf(a));
-      await expect(store.appendPartial('short', a.length + 1, streamOf(b))).rejects.toBeInstanceOf(ConflictError);
-      expect(await store.partialSize('short')).toBe(a.length);
+      await store.parts.create('short');
+      await store.parts.append('short', 0, streamOf(a));
+      await expect(store.parts.append('short', a.length + 1, streamOf(b))).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.parts.size('short')).toBe(a.length);
     });
 
     it('keeps what arrived when the body breaks off', async () => {
-      await store.createPartial('broken');
-      expect(await store.appendPartial('broken', 0, breaking([a, b], 1))).toBe(a.length);
-      expect(await store.partialSize('broken')).toBe(a.length);
-      expect(await store.appendPartial('broken', a.length, streamOf(b))).toBe(a.length + b.length);
+      await store.parts.create('broken');
+      expect(await store.parts.append('broken', 0, breaking([a, b], 1))).toBe(a.length);
+      expect(await store.parts.size('broken')).toBe(a.length);
+      expect(await store.parts.append('broken', a.length, streamOf(b))).toBe(a.length + b.length);
     });
 
     it('keeps what arrived when the signal aborts a stalled body', async () => {
-      await store.createPartial('taken');
+      await store.parts.create('taken');
       const ctl = new AbortController();
-      const size = await store.appendPartial('taken', 0, stalled(b, () => ctl.abort()), { signal: ctl.signal });
+      const size = await store.parts.append('taken', 0, stalled(b, () => ctl.abort()), { signal: ctl.signal });
       expect(size).toBe(b.length);
-      expect(await store.partialSize('taken')).toBe(b.length);
+      expect(await store.parts.size('taken')).toBe(b.length);
     });
 
     const cutBack: Array<[string, () => ReadableStream<Uint8Array>, { maxBytes?: number; sha256?: string }, unknown]> = [
@@ -110,36 +110,36 @@ export function uploadPartsContract(name: string, open: () => Promise<PartsFixtu
       ['a checksum mismatch', () => streamOf(b), { sha256: sha256(a) }, ChecksumMismatchError],
     ];
     it.each(cutBack)('cuts the part back to the offset on %s', async (_what, body, options, error) => {
-      await store.createPartial('cut');
-      await store.appendPartial('cut', 0, streamOf(a));
-      await expect(store.appendPartial('cut', a.length, body(), options)).rejects.toBeInstanceOf(error);
-      expect(await store.partialSize('cut')).toBe(a.length);
+      await store.parts.create('cut');
+      await store.parts.append('cut', 0, streamOf(a));
+      await expect(store.parts.append('cut', a.length, body(), options)).rejects.toBeInstanceOf(error);
+      expect(await store.parts.size('cut')).toBe(a.length);
     });
 
     it('accepts a chunk whose checksum matches; a broken-off chunk with a checksum is dropped whole', async () => {
-      await store.createPartial('sum');
-      expect(await store.appendPartial('sum', 0, streamOf(a), { sha256: sha256(a) })).toBe(a.length);
+      await store.parts.create('sum');
+      expect(await store.parts.append('sum', 0, streamOf(a), { sha256: sha256(a) })).toBe(a.length);
       const bb = Buffer.concat([b, b]);
-      expect(await store.appendPartial('sum', a.length, breaking([b, b], 1), { sha256: sha256(bb) })).toBe(a.length);
-      expect(await store.partialSize('sum')).toBe(a.length);
+      expect(await store.parts.append('sum', a.length, breaking([b, b], 1), { sha256: sha256(bb) })).toBe(a.length);
+      expect(await store.parts.size('sum')).toBe(a.length);
     });
 
     it('missing parts are NotFoundError; create twice is a ConflictError; delete is idempotent', async () => {
-      await expect(store.appendPartial('nope', 0, streamOf(a))).rejects.toBeInstanceOf(NotFoundError);
-      await expect(store.partialSize('nope')).rejects.toBeInstanceOf(NotFoundError);
-      await expect(store.finishPartial('nope')).rejects.toBeInstanceOf(NotFoundError);
-      await store.createPartial('dup');
-      await expect(store.createPartial('dup')).rejects.toBeInstanceOf(ConflictError);
-      await store.deletePartial('dup');
-      await store.deletePartial('dup');
-      await expect(store.partialSize('dup')).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.parts.append('nope', 0, streamOf(a))).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.parts.size('nope')).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.parts.finish('nope')).rejects.toBeInstanceOf(NotFoundError);
+      await store.parts.create('dup');
+      await expect(store.parts.create('dup')).rejects.toBeInstanceOf(ConflictError);
+      await store.parts.delete('dup');
+      await store.parts.delete('dup');
+      await expect(store.parts.size('dup')).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it('parts survive the start-up cleanup of temporary objects', async () => {
-      await store.createPartial('keep');
-      await store.appendPartial('keep', 0, streamOf(a));
+      await store.parts.create('keep');
+      await store.parts.append('keep', 0, streamOf(a));
       await store.cleanupTemp();
-      expect(await store.partialSize('keep')).toBe(a.length);
+      expect(await store.parts.size('keep')).toBe(a.length);
     });
   });
 }

@@ -130,7 +130,7 @@ describe('resumable upload of big files (tus)', () => {
       while (!finished) {
         await new Promise((r) => setTimeout(r, 20));
         const url = storedUploadUrl(state, 'backup.tar');
-        const received = url ? await s.server.blobs.partialSize(url.slice(url.lastIndexOf('/') + 1)).catch(() => 0) : 0;
+        const received = url ? await s.server.blobs.parts.size(url.slice(url.lastIndexOf('/') + 1)).catch(() => 0) : 0;
         if (url && !finished && received - receivedAtCut >= 512 * 1024) {
           receivedAtCut = received;
           const res = await fetch(url, { method: 'HEAD', headers: { ...s.auth('alice'), 'Tus-Resumable': '1.0.0' } });

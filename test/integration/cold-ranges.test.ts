@@ -27,8 +27,8 @@ describe('ranged reads of cold (gzip) blobs', () => {
   async function makeCold(): Promise<string> {
     const t = await store.writeTemp(streamOf(text));
     await store.commit(t);
-    await store.installForm(await store.convertForm(t.sha256, PLAIN, GZ));
-    await store.deleteForm(t.sha256, PLAIN);
+    await store.forms.install(await store.forms.convert(t.sha256, PLAIN, GZ));
+    await store.forms.delete(t.sha256, PLAIN);
     return t.sha256;
   }
 

@@ -63,15 +63,15 @@ describe('stored-form swaps on disk + SQLite', () => {
     now += 1000;
     const out = await compressBlob(ctx, sha, { codec: 'gzip', policy });
     expect(out.kind).toBe('compressed');
-    expect(await blobs.listForms(sha)).toEqual([{ ...GZIP, storedSize: (await catalog.getBlob(sha))?.storedSize }]);
+    expect(await blobs.forms.list(sha)).toEqual([{ ...GZIP, storedSize: (await catalog.getBlob(sha))?.storedSize }]);
     expect(await catalog.getBlob(sha)).toMatchObject({ state: 'cold', codec: 'gzip' });
     // A reader that still believes the blob is hot falls back to the compressed form.
     expect((await readSha(sha, PLAIN)).sha256).toBe(sha);
     expect(await promoteBlob(ctx, sha)).toBe(true);
-    expect(await blobs.listForms(sha)).toEqual([{ ...PLAIN, storedSize: 2 * MB }]);
+    expect(await blobs.forms.list(sha)).toEqual([{ ...PLAIN, storedSize: 2 * MB }]);
     expect(await catalog.getBlob(sha)).toMatchObject({ state: 'hot', codec: null, storedSize: 2 * MB, lastAccess: now });
     expect((await readSha(sha, GZIP)).sha256).toBe(sha);
-    expect(await blobs.unfinishedSwaps()).toEqual([]);
+    expect(await blobs.forms.unfinishedSwaps()).toEqual([]);
   });
 
   it('skips a blob read after it was queued, and one deleted while it was being compressed', async () => {
@@ -89,8 +89,8 @@ describe('stored-form swaps on disk + SQLite', () => {
     });
     const out = await compressing.catch((err: Error) => ({ kind: `threw ${err.name}` }));
     expect(['skipped', 'threw NotFoundError']).toContain(out.kind);
-    expect(await blobs.listForms(sha)).toEqual([]);
-    expect(await blobs.unfinishedSwaps()).toEqual([]);
+    expect(await blobs.forms.list(sha)).toEqual([]);
+    expect(await blobs.forms.unfinishedSwaps()).toEqual([]);
   });
 
   it('marks a blob that does not shrink enough as incompressible and keeps it plain', async () => {
@@ -100,16 +100,16 @@ describe('stored-form swaps on disk + SQLite', () => {
     now += 1000;
     expect(await compressBlob(ctx, sha, { codec: 'gzip', policy })).toMatchObject({ kind: 'incompressible', plainSize: MB });
     expect(await catalog.getBlob(sha)).toMatchObject({ state: 'hot', incompressible: true, storedSize: MB });
-    expect(await blobs.listForms(sha)).toEqual([{ ...PLAIN, storedSize: MB }]);
+    expect(await blobs.forms.list(sha)).toEqual([{ ...PLAIN, storedSize: MB }]);
     expect(await catalog.listCompressionCandidates({ cutoff: now, minSize: 0, limit: 10 })).toEqual([]);
   });
 
   describe('start-up repair of swaps a crash interrupted', () => {
-    /** Puts a compressed copy next to the plain form, as a swap does right after installForm. */
+    /** Puts a compressed copy next to the plain form, as a swap does right after forms.install. */
     async function bothForms(sha: string): Promise<number> {
-      const pending = await blobs.convertForm(sha, PLAIN, GZIP);
-      await blobs.beginSwap(sha);
-      await blobs.installForm(pending);
+      const pending = await blobs.forms.convert(sha, PLAIN, GZIP);
+      await blobs.forms.beginSwap(sha);
+      await blobs.forms.install(pending);
       return pending.storedSize;
     }
 
@@ -117,10 +117,10 @@ describe('stored-form swaps on disk + SQLite', () => {
       const { sha } = await text('a.txt');
       await bothForms(sha);
       expect(await repairSwaps(ctx)).toEqual({ swaps: 1, dropped: 1, corrected: 0 });
-      expect(await blobs.listForms(sha)).toEqual([{ ...PLAIN, storedSize: 2 * MB }]);
+      expect(await blobs.forms.list(sha)).toEqual([{ ...PLAIN, storedSize: 2 * MB }]);
       expect(await catalog.getBlob(sha)).toMatchObject({ state: 'hot' });
       expect((await readSha(sha)).sha256).toBe(sha);
-      expect(await blobs.unfinishedSwaps()).toEqual([]);
+      expect(await blobs.forms.unfinishedSwaps()).toEqual([]);
     });
 
     it('compression crashed after the catalog update: keeps the compressed form, drops plain', async () => {
@@ -128,7 +128,7 @@ describe('stored-form swaps on disk + SQLite', () => {
       const stored = await bothForms(sha);
       await catalog.updateBlob(sha, { state: 'cold', codec: 'gzip', storedSize: stored });
       expect(await repairSwaps(ctx)).toEqual({ swaps: 1, dropped: 1, corrected: 0 });
-      expect(await blobs.listForms(sha)).toEqual([{ ...GZIP, storedSize: stored }]);
+      expect(await blobs.forms.list(sha)).toEqual([{ ...GZIP, storedSize: stored }]);
       expect((await readSha(sha, GZIP)).sha256).toBe(sha);
     });
 
@@ -138,13 +138,13 @@ describe('stored-form swaps on disk + SQLite', () => {
       await catalog.updateBlob(sha, { state: 'cold', codec: 'gzip', storedSize: stored + 1 });
       expect(await repairSwaps(ctx)).toEqual({ swaps: 1, dropped: 1, corrected: 1 });
       expect(await catalog.getBlob(sha)).toMatchObject({ state: 'hot', codec: null, storedSize: 2 * MB });
-      expect(await blobs.listForms(sha)).toEqual([{ ...PLAIN, storedSize: 2 * MB }]);
+      expect(await blobs.forms.list(sha)).toEqual([{ ...PLAIN, storedSize: 2 * MB }]);
     });
 
     it('catalog hot but only the compressed form left: corrects the catalog', async () => {
       const { sha } = await text('a.txt');
       const stored = await bothForms(sha);
-      await blobs.deleteForm(sha, PLAIN);
+      await blobs.forms.delete(sha, PLAIN);
       expect(await repairSwaps(ctx)).toEqual({ swaps: 1, dropped: 0, corrected: 1 });
       expect(await catalog.getBlob(sha)).toMatchObject({ state: 'cold', codec: 'gzip', storedSize: stored });
       expect((await readSha(sha)).sha256).toBe(sha);
@@ -152,7 +152,7 @@ describe('stored-form swaps on disk + SQLite', () => {
 
     it('catalog cold but only the plain form left: corrects the catalog', async () => {
       const { sha } = await text('a.txt');
-      await blobs.beginSwap(sha);
+      await blobs.forms.beginSwap(sha);
       await catalog.updateBlob(sha, { state: 'cold', codec: 'gzip', storedSize: 123 });
       expect(await repairSwaps(ctx)).toEqual({ swaps: 1, dropped: 0, corrected: 1 });
       expect(await catalog.getBlob(sha)).toMatchObject({ state: 'hot', codec: null, storedSize: 2 * MB });
@@ -160,10 +160,10 @@ describe('stored-form swaps on disk + SQLite', () => {
 
     it('touches nothing that is not journaled (strays are fsck business)', async () => {
       const { sha } = await text('a.txt');
-      const pending = await blobs.convertForm(sha, PLAIN, GZIP);
-      await blobs.installForm(pending);
+      const pending = await blobs.forms.convert(sha, PLAIN, GZIP);
+      await blobs.forms.install(pending);
       expect(await repairSwaps(ctx)).toEqual({ swaps: 0, dropped: 0, corrected: 0 });
-      expect(await blobs.listForms(sha)).toEqual([
+      expect(await blobs.forms.list(sha)).toEqual([
         { ...PLAIN, storedSize: 2 * MB },
         { ...GZIP, storedSize: pending.storedSize },
       ]);
@@ -176,7 +176,7 @@ describe('stored-form swaps on disk + SQLite', () => {
     await compressBlob(ctx, sha, { codec: 'gzip', policy });
     // Same size, other content: a gzip of different bytes in place of the real one.
     const other = await text('b.txt', MB);
-    const fake = await blobs.convertForm(other.sha, PLAIN, GZIP);
+    const fake = await blobs.forms.convert(other.sha, PLAIN, GZIP);
     await rm(blobs.forms.pathOf(sha, GZIP));
     await rename(fake.id, blobs.forms.pathOf(sha, GZIP));
     await expect(promoteBlob(ctx, sha)).rejects.toThrow(/corrupt/);
@@ -233,7 +233,7 @@ describe('stored-form swaps on disk + SQLite', () => {
     await waitFor('compression under way', async () => (await readdir(blobs.tmpDir)).some((n) => n.endsWith('.gz')), 30_000, 5);
     await sweeper.stop();
     await sweep;
-    expect(await blobs.listForms(sha)).toEqual([{ ...PLAIN, storedSize: 32 * MB }]);
+    expect(await blobs.forms.list(sha)).toEqual([{ ...PLAIN, storedSize: 32 * MB }]);
     expect(await catalog.getBlob(sha)).toMatchObject({ state: 'hot' });
     expect(await blobs.cleanupTemp()).toBe(0);
   });

@@ -146,7 +146,7 @@ describe.each(backends)('handlers on %s', (backend) => {
       expect(r.headers.get('upload-offset')).toBe(String(to));
     }
     expect(await sha256Body(await get('alice/tus/t.bin'))).toEqual({ sha256: sha256(body), size: body.length });
-    await expect(s.server.blobs.partialSize(id)).rejects.toThrow();
+    await expect(s.server.blobs.parts.size(id)).rejects.toThrow();
   });
 
   it('POST /api/batch stores small files in one request (one catalog transaction); a bad entry is refused alone', async () => {

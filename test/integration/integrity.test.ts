@@ -105,7 +105,7 @@ describe('integrity: corrupt blobs are not served silently and heal on the next 
     expect((await put('alice/cold/data.csv', body)).status).toBe(200);
     const e = await entry('alice/cold/data.csv');
     expect(e).toMatchObject({ state: 'hot', storedSize: body.length });
-    expect(await s.server.blobs.listForms(sha)).toEqual([{ state: 'hot', codec: null, storedSize: body.length }]);
+    expect(await s.server.blobs.forms.list(sha)).toEqual([{ state: 'hot', codec: null, storedSize: body.length }]);
     expect(await sha256Body(await get('alice/cold/data.csv'))).toEqual({ sha256: sha, size: body.length });
   });
 

@@ -30,9 +30,9 @@ describe('tus-js-client uploads to /uploads/', () => {
     work = await makeDataDir();
     file = join(work, 'video.bin');
     fileSha = await writeRandomFile(file, TOTAL);
-    const blobs = s.server.blobs;
-    const original = blobs.appendPartial.bind(blobs);
-    blobs.appendPartial = async (id, offset, body, options) => {
+    const parts = s.server.blobs.parts;
+    const original = parts.append.bind(parts);
+    parts.append = async (id, offset, body, options) => {
       const size = await original(id, offset, body, options);
       appends.push({ id, offset, size });
       return size;

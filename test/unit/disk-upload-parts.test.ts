@@ -25,31 +25,31 @@ describe('DiskBlobStore upload parts on disk', () => {
   });
 
   it('keeps parts as files in <data>/uploads/, which the start-up wipe of tmp/ leaves alone', async () => {
-    await store.createPartial('keep');
-    await store.appendPartial('keep', 0, streamOf(a));
+    await store.parts.create('keep');
+    await store.parts.append('keep', 0, streamOf(a));
     await store.cleanupTemp();
     expect(await readdir(join(dir, 'uploads'))).toEqual(['keep']);
   });
 
   it('drops bytes a crash left past the recorded offset before appending', async () => {
-    await store.createPartial('crash');
-    await store.appendPartial('crash', 0, streamOf(a));
+    await store.parts.create('crash');
+    await store.parts.append('crash', 0, streamOf(a));
     await appendFile(join(dir, 'uploads', 'crash'), randomBytes(5000));
-    expect(await store.appendPartial('crash', a.length, streamOf(b))).toBe(a.length + b.length);
+    expect(await store.parts.append('crash', a.length, streamOf(b))).toBe(a.length + b.length);
     expect(sha256(await readFile(join(dir, 'uploads', 'crash')))).toBe(sha256(Buffer.concat([a, b])));
   });
 
   it('a finished part moves into the blob tree on commit, leaving nothing in uploads/', async () => {
-    await store.createPartial('done');
-    await store.appendPartial('done', 0, streamOf(a));
-    await store.commit(await store.finishPartial('done'));
+    await store.parts.create('done');
+    await store.parts.append('done', 0, streamOf(a));
+    await store.commit(await store.parts.finish('done'));
     expect(await readdir(join(dir, 'uploads'))).toEqual([]);
     expect(sha256(await readFile(store.plainPath(sha256(a))))).toBe(sha256(a));
   });
 
   it('ids that are not plain names never reach the file system', async () => {
-    await expect(store.createPartial('../escape')).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.partialSize('a/b')).rejects.toBeInstanceOf(NotFoundError);
-    await store.deletePartial('../../catalog.sqlite');
+    await expect(store.parts.create('../escape')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.parts.size('a/b')).rejects.toBeInstanceOf(NotFoundError);
+    await store.parts.delete('../../catalog.sqlite');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InsufficientStorageError, NotFoundError, StorageUnavailableError, TooLargeError, TooManyRequestsError } from '../../storage/errors.js';
 import { copyPartRanges, copySource, parseContentRange, sliceStream } from '../../storage/s3-objects.js';
-import { formOfSuffix } from '../../storage/s3-blob-forms.js';
+import { formOfSuffix } from '../../storage/form-layout.js';
 import { classifyS3Error, fromS3Error } from '../../storage/s3-errors.js';
 import { planAppend, segmentName } from '../../storage/s3-upload-parts.js';
 
