@@ -151,8 +151,10 @@ describe('listing over HTTP', () => {
       { codec: 'gzip', policy: makePolicy(0) },
     );
     expect(out.kind).toBe('compressed');
-    const html = await (await get('/browse/alice/cold/')).text();
-    expect(html).toMatch(/<span class="badge cold"[^>]*>cold<\/span> \d+ B/);
+    // The admin sees the stored form; alice her file's own heat: just uploaded, so hot.
+    const html = await (await get('/browse/alice/cold/', 'root')).text();
+    expect(html).toMatch(/<span class="badge cold" title="compressed[^>]*>cold<\/span> \d+ B/);
+    expect(await (await get('/browse/alice/cold/')).text()).toMatch(/<span class="badge hot"[^>]*>hot<\/span> [\d.]+ KiB/);
     const zip = await get('/zip/alice/cold/');
     const entries = readZip(Buffer.from(await zip.arrayBuffer()));
     expect(entries.map((e) => [e.name, e.sha256])).toEqual([['log.txt', sha256(text)]]);

@@ -23,6 +23,8 @@ describe('hot/cold crash safety (server killed with SIGKILL)', () => {
   let dataDir: string;
   let scratch: string;
   let auth: Record<string, string>;
+  /** The admin sees the stored form; alice her files' own heat (handlers/file-view.ts). */
+  let admin: Record<string, string>;
   const files: Local[] = [];
   const running: ChildServer[] = [];
 
@@ -35,7 +37,7 @@ describe('hot/cold crash safety (server killed with SIGKILL)', () => {
     return srv;
   };
   const state = async (srv: ChildServer, path: string) => {
-    const r = await fetch(`${srv.url}/api/files?prefix=${encodeURIComponent(path)}`, { headers: auth });
+    const r = await fetch(`${srv.url}/api/files?prefix=${encodeURIComponent(path)}`, { headers: admin });
     return ((await r.json()) as { items: { path: string; state: string }[] }).items.find((i) => i.path === path)?.state;
   };
   /** Start-up left no temporary objects and no open swaps. */
@@ -56,6 +58,7 @@ describe('hot/cold crash safety (server killed with SIGKILL)', () => {
     dataDir = await makeDataDir();
     scratch = await makeDataDir();
     auth = { Authorization: `Bearer ${await addClientToDataDir(dataDir, 'alice')}` };
+    admin = { Authorization: `Bearer ${await addClientToDataDir(dataDir, 'root', true)}` };
     const add = async (path: string, size: number, write: (file: string) => Promise<string>) => {
       const file = join(scratch, path.replaceAll('/', '_'));
       files.push({ path, size, file, sha: await write(file) });
