@@ -6,6 +6,7 @@ import { DiskBlobStore } from '../../storage/disk-blob-store.js';
 import { KeyedMutex } from '../../storage/keyed-mutex.js';
 import { PgCatalog } from '../../storage/pg-catalog.js';
 import { PgKeyedMutex } from '../../storage/pg-keyed-mutex.js';
+import { holdServingLock } from '../../storage/pg-presence.js';
 import { S3BlobStore } from '../../storage/s3-blob-store.js';
 import { createS3Client, type S3Settings } from '../../storage/s3-client.js';
 import { classifyS3Error } from '../../storage/s3-errors.js';
@@ -102,6 +103,9 @@ export async function openBackends(config: ServerConfig, log: (line: string) => 
         throw new ConfigError(`CB_DATABASE_URL ${redactUrl(config.databaseUrl)}: ${err.message}`);
       });
       closers.push(() => pg.close());
+      // Lets admin fsck --repair see this server (and wait for it) from any machine.
+      const serving = await holdServingLock(config.databaseUrl, log);
+      closers.push(() => serving.close());
       const mutex = new PgKeyedMutex({ url: config.databaseUrl, log });
       closers.push(() => mutex.close());
       catalog = pg;

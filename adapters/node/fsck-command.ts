@@ -7,6 +7,7 @@ import { FINDINGS_KEPT, runFsck } from '../../storage/fsck-run.js';
 import { openBlobStore, redactUrl } from './backends.js';
 import type { ServerConfig } from './config.js';
 import { liveServerPid } from './pid-file.js';
+import { claimForRepair } from '../../storage/pg-presence.js';
 
 export interface FsckFlags {
   repair: boolean;
@@ -28,8 +29,9 @@ async function heldReserve(dataDir: string): Promise<DiskSpaceReserve | undefine
  * S3 blobs, the SQLite or PostgreSQL `catalog`). Exit code 0: nothing wrong (or all of it
  * repaired); 1: problems remain; 2: refused (a server is running and --repair was asked).
  *
- * Only a server on this data dir is seen (server.pid). Instances elsewhere that share the bucket
- * or the PostgreSQL catalog are not: they must be stopped before --repair (docs/reliability.md).
+ * Running servers are seen through server.pid in the data dir and, with a PostgreSQL catalog,
+ * through its serving lock (storage/pg-presence.ts), which --repair holds exclusively while it
+ * works, so that no server starts meanwhile.
  */
 export async function fsckCommand(
   config: ServerConfig,
@@ -38,20 +40,36 @@ export async function fsckCommand(
   print: (line: string) => void = console.log,
 ): Promise<number> {
   const dataDir = config.dataDir;
-  const shared = config.storage === 's3' || config.databaseUrl !== '';
   const pid = await liveServerPid(dataDir);
   if (flags.repair && pid !== undefined && !flags.force) {
     print(`fsck: a server (pid ${pid}) is running on ${dataDir}: stop it before --repair (a check alone is fine while it runs)`);
     return 2;
   }
+  const exclusive = flags.repair && !flags.force;
+  const claim = config.databaseUrl ? await claimForRepair(config.databaseUrl, exclusive) : undefined;
+  if (claim && exclusive && !claim.held) {
+    const who = claim.servers > 0 ? `${claim.servers} server(s) use` : 'another fsck --repair holds';
+    print(`fsck: ${who} the PostgreSQL catalog ${redactUrl(config.databaseUrl)}: stop them before --repair (a check alone is fine while they run)`);
+    return 2;
+  }
+  try {
+    return await checkAndRepair(config, catalog, flags, print, pid, claim?.servers ?? 0);
+  } finally {
+    await claim?.release();
+  }
+}
+
+async function checkAndRepair(config: ServerConfig, catalog: SqlCatalog, flags: FsckFlags, print: (line: string) => void, pid: number | undefined, others: number): Promise<number> {
+  const dataDir = config.dataDir;
+  const shared = config.storage === 's3' || config.databaseUrl !== '';
+  const running = pid !== undefined ? ` while server pid ${pid} runs (in-flight writes are spared)` : others > 0 ? ` while ${others} server(s) use the catalog (in-flight writes are spared)` : '';
   const human = flags.json ? () => {} : print;
   const store = await openBlobStore(config);
   const target = shared ? `blobs in ${store.where}, catalog in ${config.databaseUrl ? redactUrl(config.databaseUrl) : dataDir}` : dataDir;
   human(
     `fsck: checking ${target}${flags.quick ? ' (quick: no re-hashing)' : ', re-hashing every stored blob'}` +
-      `${pid !== undefined ? ` while server pid ${pid} runs (in-flight writes are spared)` : ''}${flags.repair ? ', repairing' : ''}`,
+      `${running}${flags.repair ? ', repairing' : ''}`,
   );
-  if (shared && flags.repair) human('fsck: the store is shared: every server instance using it (and the Lambda function) must be stopped during --repair');
   const lost: { path: string; sha256: string }[] = [];
   // A repair on a full disk needs room for its catalog writes: it gets the server's reserve,
   // which is taken back afterwards if there is room (else by the server, once space returns).
@@ -63,7 +81,7 @@ export async function fsckCommand(
     blobs: store.blobs,
     verify: !flags.quick,
     repair: flags.repair,
-    live: pid !== undefined && !flags.force,
+    live: (pid !== undefined || others > 0) && !flags.force,
     onFinding: (f: Finding, outcome) => {
       const state = outcome === 'found' ? (f.repair ? 'repairable' : 'not repairable') : outcome === 'repaired' ? 'REPAIRED' : `repair failed: ${outcome.failed}`;
       human(`${f.severity.padEnd(7)} ${f.kind.padEnd(17)} ${f.subject}: ${f.message} [${state}]`);

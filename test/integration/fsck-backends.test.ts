@@ -146,4 +146,29 @@ describe.each(backends)('admin fsck on %s', (backend) => {
       await s2.stop();
     }
   });
+
+  it.runIf(backend === 'S3 + PostgreSQL')('refuses --repair while a server on another machine uses the PostgreSQL catalog, but checks', async () => {
+    const bucket = 'fsck-live';
+    await s3.createBucket(bucket);
+    const databaseUrl = await (pg as TestPostgres).createDatabase();
+    const overrides: Partial<ServerConfig> = { storage: 's3', s3Endpoint: s3.endpoint, s3Bucket: bucket, s3Region: s3.region, databaseUrl };
+    const env = { ...s3.env(bucket), CB_DATABASE_URL: databaseUrl };
+    // fsck runs from its own data dir: the server's server.pid is not there to see.
+    const [serverDir, adminDir] = [await makeDataDir(), await makeDataDir()];
+    dirs.push(serverDir, adminDir);
+    const s = await startTestServer(overrides, { dataDir: serverDir, keepData: true });
+    try {
+      expect((await fetch(`${s.url}/files/alice/a.txt`, { method: 'PUT', headers: s.auth('alice'), body: 'a' })).status).toBe(201);
+      const refused = await fsckCli(adminDir, ['--repair'], { env });
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).toMatch(/1 server\(s\) use the PostgreSQL catalog .*: stop them before --repair/);
+      const check = await fsckCli(adminDir, [], { env });
+      expect(check.findings).toEqual([]);
+      expect(check.code).toBe(0);
+    } finally {
+      await s.stop();
+    }
+    // Once it stops its lock is gone and a repair may run.
+    expect((await fsckCli(adminDir, ['--repair'], { env })).code).toBe(0);
+  });
 });
