@@ -1,9 +1,10 @@
-/** Our server as a child process (`adapters/node/main.ts`), as `npm run serve:node` runs it. */
+/** Our server as a child process (the compiled `dist/adapters/node/main.js`), as `npm run serve:node` runs it. */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { catalogFile } from '../adapters/node/server.js';
 import { createClient } from '../adapters/node/tokens.js';
 import { SqliteCatalog } from '../storage/sqlite-catalog.js';
+import { DIST } from '../scripts/ensure-build.js';
 import { startChild, stopChild } from './children.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -17,6 +18,8 @@ export interface OurServer {
   token: string;
   /** A curl header file (`-H @file`), so that the token stays out of `ps`. */
   authFile: string;
+  /** Milliseconds from spawning node to the listening line. */
+  startMs: number;
   output(): string;
   stop(): Promise<void>;
 }
@@ -30,6 +33,8 @@ export interface OurServerOptions {
   client?: string;
   /** The client's token when the data dir already has it (a restart); otherwise it is added. */
   token?: string;
+  /** 'dist' (default): the compiled build; 'tsx': the sources through tsx, as before the build existed. */
+  runtime?: 'dist' | 'tsx';
 }
 
 /** Adds the client to the data dir's catalog (as `npm run admin -- add-client` does). */
@@ -53,9 +58,11 @@ export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
   await writeFile(authFile, `Authorization: Bearer ${token}\n`, { mode: 0o600 });
   await chmod(authFile, 0o600);
   const envArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const entry = o.runtime === 'tsx' ? ['--import', 'tsx', join(ROOT, 'adapters/node/main.ts')] : [join(DIST, 'adapters/node/main.js')];
+  const t0 = performance.now();
   const child = startChild(
     process.execPath,
-    [...(o.nodeArgs ?? []), ...envArgs, '--import', 'tsx', join(ROOT, 'adapters/node/main.ts'), '--host', '127.0.0.1', '--port', '0', '--data', o.dataDir, ...BENCH_ARGS, ...(o.args ?? [])],
+    [...(o.nodeArgs ?? []), ...envArgs, ...entry, '--host', '127.0.0.1', '--port', '0', '--data', o.dataDir, ...BENCH_ARGS, ...(o.args ?? [])],
     { cwd: ROOT },
   );
   let out = '';
@@ -83,6 +90,7 @@ export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid as number,
+    startMs: performance.now() - t0,
     dataDir: o.dataDir,
     client,
     token,

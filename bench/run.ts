@@ -3,7 +3,7 @@
  * the same machine, printed as one Markdown table. Everything runs on 127.0.0.1 in a temp dir
  * that is removed at the end; nothing is installed.
  *
- *   npm run bench -- [--quick] [--out FILE.json] [--only transfer,listing,...]
+ *   npm run bench -- [--quick] [--out FILE.json] [--only transfer,listing,startup,...]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -20,8 +20,10 @@ import { hotColdRows } from './rows/hotcold.js';
 import { listingRows } from './rows/listing.js';
 import { memoryRows } from './rows/memory.js';
 import { smallFileRows } from './rows/small-files.js';
+import { startupRows } from './rows/startup.js';
 import { transferRows } from './rows/transfer.js';
 import { markdownTable, notesOf, type BenchRow } from './table.js';
+import { ensureFreshBuild } from '../scripts/ensure-build.js';
 
 const GROUPS: Record<string, RowGroup> = {
   transfer: transferRows,
@@ -31,6 +33,7 @@ const GROUPS: Record<string, RowGroup> = {
   concurrency: concurrencyRows,
   memory: memoryRows,
   hotcold: hotColdRows,
+  startup: startupRows,
 };
 
 async function main(): Promise<number> {
@@ -54,6 +57,8 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // Our server and client run compiled, as `npm run serve:node` and `npm run client` do.
+  ensureFreshBuild();
   const machine = machineInfo();
   const started = Date.now();
   const tmp = mkdtempSync(join(tmpdir(), 'cb-bench-'));

@@ -112,7 +112,7 @@ export const memoryRows: RowGroup = async (ctx: BenchContext) => {
   const label = `${clients} × ${sizeLabel(bytes)} uploads at once`;
   const fails = [...ours.failures.map((f) => `ours: ${f}`), ...(ref?.failures ?? []).map((f) => `nginx: ${f}`)];
   const rows: BenchRow[] = [
-    { id: 'mem-idle', name: 'server RSS when idle (node + tsx runtime)', ours: idle, reference: refIdle, refName: ref ? 'nginx (master + worker)' : '', unit: 'MB', better: 'lower' },
+    { id: 'mem-idle', name: 'server RSS when idle (compiled, node dist/)', ours: idle, reference: refIdle, refName: ref ? 'nginx (master + worker)' : '', unit: 'MB', better: 'lower' },
     {
       id: 'mem-peak',
       name: `${label}: server peak RSS`,

@@ -21,16 +21,17 @@ import { run } from '../children.js';
 import { sizeLabel, type BenchContext, type RowGroup } from '../context.js';
 import { writeSmallTree } from '../data.js';
 import { INSTALL_HINT } from '../nginx.js';
+import { DIST } from '../../scripts/ensure-build.js';
 import { ROOT, startOurServer, type OurServer } from '../our-server.js';
 import type { BenchRow } from '../table.js';
 
 const ORIGINAL_DESIGN_BYTES_PER_S = 100e3;
 
-/** Runs our client once over `dir` with the token in its environment (not on the command line). */
+/** Runs our (compiled) client once over `dir` with the token in its environment (not on the command line). */
 function runClient(s: OurServer, dir: string, statePath: string, prefix: string, concurrency: number, timeoutMs: number) {
   return run(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'client/main.ts'), dir, '--server', s.url, '--once', '--concurrency', String(concurrency), '--settle', '0s', '--prefix', prefix, '--state', statePath],
+    [join(DIST, 'client/main.js'), dir, '--server', s.url, '--once', '--concurrency', String(concurrency), '--settle', '0s', '--prefix', prefix, '--state', statePath],
     timeoutMs,
     { cwd: ROOT, env: { ...process.env, CB_TOKEN: s.token } },
   );

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureFreshBuild } from '../helpers/build.js';
+import { ensureFreshBuild } from '../../scripts/ensure-build.js';
 import { sha256, sha256File } from '../helpers/bytes.js';
 import { addClientToDataDir, awaitListening, ROOT } from '../helpers/server.js';
 

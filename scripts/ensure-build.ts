@@ -1,12 +1,13 @@
+// The compiled build for the test and the bench that run dist/: built as `npm install` does
+// when it is missing or older than a source, else kept.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { staleSource } from '../../shared/build-freshness.js';
-import { ROOT } from './server.js';
+import { join, resolve } from 'node:path';
+import { staleSource } from '../shared/build-freshness.js';
 
+const ROOT = resolve(import.meta.dirname, '..');
 export const DIST = join(ROOT, 'dist');
 
-/** Compiles dist/ (as `npm install` does) when it is missing or older than a source; else keeps it. */
 export function ensureFreshBuild(): void {
   if (existsSync(join(DIST, 'adapters/node/main.js')) && staleSource(ROOT, DIST) === undefined) return;
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');

@@ -1,0 +1,54 @@
+/**
+ * Start-up and idle memory of the compiled server (`node dist/...`, what `npm run serve:node`
+ * and the systemd unit run) next to the same server from source through tsx, as it ran before
+ * the build: restarts on one data dir (catalog migrated), interleaved, medians.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BenchContext, RowGroup } from '../context.js';
+import { startOurServer } from '../our-server.js';
+import { memoryMB } from '../proc.js';
+import { median } from '../stats.js';
+import type { BenchRow } from '../table.js';
+
+/** Settling time before the idle reading: start-up garbage collected, timers armed. */
+const IDLE_AFTER_MS = 2000;
+
+interface Start {
+  ms: number;
+  idleMB: number | null;
+}
+
+export const startupRows: RowGroup = async (ctx: BenchContext) => {
+  const runs = ctx.quick ? 3 : 7;
+  const dataDir = join(ctx.tmp, 'ours-startup');
+  const samples: Record<'dist' | 'tsx', Start[]> = { dist: [], tsx: [] };
+  // The first start creates the catalog and the client; every measured one is a restart.
+  const first = await startOurServer({ dataDir });
+  await first.stop();
+  try {
+    for (let i = 0; i < runs; i++) {
+      for (const runtime of ['dist', 'tsx'] as const) {
+        const s = await startOurServer({ dataDir, token: first.token, runtime });
+        try {
+          await sleep(IDLE_AFTER_MS);
+          samples[runtime].push({ ms: s.startMs, idleMB: memoryMB(s.pid, 'VmRSS') });
+        } finally {
+          await s.stop();
+        }
+      }
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  const ms = (r: 'dist' | 'tsx') => median(samples[r].map((x) => x.ms));
+  const mb = (r: 'dist' | 'tsx') => median(samples[r].flatMap((x) => (x.idleMB === null ? [] : [x.idleMB])));
+  ctx.log(`startup: compiled ${ms('dist').toFixed(0)} ms ${mb('dist').toFixed(1)} MB, tsx ${ms('tsx').toFixed(0)} ms ${mb('tsx').toFixed(1)} MB`);
+  const refName = 'the same server from source through tsx';
+  const rows: BenchRow[] = [
+    { id: 'startup-ms', name: 'server start-up, spawn to listening (compiled, restart on a data dir; goal < 1000)', ours: ms('dist'), reference: ms('tsx'), refName, unit: 'ms', better: 'lower' },
+    { id: 'startup-idle-rss', name: `server RSS ${IDLE_AFTER_MS / 1000} s after start-up (compiled; goal < 70)`, ours: mb('dist'), reference: mb('tsx'), refName, unit: 'MB', better: 'lower' },
+  ];
+  return rows;
+};
