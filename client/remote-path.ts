@@ -65,7 +65,5 @@ export function remotePath(namespace: string, prefix: readonly string[], relativ
   return [namespace, ...prefix, ...relative].join('/');
 }
 
-/** Percent-encodes each segment (UTF-8) for a `/files/...` URL; '/' stays the separator. */
-export function encodeRemotePath(remote: string): string {
-  return remote.split('/').map(encodeURIComponent).join('/');
-}
+/** Percent-encodes each segment (UTF-8) for a `/files/...` URL: the wire contract's encoding. */
+export { encodePath as encodeRemotePath } from '../shared/wire.js';

@@ -1,13 +1,12 @@
 import { CancelledError } from './errors.js';
 import { expectStatus, type HttpClient } from './http.js';
+import type { FileJson, Page } from '../shared/wire.js';
 
 /** Items per page: the server's maximum, so 100k files cost 100 requests per full scan. */
 const PAGE = 1000;
 
-interface ListedPage {
-  items: { path: string; sha256: string }[];
-  nextCursor: string | null;
-}
+/** The part of a GET /api/files page a full scan compares. */
+type ListedPage = Page<Pick<FileJson, 'path' | 'sha256'>>;
 
 function parsePage(text: string): ListedPage {
   const v = JSON.parse(text) as { items?: unknown; nextCursor?: unknown };

@@ -5,6 +5,7 @@ import { FileChangedError, HttpStatusError } from './errors.js';
 import { assertContentUnchanged, checkingStage, hashFileRange } from './hashing.js';
 import { expectStatus, type HttpClient, type HttpResponse } from './http.js';
 import type { StateDb } from './state-db.js';
+import { TUS_VERSION } from '../shared/wire.js';
 
 /**
  * A small tus 1.0.0 client (core + creation + termination) for one file. tus-js-client was not
@@ -12,7 +13,6 @@ import type { StateDb } from './state-db.js';
  * the upload URL in our own state DB rather than in its URL storage.
  */
 
-export const TUS_VERSION = '1.0.0';
 export const UPLOADS_PATH = 'uploads/';
 
 /** Does the server offer tus (OPTIONS answers with Tus-Version including 1.0.0 and creation)? */

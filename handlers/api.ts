@@ -8,6 +8,7 @@ import { fileJson, statsSeenBy, viewerOf } from './file-view.js';
 import type { AppDeps } from './deps.js';
 import { parseMoment } from './moment.js';
 import { parseDecodedPath } from './path.js';
+import type { HistoryFileJson } from '../shared/wire.js';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
@@ -75,7 +76,7 @@ export function apiRoutes(deps: AppDeps): Hono {
       // The trash: each item is the content a restore brings back, with when it was deleted.
       const { items, nextCursor } = page(await deps.catalog.listDeleted({ prefix, limit: limit + 1, after }));
       return c.json({
-        items: items.map((d) => ({ path: d.path, size: d.size, mtime: d.mtime, sha256: d.sha256, version: d.version, uploadedAt: d.uploadedAt, deletedAt: d.deletedAt })),
+        items: items.map((d): HistoryFileJson => ({ path: d.path, size: d.size, mtime: d.mtime, sha256: d.sha256, version: d.version, uploadedAt: d.uploadedAt, deletedAt: d.deletedAt })),
         nextCursor,
       });
     }

@@ -1,5 +1,6 @@
 import type { Catalog, DirListing, FileEntry, Stats } from '../storage/catalog.js';
 import { DEFAULT_MIN_SIZE, fileHeat } from '../storage/hot-cold-policy.js';
+import type { FileJson } from '../shared/wire.js';
 import type { Principal } from './auth.js';
 import type { AppDeps } from './deps.js';
 
@@ -44,7 +45,7 @@ export async function statsSeenBy(viewer: Viewer, catalog: Catalog, namespace: s
 }
 
 /** The JSON shape of a file in every API answer, as `viewer` may see it. */
-export function fileJson(viewer: Viewer, entry: FileEntry) {
+export function fileJson(viewer: Viewer, entry: FileEntry): FileJson {
   const e = asSeenBy(viewer, entry);
   return {
     path: e.path,

@@ -9,6 +9,7 @@ import type { AppDeps } from './deps.js';
 import { parseMoment } from './moment.js';
 import { parseDecodedPath } from './path.js';
 import { rollbackFolder } from './rollback.js';
+import type { VersionJson } from '../shared/wire.js';
 
 /** Reads a small JSON body, refusing other content types (no cross-site form can send JSON). */
 export async function jsonBody(c: { req: { header(n: string): string | undefined; json(): Promise<unknown> } }, route: string): Promise<Record<string, unknown>> {
@@ -46,7 +47,7 @@ export function historyRoutes(deps: AppDeps): Hono {
     const last = items[items.length - 1];
     return c.json({
       path: fp.path,
-      items: items.map((v) => ({ version: v.version, sha256: v.sha256, size: v.size, mtime: v.mtime, uploadedAt: v.uploadedAt, deleted: v.deleted })),
+      items: items.map((v): VersionJson => ({ version: v.version, sha256: v.sha256, size: v.size, mtime: v.mtime, uploadedAt: v.uploadedAt, deleted: v.deleted })),
       nextCursor: rows.length > limit && last ? last.version : null,
     });
   });

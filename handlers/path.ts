@@ -1,4 +1,5 @@
 import { BadRequestError } from '../storage/errors.js';
+import { encodePath } from '../shared/wire.js';
 
 /** Longest single name, in UTF-8 bytes (what common filesystems allow). */
 export const MAX_NAME_BYTES = 255;
@@ -113,10 +114,7 @@ export function assertNoDotSegments(target: string): void {
 /** Validates an already-decoded path (from JSON bodies or tus metadata) the same way. */
 export function parseDecodedPath(path: string, options: { folder?: boolean } = {}): FilePath {
   if (typeof path !== 'string') throw new BadRequestError('bad path: not a string');
-  return parseFilePath(path.split('/').map(encodeURIComponent).join('/'), options);
+  return parseFilePath(encodePath(path), options);
 }
 
-/** Percent-encodes each segment of a path for use in a URL. */
-export function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
+export { encodePath } from '../shared/wire.js';

@@ -23,6 +23,8 @@
   var main = document.getElementById('listing');
   if (!main) return;
   var dir = main.getAttribute('data-dir') || '';
+  // The wire contract's (shared/wire.ts); test/unit/embedded-assets.test.ts holds them equal.
+  var TUS_VERSION = '1.0.0';
   // The server renders all of these whenever it renders #listing.
   var rows = /** @type {HTMLElement} */ (document.getElementById('rows'));
   var more = /** @type {HTMLAnchorElement} */ (document.getElementById('more'));
@@ -249,7 +251,7 @@
   function probeTus() {
     if (!tusProbe) {
       tusProbe = fetch('/uploads/', { method: 'OPTIONS', credentials: 'same-origin' }).then(function (r) {
-        return (r.headers.get('Tus-Version') || '').split(',').some(function (v) { return v.trim() === '1.0.0'; });
+        return (r.headers.get('Tus-Version') || '').split(',').some(function (v) { return v.trim() === TUS_VERSION; });
       }, function () { return false; });
     }
     return tusProbe;
@@ -318,7 +320,7 @@
      */
     function tusHeaders(extra) {
       /** @type {Record<string, string>} */
-      var h = { 'Tus-Resumable': '1.0.0' };
+      var h = { 'Tus-Resumable': TUS_VERSION };
       var add = extra || {};
       Object.keys(add).forEach(function (k) { h[k] = add[k]; });
       return h;

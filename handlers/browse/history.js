@@ -7,16 +7,11 @@
  * The server renders the empty panels; this script fills them with names as textContent and
  * links through encodeURIComponent only, never as markup.
  */
-/**
- * One entry of GET /api/versions.
- * @typedef {{ version: string, sha256: string | null, size: number, mtime: number | null, uploadedAt: number, deleted: boolean }} VersionItem
- */
-/** @typedef {{ path: string, items: VersionItem[], nextCursor: string | null }} VersionPage */
-/**
- * One entry of GET /api/files with ?at= or ?deleted=true.
- * @typedef {{ path: string, size: number, mtime: number | null, sha256: string, uploadedAt: number, version: string, deletedAt?: number }} HistoryFile
- */
-/** @typedef {{ items: HistoryFile[], nextCursor: string | null }} HistoryFilePage */
+/* The answers' types come from the wire contract the server is typed against (shared/wire.ts). */
+/** @typedef {import('../../shared/wire.js').VersionJson} VersionItem */
+/** @typedef {import('../../shared/wire.js').Page<VersionItem> & { path: string }} VersionPage */
+/** @typedef {import('../../shared/wire.js').HistoryFileJson} HistoryFile */
+/** @typedef {import('../../shared/wire.js').Page<HistoryFile>} HistoryFilePage */
 (function () {
   'use strict';
   var main = document.getElementById('listing');

@@ -1,9 +1,10 @@
 import { BadRequestError, PreconditionFailedError, UnsupportedMediaTypeError } from '../../storage/errors.js';
 import { isSha256 } from '../sha.js';
+import { TUS_VERSION } from '../../shared/wire.js';
 
 /** The tus protocol headers: parsing and validation only, no I/O (tus 1.0.0). */
 
-export const TUS_VERSION = '1.0.0';
+export { TUS_VERSION } from '../../shared/wire.js';
 export const TUS_EXTENSIONS = 'creation,creation-with-upload,termination,expiration,checksum';
 export const TUS_CHECKSUM_ALGORITHMS = 'sha256';
 export const OFFSET_STREAM = 'application/offset+octet-stream';

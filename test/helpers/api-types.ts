@@ -1,9 +1,2 @@
-/** One item of `GET /api/files`, as the tests read it. */
-export interface ApiFile {
-  path: string;
-  size: number;
-  sha256: string;
-  state: 'hot' | 'cold';
-  storedSize: number;
-  lastAccess: number;
-}
+/** One item of `GET /api/files`, as the tests read it: the wire contract's own type. */
+export type { FileJson as ApiFile } from '../../shared/wire.js';

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BROWSE_JS } from '../../handlers/browse/browse-js.generated.js';
+import { HISTORY_JS } from '../../handlers/browse/history-js.generated.js';
+import { encodePath, TUS_VERSION } from '../../shared/wire.js';
 import { assetModule, EMBEDDED_ASSETS, type EmbeddedAsset } from '../../scripts/asset-module.js';
 import { ROOT } from '../helpers/server.js';
 
@@ -36,5 +38,23 @@ describe('generated asset modules', () => {
     ['a closing comment and bracket', '*/ ]; ].join(\'\\n\');'],
   ])('round-trips %s', (_, text) => {
     expect(evaluate(assetModule(SAMPLE, text))).toBe(text);
+  });
+});
+
+describe('the page scripts keep the wire contract (shared/wire.ts)', () => {
+  it('browse.js speaks the tus version the server does', () => {
+    expect(/var TUS_VERSION = '([^']*)';/.exec(BROWSE_JS)?.[1]).toBe(TUS_VERSION);
+    // Every use goes through the constant: no second literal to drift.
+    expect(BROWSE_JS.match(/'\d+\.\d+\.\d+'/g)).toEqual([`'${TUS_VERSION}'`]);
+  });
+
+  it.each([
+    ['browse.js', BROWSE_JS],
+    ['history.js', HISTORY_JS],
+  ])('%s encodes paths as the server and the client do', (_, script) => {
+    const source = /function encodePath\(p\) \{[^\n]*\}/.exec(script)?.[0];
+    expect(source, 'encodePath not found').toBeDefined();
+    const theirs = new Function(`${source}; return encodePath;`)() as (p: string) => string;
+    for (const p of ['alice/a b/c.txt', 'bob/ü/€ #?%.md', 'x/100%/a&b=c', 'ns/\u{1F600}/;,+', 'a//b/']) expect(theirs(p)).toBe(encodePath(p));
   });
 });
