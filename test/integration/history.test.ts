@@ -5,6 +5,7 @@ import { releaseBlob } from '../../handlers/commit.js';
 import { Pruner } from '../../storage/pruner.js';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { HistoryFileJson, VersionJson } from '../../shared/wire.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -15,22 +16,9 @@ afterAll(async () => {
 });
 
 type Who = 'alice' | 'bob' | 'root';
-interface Item {
-  path: string;
-  sha256: string;
-  mtime: number | null;
-  version: string;
-  uploadedAt: number;
-  deletedAt?: number;
-}
-interface Version {
-  version: string;
-  sha256: string | null;
-  size: number;
-  mtime: number | null;
-  uploadedAt: number;
-  deleted: boolean;
-}
+/** The wire contract's shapes: a file of a listing (with deletedAt in ?deleted=true) and a version. */
+type Item = Omit<HistoryFileJson, 'size'>;
+type Version = VersionJson;
 
 const put = async (path: string, body: string, mtime = 1_700_000_000_000, who: Who = 'alice') => {
   const r = await fetch(`${s.url}/files/${path}`, { method: 'PUT', body, headers: { ...s.auth(who), 'X-File-Mtime': String(mtime) } });
