@@ -28,7 +28,8 @@ const USAGE = `usage: npm run admin -- <command> [--data DIR]
   status [--stale-after 2d]   per client: last successful backup, files, current and history bytes,
                               quota, last seen; warnings for silent or failing clients and guard holds
   resume-prune NAME           let retention prune NAME's history again after a guard hold
-  purge NS/PATH | NS/FOLDER/  remove every version at once (destroys history); prints what it freed`;
+  purge NS/PATH | NS/FOLDER/  remove every version at once (destroys history); prints what it freed
+                              (SQLite catalog: stop the server first)`;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

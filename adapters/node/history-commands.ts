@@ -1,6 +1,7 @@
 import type { Catalog } from '../../storage/catalog.js';
 import type { ServerConfig } from './config.js';
 import { openBackends } from './backends.js';
+import { liveServerPid } from './pid-file.js';
 
 /**
  * The admin's history commands: `purge` (the only way to destroy history before retention
@@ -15,6 +16,17 @@ function mib(bytes: number): string {
 export async function purgeCommand(config: ServerConfig, target: string): Promise<number> {
   if (!/^[^/]+\/./.test(target)) {
     console.error('purge needs <namespace>/<path> or <namespace>/<folder>/ (a trailing / purges the whole folder)');
+    return 2;
+  }
+  // With the SQLite catalog the blob locks live inside the server process: a purge beside it
+  // could free a blob at the moment an upload of the same content relies on it. PostgreSQL's
+  // locks are shared by every process, so there a purge runs beside live servers.
+  const pid = config.databaseUrl ? undefined : await liveServerPid(config.dataDir);
+  if (pid !== undefined) {
+    console.error(
+      `purge: a server (pid ${pid}) is running on ${config.dataDir}: stop it, purge, then start it again ` +
+        '(with the SQLite catalog a purge beside a live server could free a blob an upload is relying on); nothing was purged',
+    );
     return 2;
   }
   const backends = await openBackends(config, () => {});

@@ -1,32 +1,12 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runEntry } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
-import { addClientToDataDir, makeDataDir, ROOT, spawnServer, startTestServer } from '../helpers/server.js';
-
-const execFileP = promisify(execFile);
-
-interface Exit {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs one of our entry points with tsx and returns its exit code and output (failures included). */
-async function runEntry(entry: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Exit> {
-  try {
-    const r = await execFileP(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { addClientToDataDir, makeDataDir, spawnServer, startTestServer } from '../helpers/server.js';
 
 const server = (args: string[]) => runEntry('adapters/node/main.ts', ['--host', '127.0.0.1', '--port', '0', ...args]);
 const admin = (args: string[], env: NodeJS.ProcessEnv = {}) => runEntry('adapters/node/admin.ts', args, env);
