@@ -1,10 +1,8 @@
 /** Our server as a child process (the compiled `dist/adapters/node/main.js`), as `npm run serve:node` runs it. */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { catalogFile } from '../adapters/node/server.js';
-import { createClient } from '../adapters/node/tokens.js';
-import { SqliteCatalog } from '../storage/sqlite-catalog.js';
 import { DIST } from '../scripts/ensure-build.js';
+import { addClientToDataDir, listeningPort } from '../scripts/server-child.js';
 import { startChild, stopChild } from './children.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -37,23 +35,13 @@ export interface OurServerOptions {
   runtime?: 'dist' | 'tsx';
 }
 
-/** Adds the client to the data dir's catalog (as `npm run admin -- add-client` does). */
-export async function addClient(dataDir: string, name: string): Promise<string> {
-  const catalog = new SqliteCatalog({ file: catalogFile(dataDir) });
-  try {
-    return await createClient(catalog, name);
-  } finally {
-    await catalog.close();
-  }
-}
-
 /** Every bench client connects from 127.0.0.1: lift the per-address cap above the 1000-client row. */
 const BENCH_ARGS = ['--max-connections-per-address', '4096'];
 
 export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
   const client = o.client ?? 'bench';
   await mkdir(o.dataDir, { recursive: true });
-  const token = o.token ?? (await addClient(o.dataDir, client));
+  const token = o.token ?? (await addClientToDataDir(o.dataDir, client));
   const authFile = join(o.dataDir, '..', `${client}-${Date.now()}.auth`);
   await writeFile(authFile, `Authorization: Bearer ${token}\n`, { mode: 0o600 });
   await chmod(authFile, 0o600);
@@ -71,22 +59,7 @@ export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`our server did not start within 60 s:\n${out}`)), 60_000);
-    const onData = () => {
-      const m = /listening on http:\/\/[^:\s]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        res(Number(m[1]));
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`our server exited with ${code}:\n${out}`));
-    });
-  });
+  const port = await listeningPort(child, () => out, 60_000);
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid as number,

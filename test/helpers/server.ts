@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type ServerConfig } from '../../adapters/node/config.js';
+import { addClientToDataDir, listeningPort } from '../../scripts/server-child.js';
 import { startServer, type RunningServer } from '../../adapters/node/server.js';
 import { createClient } from '../../adapters/node/tokens.js';
 import type { Catalog } from '../../storage/catalog.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -98,21 +98,7 @@ export async function awaitListening(child: ChildProcess): Promise<ChildServer> 
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start:\n${out}`)), 90_000);
-    const onData = () => {
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res(Number(m[1]));
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`server exited with ${code}:\n${out}`));
-    });
-  });
+  const port = await listeningPort(child, () => out, 90_000);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -129,12 +115,4 @@ export async function awaitListening(child: ChildProcess): Promise<ChildServer> 
   };
 }
 
-/** Adds a client to a data dir's catalog directly (as `npm run admin -- add-client` does). */
-export async function addClientToDataDir(dataDir: string, name: string, admin = false): Promise<string> {
-  const catalog = new SqliteCatalog({ file: join(dataDir, 'catalog.sqlite') });
-  try {
-    return await createClient(catalog, name, admin);
-  } finally {
-    await catalog.close();
-  }
-}
+export { addClientToDataDir };
