@@ -6,6 +6,7 @@ import { parseByteranges } from '../helpers/multipart.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startS3rver, type TestS3 } from '../helpers/s3rver.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { apiFor } from '../helpers/api.js';
 import { purgeHistory } from '../helpers/history.js';
 
 /**
@@ -43,9 +44,6 @@ describe.each(backends)('handlers on %s', (backend) => {
   let s: TestServer;
   const data = randomBytes(300_000);
   const sha = sha256(data);
-  const put = (path: string, body: BodyInit | null, headers: Record<string, string> = {}) =>
-    fetch(`${s.url}/files/${path}`, { method: 'PUT', headers: { ...s.auth('alice'), ...headers }, body });
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${s.url}/files/${path}`, { headers: { ...s.auth('alice'), ...headers } });
 
   beforeAll(async () => {
     s = await startTestServer(await overridesFor(backend));
@@ -55,47 +53,47 @@ describe.each(backends)('handlers on %s', (backend) => {
   });
 
   it('PUT stores, GET and HEAD serve it with validators; a replacement answers 200', async () => {
-    const created = await put('alice/docs/data.bin', data, { 'Content-Digest': contentDigest(data), 'X-File-Mtime': '1700000000000' });
+    const created = await apiFor(s).put('alice/docs/data.bin', data, { 'Content-Digest': contentDigest(data), 'X-File-Mtime': '1700000000000' });
     expect(created.status).toBe(201);
     expect(await created.json()).toMatchObject({ path: 'alice/docs/data.bin', size: data.length, sha256: sha, mtime: 1700000000000, state: 'hot' });
     expect(await s.server.blobs.has(sha)).toBe(true);
-    const r = await get('alice/docs/data.bin');
+    const r = await apiFor(s).get('alice/docs/data.bin');
     expect(r.headers.get('etag')).toBe(`"${sha}"`);
     expect(r.headers.get('accept-ranges')).toBe('bytes');
     expect(await sha256Body(r)).toEqual({ sha256: sha, size: data.length });
     const head = await fetch(`${s.url}/files/alice/docs/data.bin`, { method: 'HEAD', headers: s.auth('alice') });
     expect(head.headers.get('content-length')).toBe(String(data.length));
-    expect((await get('alice/docs/data.bin', { 'If-None-Match': `"${sha}"` })).status).toBe(304);
-    expect((await put('alice/docs/data.bin', data)).status).toBe(200);
+    expect((await apiFor(s).get('alice/docs/data.bin', { 'If-None-Match': `"${sha}"` })).status).toBe(304);
+    expect((await apiFor(s).put('alice/docs/data.bin', data)).status).toBe(200);
   });
 
   it('single and multiple ranges, and 416 past the end', async () => {
-    const one = await get('alice/docs/data.bin', { Range: 'bytes=100000-100099' });
+    const one = await apiFor(s).get('alice/docs/data.bin', { Range: 'bytes=100000-100099' });
     expect(one.status).toBe(206);
     expect(Buffer.from(await one.arrayBuffer())).toEqual(data.subarray(100000, 100100));
-    const tail = await get('alice/docs/data.bin', { Range: 'bytes=-10' });
+    const tail = await apiFor(s).get('alice/docs/data.bin', { Range: 'bytes=-10' });
     expect(Buffer.from(await tail.arrayBuffer())).toEqual(data.subarray(data.length - 10));
-    const multi = await get('alice/docs/data.bin', { Range: 'bytes=0-0,299990-' });
+    const multi = await apiFor(s).get('alice/docs/data.bin', { Range: 'bytes=0-0,299990-' });
     expect(multi.status).toBe(206);
     const parts = parseByteranges(Buffer.from(await multi.arrayBuffer()), multi.headers.get('content-type') ?? '');
     expect(parts.map((p) => p.data)).toEqual([data.subarray(0, 1), data.subarray(299990)]);
-    const past = await get('alice/docs/data.bin', { Range: `bytes=${data.length}-` });
+    const past = await apiFor(s).get('alice/docs/data.bin', { Range: `bytes=${data.length}-` });
     expect(past.status).toBe(416);
     expect(past.headers.get('content-range')).toBe(`bytes */${data.length}`);
   });
 
   it('a digest mismatch stores nothing and leaves nothing temporary', async () => {
     const other = randomBytes(50_000);
-    const mismatch = await put('alice/bad/digest.bin', other, { 'Content-Digest': contentDigest('something else') });
+    const mismatch = await apiFor(s).put('alice/bad/digest.bin', other, { 'Content-Digest': contentDigest('something else') });
     expect(mismatch.status).toBe(400);
     expect(await s.server.blobs.has(sha256(other))).toBe(false);
-    expect((await get('alice/bad/digest.bin')).status).toBe(404);
+    expect((await apiFor(s).get('alice/bad/digest.bin')).status).toBe(404);
     // Nothing temporary was left behind by any of it.
     expect(await s.server.blobs.cleanupTemp()).toBe(0);
   });
 
   it('the same content under another path is stored once; deleting both frees it', async () => {
-    expect((await put('alice/copy/data.bin', data)).status).toBe(201);
+    expect((await apiFor(s).put('alice/copy/data.bin', data)).status).toBe(201);
     const stats = (await (await fetch(`${s.url}/api/stats`, { headers: s.auth('alice') })).json()) as { files: number; blobs: number };
     expect(stats).toMatchObject({ files: 2, blobs: 1 });
     const link = await fetch(`${s.url}/api/link`, {
@@ -116,8 +114,8 @@ describe.each(backends)('handlers on %s', (backend) => {
   });
 
   it('listing, browse page and namespaces: bob cannot read alice', async () => {
-    expect((await put('alice/list/b.txt', 'b')).status).toBe(201);
-    expect((await put('alice/list/a.txt', 'a')).status).toBe(201);
+    expect((await apiFor(s).put('alice/list/b.txt', 'b')).status).toBe(201);
+    expect((await apiFor(s).put('alice/list/a.txt', 'a')).status).toBe(201);
     const list = (await (await fetch(`${s.url}/api/files?prefix=alice/list/`, { headers: s.auth('alice') })).json()) as { items: { path: string }[] };
     expect(list.items.map((i) => i.path)).toEqual(['alice/list/a.txt', 'alice/list/b.txt']);
     const page = await fetch(`${s.url}/browse/alice/list/`, { headers: s.auth('alice') });
@@ -145,7 +143,7 @@ describe.each(backends)('handlers on %s', (backend) => {
       expect(r.status).toBe(204);
       expect(r.headers.get('upload-offset')).toBe(String(to));
     }
-    expect(await sha256Body(await get('alice/tus/t.bin'))).toEqual({ sha256: sha256(body), size: body.length });
+    expect(await sha256Body(await apiFor(s).get('alice/tus/t.bin'))).toEqual({ sha256: sha256(body), size: body.length });
     await expect(s.server.blobs.parts.size(id)).rejects.toThrow();
   });
 
@@ -155,7 +153,7 @@ describe.each(backends)('handlers on %s', (backend) => {
     const r = await fetch(`${s.url}/api/batch`, { method: 'POST', headers: { ...s.auth('alice'), 'Content-Type': 'application/vnd.cloud-backup.batch' }, body: new Uint8Array(Buffer.concat(frames)) });
     expect(r.status).toBe(200);
     expect(((await r.json()) as { results: { status: number }[] }).results.map((x) => x.status)).toEqual([201, 400, 201]);
-    for (const i of [0, 2]) expect((await sha256Body(await get(`alice/batch/f${i}`))).sha256).toBe(sha256(files[i] as Buffer));
-    expect((await get('alice/batch/f1')).status).toBe(404);
+    for (const i of [0, 2]) expect((await sha256Body(await apiFor(s).get(`alice/batch/f${i}`))).sha256).toBe(sha256(files[i] as Buffer));
+    expect((await apiFor(s).get('alice/batch/f1')).status).toBe(404);
   });
 });

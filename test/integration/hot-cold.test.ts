@@ -8,6 +8,7 @@ import { waitFor } from '../helpers/wait.js';
 import { parseByteranges } from '../helpers/multipart.js';
 import type { ApiFile } from '../helpers/api-types.js';
 import { makeDataDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { apiFor } from '../helpers/api.js';
 import { purgeHistory } from '../helpers/history.js';
 
 const MB = 1024 * 1024;
@@ -37,7 +38,6 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
     await waitState(path, 'cold');
   };
   const plainPath = (sha: string) => join(s.dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha);
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${s.url}/files/${path}`, { headers: { ...s.auth('alice'), ...headers } });
 
   beforeAll(async () => {
     scratch = await makeDataDir();
@@ -107,7 +107,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
 
   it('serves full and ranged GETs of the cold file exactly, with the ETag it had when hot', async () => {
     await cold();
-    const full = await get(text.path);
+    const full = await apiFor(s).get(text.path);
     expect(full.status).toBe(200);
     expect(full.headers.get('etag')).toBe(text.etag);
     expect(full.headers.get('content-length')).toBe(String(10 * MB));
@@ -119,7 +119,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
       [10 * MB - 100, 10 * MB - 1],
     ] as const) {
       await cold();
-      const r = await get(text.path, { Range: `bytes=${start}-${end}` });
+      const r = await apiFor(s).get(text.path, { Range: `bytes=${start}-${end}` });
       expect(r.status).toBe(206);
       expect(r.headers.get('content-range')).toBe(`bytes ${start}-${end}/${10 * MB}`);
       expect(r.headers.get('etag')).toBe(text.etag);
@@ -127,7 +127,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
     }
 
     await cold();
-    const multi = await get(text.path, { Range: 'bytes=10-19,3000000-3000099' });
+    const multi = await apiFor(s).get(text.path, { Range: 'bytes=10-19,3000000-3000099' });
     expect(multi.status).toBe(206);
     const parts = parseByteranges(Buffer.from(await multi.arrayBuffer()), multi.headers.get('content-type') ?? '');
     expect(parts.map((p) => p.range)).toEqual([`bytes 10-19/${10 * MB}`, `bytes 3000000-3000099/${10 * MB}`]);
@@ -137,7 +137,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
 
   it('makes the file hot again after a read', async () => {
     await cold();
-    expect((await sha256Body(await get(text.path))).sha256).toBe(text.sha);
+    expect((await sha256Body(await apiFor(s).get(text.path))).sha256).toBe(text.sha);
     await waitFor('promoted: catalog hot and plain form back', async () => {
       const e = await entry(text.path);
       return e.state === 'hot' && existsSync(plainPath(text.sha));
@@ -148,7 +148,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
 
   it('serves two concurrent GETs of one cold file exactly', async () => {
     await cold();
-    const [a, b] = await Promise.all([get(text.path), get(text.path)]);
+    const [a, b] = await Promise.all([apiFor(s).get(text.path), apiFor(s).get(text.path)]);
     const [ha, hb] = await Promise.all([sha256Body(a), sha256Body(b)]);
     expect(ha).toEqual({ sha256: text.sha, size: 10 * MB });
     expect(hb).toEqual({ sha256: text.sha, size: 10 * MB });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { apiFor } from '../helpers/api.js';
 import { purgeHistory } from '../helpers/history.js';
 
 type Who = 'alice' | 'bob' | 'root';
@@ -18,13 +19,11 @@ describe('POST /api/link', () => {
       headers: { ...s.auth(who), 'Content-Type': 'application/json' },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
-  const put = (who: Who, path: string, data: BodyInit) => fetch(`${s.url}/files/${path}`, { method: 'PUT', headers: s.auth(who), body: data });
-  const get = (who: Who, path: string) => fetch(`${s.url}/files/${path}`, { headers: s.auth(who) });
   const stats = async () => (await (await fetch(`${s.url}/api/stats`, { headers: s.auth('root') })).json()) as { blobs: number; files: number };
 
   beforeAll(async () => {
     s = await startTestServer();
-    expect((await put('alice', 'alice/orig/x.bin', x)).status).toBe(201);
+    expect((await apiFor(s, 'alice').put('alice/orig/x.bin', x)).status).toBe(201);
   });
   afterAll(async () => {
     await s.stop();
@@ -35,7 +34,7 @@ describe('POST /api/link', () => {
     const r = await link('alice', { path: 'alice/copies/x again.bin', sha256: sha256(x).toUpperCase(), mtime: 1_650_000_000_000 });
     expect(r.status).toBe(201);
     expect(await r.json()).toMatchObject({ path: 'alice/copies/x again.bin', size: x.length, sha256: sha256(x), mtime: 1_650_000_000_000 });
-    const file = await get('alice', 'alice/copies/x%20again.bin');
+    const file = await apiFor(s, 'alice').get('alice/copies/x%20again.bin');
     expect(file.status).toBe(200);
     expect(sha256(Buffer.from(await file.arrayBuffer()))).toBe(sha256(x));
     const after = await stats();
@@ -49,13 +48,13 @@ describe('POST /api/link', () => {
     expect(theirs.status).toBe(404);
     expect(nobodys.status).toBe(404);
     expect(await theirs.json()).toEqual(await nobodys.json());
-    expect((await get('bob', 'bob/x.bin')).status).toBe(404);
+    expect((await apiFor(s, 'bob').get('bob/x.bin')).status).toBe(404);
   });
 
   it('an admin may link any stored content (into its own namespace)', async () => {
     const r = await link('root', { path: 'root/x.bin', sha256: sha256(x) });
     expect(r.status).toBe(201);
-    expect(sha256(Buffer.from(await (await get('root', 'root/x.bin')).arrayBuffer()))).toBe(sha256(x));
+    expect(sha256(Buffer.from(await (await apiFor(s, 'root').get('root/x.bin')).arrayBuffer()))).toBe(sha256(x));
     expect((await link('root', { path: 'alice/planted.bin', sha256: sha256(x) })).status).toBe(403);
   });
 
@@ -73,31 +72,31 @@ describe('POST /api/link', () => {
     for (const body of bad) expect((await link('alice', body)).status, JSON.stringify(body)).toBe(400);
     const huge = await link('alice', { path: 'alice/a', sha256: sha256(x), pad: 'p'.repeat(100_000) });
     expect(huge.status).toBe(413);
-    expect((await get('alice', 'alice/a')).status).toBe(404);
+    expect((await apiFor(s, 'alice').get('alice/a')).status).toBe(404);
   });
 
   it('refuses a body that is not declared JSON (a cross-site form could send text/plain)', async () => {
-    await put('alice', 'alice/csrf-source.bin', x);
+    await apiFor(s, 'alice').put('alice/csrf-source.bin', x);
     const r = await fetch(`${s.url}/api/link`, {
       method: 'POST',
       headers: { ...s.auth('alice'), 'Content-Type': 'text/plain' },
       body: JSON.stringify({ path: 'alice/csrf.bin', sha256: sha256(x) }),
     });
     expect(r.status).toBe(415);
-    expect((await get('alice', 'alice/csrf.bin')).status).toBe(404);
+    expect((await apiFor(s, 'alice').get('alice/csrf.bin')).status).toBe(404);
   });
 
   it('replacing a file by a link keeps the old content as a version', async () => {
-    expect((await put('alice', 'alice/swap.bin', y)).status).toBe(201);
+    expect((await apiFor(s, 'alice').put('alice/swap.bin', y)).status).toBe(201);
     const before = await stats();
     expect((await link('alice', { path: 'alice/swap.bin', sha256: sha256(x) })).status).toBe(201);
     expect((await stats()).blobs).toBe(before.blobs);
-    expect(sha256(Buffer.from(await (await get('alice', 'alice/swap.bin')).arrayBuffer()))).toBe(sha256(x));
+    expect(sha256(Buffer.from(await (await apiFor(s, 'alice').get('alice/swap.bin')).arrayBuffer()))).toBe(sha256(x));
   });
 
   it("content in the namespace's history links; once no version references it, linking it is 404 again", async () => {
     const z = randomBytes(1000);
-    expect((await put('alice', 'alice/z.bin', z)).status).toBe(201);
+    expect((await apiFor(s, 'alice').put('alice/z.bin', z)).status).toBe(201);
     expect((await fetch(`${s.url}/files/alice/z.bin`, { method: 'DELETE', headers: s.auth('alice') })).status).toBe(204);
     expect((await link('alice', { path: 'alice/z1.bin', sha256: sha256(z) })).status).toBe(201);
     await purgeHistory(s.server, 'alice/z.bin');
