@@ -16,6 +16,7 @@ import { INSTALL_HINT, nginxAvailable, startNginx } from './nginx.js';
 import { hasCommand } from './proc.js';
 import { concurrencyRows } from './rows/concurrency.js';
 import { durableRows } from './rows/durable.js';
+import { historyRows } from './rows/history.js';
 import { hotColdRows } from './rows/hotcold.js';
 import { listingRows } from './rows/listing.js';
 import { memoryRows } from './rows/memory.js';
@@ -34,6 +35,7 @@ const GROUPS: Record<string, RowGroup> = {
   memory: memoryRows,
   hotcold: hotColdRows,
   startup: startupRows,
+  history: historyRows,
 };
 
 async function main(): Promise<number> {

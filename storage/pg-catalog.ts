@@ -25,6 +25,8 @@ export interface PgCatalogOptions {
  * Open with PgCatalog.open(), which runs the migrations; queries are SqlCatalog's.
  */
 export class PgCatalog extends SqlCatalog {
+  declare readonly driver: PgDriver;
+
   private constructor(readonly pool: pg.Pool) {
     super(new PgDriver(pool));
   }

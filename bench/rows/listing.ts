@@ -91,7 +91,7 @@ function makeNginxTree(root: string, count: number): void {
 }
 
 /** Sequential GETs over one keep-alive connection; latencies in ms after a few warm-up calls. */
-async function latencies(agent: http.Agent, url: string, headers: Record<string, string>, n: number): Promise<number[]> {
+export async function latencies(agent: http.Agent, url: string, headers: Record<string, string>, n: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n + 5; i++) {
     const t0 = performance.now();
@@ -102,21 +102,21 @@ async function latencies(agent: http.Agent, url: string, headers: Record<string,
   return out;
 }
 
-/** Seconds to list every file through /api/files pages of 1,000, following nextCursor. */
-async function walkOurs(agent: http.Agent, base: string, prefix: string, headers: Record<string, string>, expect: number): Promise<number> {
+/** Seconds to read every page of `first` (1,000 items per page), following nextCursor; checks the count. */
+export async function walkPages(agent: http.Agent, first: string, headers: Record<string, string>, expect: number): Promise<number> {
   const t0 = performance.now();
   let cursor: string | null = null;
   let seen = 0;
   for (let page = 0; page <= expect / 1000 + 1; page++) {
-    const url = `${base}/api/files?prefix=${encodeURIComponent(prefix)}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const r = await request(agent, { method: 'GET', url, headers, keepBytes: 4 << 20 });
+    const url = `${first}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const r = await request(agent, { method: 'GET', url, headers, keepBytes: 8 << 20 });
     if (r.status !== 200) throw new Error(`HTTP ${r.status} from ${url}`);
     const body = JSON.parse(r.body.toString()) as { items: unknown[]; nextCursor: string | null };
     seen += body.items.length;
     cursor = body.nextCursor;
     if (!cursor) break;
   }
-  if (seen !== expect) throw new Error(`the walk saw ${seen} files, expected ${expect}`);
+  if (seen !== expect) throw new Error(`the walk of ${first} saw ${seen} items, expected ${expect}`);
   return (performance.now() - t0) / 1000;
 }
 
@@ -149,7 +149,7 @@ export const listingRows: RowGroup = async (ctx: BenchContext) => {
     const apiUrl = `${s.url}/api/files?prefix=${encodeURIComponent(`${client}/big/${mid}/`)}&limit=1000`;
     const api = summarize(await latencies(agent, apiUrl, owner, reqs));
     const html = summarize(await latencies(agent, `${s.url}/browse/${client}/big/${mid}/`, owner, reqs));
-    const walk = await walkOurs(agent, s.url, `${client}/`, owner, count);
+    const walk = await walkPages(agent, `${s.url}/api/files?prefix=${encodeURIComponent(`${client}/`)}&limit=1000`, owner, count);
     let ng: { api: ReturnType<typeof summarize>; html: ReturnType<typeof summarize>; walk: number } | null = null;
     if (nginx) {
       ctx.log(`listing: ${count} empty files for nginx autoindex`);

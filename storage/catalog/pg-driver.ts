@@ -20,16 +20,24 @@ export function pgPool(url: string, max: number): pg.Pool {
 /** SqlDriver over a node-postgres pool; a transaction holds one connection from the pool. */
 export class PgDriver implements SqlDriver {
   readonly dialect: SqlDialect = { name: 'pg', likeFolded: 'ilike', greatest: 'greatest', forUpdate: ' for update' };
+  /** Told each statement outside a transaction before it runs (tests read query plans with it). */
+  trace?: (sql: string, params: unknown[]) => void;
 
   constructor(readonly pool: pg.Pool) {}
 
+  private rendered(q: SQL): { sql: string; params: unknown[] } {
+    const r = render.sqlToQuery(q);
+    this.trace?.(r.sql, r.params);
+    return r;
+  }
+
   async all(q: SQL): Promise<Row[]> {
-    const { sql, params } = render.sqlToQuery(q);
+    const { sql, params } = this.rendered(q);
     return (await this.pool.query(sql, params)).rows as Row[];
   }
 
   async run(q: SQL): Promise<number> {
-    const { sql, params } = render.sqlToQuery(q);
+    const { sql, params } = this.rendered(q);
     return (await this.pool.query(sql, params)).rowCount ?? 0;
   }
 

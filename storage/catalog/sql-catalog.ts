@@ -197,9 +197,26 @@ const where = (conds: SQL[]): SQL => (conds.length ? sql` where ${sql.join(conds
 
 /** `column` starts with `prefix`: a range on the column's index (case-sensitive), LIKE to be exact. */
 export function prefixCondition(column: SQL, prefix: string): SQL {
-  const end = prefixEnd(prefix);
-  const range = end === null ? sql`${column} >= ${prefix}` : sql`${column} >= ${prefix} and ${column} < ${end}`;
-  return sql`${range} and ${column} like ${likePrefix(prefix)} escape '\\'`;
+  return pageCondition(column, prefix, undefined) ?? sql`1 = 1`;
+}
+
+/**
+ * A page of a listing by path: under `prefix` (when not ''), after the cursor `after`. One
+ * lower bound only: given `path >= prefix and path > after`, SQLite seeks on the first and
+ * steps over every row before the cursor, which made a walk quadratic. Byte order, as the
+ * catalogs compare (SQLite BINARY, PostgreSQL COLLATE "C").
+ */
+export function pageCondition(column: SQL, prefix: string, after: string | undefined): SQL | undefined {
+  const fromCursor = after !== undefined && (prefix === '' || Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0);
+  const conds: SQL[] = [];
+  if (fromCursor) conds.push(sql`${column} > ${after}`);
+  if (prefix !== '') {
+    if (!fromCursor) conds.push(sql`${column} >= ${prefix}`);
+    const end = prefixEnd(prefix);
+    if (end !== null) conds.push(sql`${column} < ${end}`);
+    conds.push(sql`${column} like ${likePrefix(prefix)} escape '\\'`);
+  }
+  return conds.length ? sql.join(conds, sql` and `) : undefined;
 }
 
 const BOOL = (b: boolean) => (b ? 1 : 0);
@@ -473,11 +490,9 @@ export class SqlCatalog implements Catalog {
 
   async listFiles(query: ListFilesQuery): Promise<FileEntry[]> {
     if (query.at !== undefined) return this.listFilesAt({ ...query, at: query.at });
-    const conds: SQL[] = [];
     // The range uses the path index and is case-sensitive; LIKE alone matched 'Alice/' for 'alice/'.
-    if (query.prefix) conds.push(prefixCondition(sql.raw('f.path'), query.prefix));
-    if (query.after !== undefined) conds.push(sql`f.path > ${query.after}`);
-    const rows = await this.driver.all(sql`select ${ENTRY} from ${FILES_WITH_BLOBS}${where(conds)} order by f.path limit ${query.limit}`);
+    const cond = pageCondition(sql.raw('f.path'), query.prefix, query.after);
+    const rows = await this.driver.all(sql`select ${ENTRY} from ${FILES_WITH_BLOBS}${where(cond ? [cond] : [])} order by f.path limit ${query.limit}`);
     return rows.map(toEntry);
   }
 
@@ -491,9 +506,8 @@ export class SqlCatalog implements Catalog {
     let after = query.after;
     const chunk = Math.min(Math.max(query.limit, 50), 1000);
     for (;;) {
-      const conds: SQL[] = [];
-      if (query.prefix) conds.push(prefixCondition(sql.raw('path'), query.prefix));
-      if (after !== undefined) conds.push(sql`path > ${after}`);
+      const cond = pageCondition(sql.raw('path'), query.prefix, after);
+      const conds = cond ? [cond] : [];
       // A left join: one row per path of the chunk, so the last row is where the next chunk starts.
       const rows = await this.driver.all(sql`
         select p.path as "chunkPath", ${VERSION_ENTRY}
@@ -521,7 +535,11 @@ export class SqlCatalog implements Catalog {
     if (query.before !== undefined) {
       const id = versionId(query.before);
       if (id === undefined) return [];
+      // Within a path time never goes back as ids grow, so the cursor's time bounds the rest:
+      // the index seeks there instead of stepping over every newer version (a cursor version
+      // pruned meanwhile leaves only the id test, still right).
       conds.push(sql`id < ${id}`);
+      conds.push(sql`uploaded_at <= coalesce((select c.uploaded_at from versions c where c.id = ${id}), ${Number.MAX_SAFE_INTEGER})`);
     }
     return (await this.driver.all(sql`select ${VERSION} from versions v${where(conds)} order by ${NEWEST_FIRST} limit ${query.limit}`)).map(toVersion);
   }
@@ -534,9 +552,8 @@ export class SqlCatalog implements Catalog {
   }
 
   async listDeleted(query: { prefix: string; limit: number; after?: string }): Promise<DeletedEntry[]> {
-    const conds: SQL[] = [];
-    if (query.prefix) conds.push(prefixCondition(sql.raw('t.path'), query.prefix));
-    if (query.after !== undefined) conds.push(sql`t.path > ${query.after}`);
+    const cond = pageCondition(sql.raw('t.path'), query.prefix, query.after);
+    const conds = cond ? [cond] : [];
     const rows = await this.driver.all(sql`
       select t.path, t.deleted_at as "deletedAt", t.version_id as "deletedVersion", v.id as "version", v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt"
       from trash t join versions v on v.id = t.last_version_id${where(conds)} order by t.path limit ${query.limit}`);

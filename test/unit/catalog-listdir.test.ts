@@ -1,25 +1,10 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Catalog, DirSort } from '../../storage/catalog.js';
-import { PgCatalog } from '../../storage/pg-catalog.js';
 import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-
-let pgServer: TestPostgres | undefined;
-afterAll(async () => {
-  await pgServer?.stop();
-});
+import { bothCatalogs } from '../helpers/catalogs.js';
 
 /** The same listing tests on both catalogs (PostgreSQL when its binaries are here). */
-const backends: [string, () => Promise<Catalog>][] = [['SqliteCatalog', async () => new SqliteCatalog({ file: ':memory:' })]];
-if (!postgresUnavailable()) {
-  backends.push([
-    'PgCatalog',
-    async () => {
-      pgServer ??= await startPostgres();
-      return PgCatalog.open({ url: await pgServer.createDatabase(), max: 2 });
-    },
-  ]);
-}
+const backends: [string, () => Promise<Catalog>][] = bothCatalogs();
 
 const SHA = (i: number) => i.toString(16).padStart(64, '0');
 
