@@ -42,6 +42,8 @@ export class DiskBlobStore implements BlobStore {
   /** Plain and compressed forms of blobs, and the swap journal in `<root>/swaps`. */
   readonly forms: DiskBlobForms;
   readonly inventory: DiskInventory;
+  /** One bit per `ab/cd` blob folder (65,536 of them, 8 KiB) that this process knows exists. */
+  readonly #knownDirs = new Uint8Array(65_536 / 8);
 
   constructor(options: DiskBlobStoreOptions) {
     this.root = options.root;
@@ -132,14 +134,33 @@ export class DiskBlobStore implements BlobStore {
   async #install(temp: TempBlob, deferSync: boolean): Promise<void> {
     const dir = this.dirOf(temp.sha256);
     try {
-      await mkdir(dir, { recursive: true });
-      await rename(temp.id, this.plainPath(temp.sha256));
+      await this.#renameIntoFolder(temp.id, this.plainPath(temp.sha256), temp.sha256);
       if (this.durable && !deferSync) await syncDir(dir);
     } catch (err) {
       await this.discard(temp);
       if (isDiskFull(err)) throw new InsufficientStorageError();
       throw err;
     }
+  }
+
+  /**
+   * Renames into the blob's folder, creating it only when this process has not seen it yet (a
+   * recursive mkdir is two system calls and a thread-pool round trip per commit); a folder removed
+   * behind our back shows as ENOENT and is created again.
+   */
+  async #renameIntoFolder(from: string, to: string, sha256: string): Promise<void> {
+    const slot = Number.parseInt(sha256.slice(0, 4), 16);
+    const bit = 1 << (slot & 7);
+    const known = ((this.#knownDirs[slot >> 3] as number) & bit) !== 0;
+    if (!known) await mkdir(this.dirOf(sha256), { recursive: true });
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if (!known || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(this.dirOf(sha256), { recursive: true });
+      await rename(from, to);
+    }
+    this.#knownDirs[slot >> 3] = (this.#knownDirs[slot >> 3] as number) | bit;
   }
 
   async discard(temp: TempBlob): Promise<void> {
