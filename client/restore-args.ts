@@ -27,7 +27,8 @@ Writes the remote folder into <local folder> with each file's content and modifi
 verified by SHA-256. Run again, it skips what is already right and finishes what was cut off.
 
   --at TIME            the folder as it was at TIME: ms since the epoch or ISO 8601
-                       (2026-12-01T14:30, 2026-12-01T14:30:00Z); default: now
+                       (2026-12-01T14:30:00Z; without a zone, as 2026-12-01T14:30 or
+                       2026-12-01, this machine's local time); default: now
   --server URL         server address (env CB_SERVER; default ${DEFAULTS.server})
   --token-file PATH    a file holding this client's token (env CB_TOKEN_FILE)
   --token TOKEN        the token itself (env CB_TOKEN); prefer the file or the variable:
@@ -44,7 +45,11 @@ Exit codes: 0 everything restored, 1 something was not, 2 bad usage.`;
 const MIN_PLAUSIBLE_MS = 100_000_000_000;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/iu;
 
-/** `--at`: ms since the epoch, or ISO 8601 (a date-time without offset is local time). */
+/**
+ * `--at`: ms since the epoch, or ISO 8601. Without a zone (`2026-11-30T10:00`, and a bare date
+ * too, which Date.parse alone would read as UTC) it is this machine's local time, as a user
+ * means it; the restore's first line prints the instant in UTC. The HTTP API reads zoneless as UTC.
+ */
 export function parseTime(flag: string, value: string): number {
   const v = value.trim();
   if (/^\d+$/u.test(v)) {
@@ -54,7 +59,7 @@ export function parseTime(flag: string, value: string): number {
     return ms;
   }
   if (ISO_8601.test(v)) {
-    const ms = Date.parse(v.replace(' ', 'T'));
+    const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/u.test(v) ? `${v}T00:00` : v.replace(' ', 'T'));
     if (Number.isFinite(ms)) return ms;
   }
   throw new UsageError(`${flag}: expected ms since the epoch or an ISO 8601 time like 2026-12-01T14:30:00Z, got "${value}"`);

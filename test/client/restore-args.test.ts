@@ -1,7 +1,12 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { ArgsEnv } from '../../client/args.js';
 import { UsageError } from '../../client/errors.js';
 import { parseRemoteFolder, parseRestoreArgs, parseTime, type RestoreConfig } from '../../client/restore-args.js';
+import { ROOT } from '../helpers/server.js';
+
+const execFileP = promisify(execFile);
 
 const linux: ArgsEnv = { env: {}, cwd: '/home/me', homedir: '/home/me', platform: 'linux' };
 const windows: ArgsEnv = { env: {}, cwd: 'C:\\Users\\me', homedir: 'C:\\Users\\me', platform: 'win32' };
@@ -19,14 +24,28 @@ describe('parseTime', () => {
     ['2026-12-01T14:30:00Z', Date.UTC(2026, 11, 1, 14, 30)],
     ['2026-12-01T14:30:00.250Z', Date.UTC(2026, 11, 1, 14, 30, 0, 250)],
     ['2026-12-01T14:30:00+02:00', Date.UTC(2026, 11, 1, 12, 30)],
-    ['2026-12-01', Date.UTC(2026, 11, 1)],
-    // Without an offset ISO 8601 means local time.
+    // Without an offset ISO 8601 means local time, a bare date too (Date.parse reads that as UTC).
+    ['2026-12-01', new Date(2026, 11, 1).getTime()],
     ['2026-12-01T14:30', new Date(2026, 11, 1, 14, 30).getTime()],
     ['2026-12-01 14:30:05', new Date(2026, 11, 1, 14, 30, 5).getTime()],
   ])('%s -> %i', (v, ms) => expect(parseTime('--at', v)).toBe(ms));
 
   it.each(['', 'yesterday', '1764680000', '12', '2026-13-01', '2026-12-01T25:00', '01/12/2026', '1e12', '99999999999999999999'])('refuses %j', (v) => {
     expect(() => parseTime('--at', v)).toThrow(UsageError);
+  });
+
+  // This process may well run in UTC, where local and UTC agree: ask children with a zone set.
+  it.each([
+    ['Asia/Kolkata', '2026-11-30T10:00', Date.UTC(2026, 10, 30, 4, 30)],
+    ['Asia/Kolkata', '2026-11-30', Date.UTC(2026, 10, 29, 18, 30)],
+    ['America/New_York', '2026-11-30 10:00:05.5', Date.UTC(2026, 10, 30, 15, 0, 5, 500)],
+    ['America/New_York', '2026-07-01T10:00', Date.UTC(2026, 6, 1, 14, 0)],
+    ['America/New_York', '2026-11-30T10:00Z', Date.UTC(2026, 10, 30, 10, 0)],
+    ['America/New_York', '2026-11-30T10:00+01:00', Date.UTC(2026, 10, 30, 9, 0)],
+  ])('TZ=%s: %s is %i', async (tz, value, ms) => {
+    const code = `import { parseTime } from './client/restore-args.ts'; console.log(parseTime('--at', process.argv[1]));`;
+    const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, value], { cwd: ROOT, env: { ...process.env, TZ: tz } });
+    expect(Number(stdout.trim())).toBe(ms);
   });
 
   it('says so when a number looks like seconds', () => {

@@ -124,6 +124,15 @@ describe('the tree at a time, the trash, restore', () => {
     ]);
     expect(then[0]?.version).toBe(a1.version);
     expect((await listAt('alice/t/', new Date(t1).toISOString())).map((i) => i.path)).toEqual(['alice/t/a.txt', 'alice/t/b.txt']);
+    // A time without a zone is UTC, whatever the server's zone (Node reads TZ when it changes).
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata';
+    try {
+      expect((await listAt('alice/t/', new Date(t1).toISOString().slice(0, -1))).map((i) => i.path)).toEqual(['alice/t/a.txt', 'alice/t/b.txt']);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
     expect((await listAt('alice/t/')).map((i) => i.path)).toEqual(['alice/t/a.txt', 'alice/t/c.txt']);
     expect(await listAt('alice/t/', 0)).toEqual([]);
     for (const bad of ['yesterday', '2026-13-45', '-5', '']) expect((await api(`files?prefix=alice/t/&at=${bad}`)).status).toBe(400);

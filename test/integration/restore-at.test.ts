@@ -102,6 +102,15 @@ describe('npm run restore --at', () => {
     expect(r2.code, r2.output).toBe(0);
     expect(await tree(out2)).toEqual(snap2);
 
+    // A zoneless time is the local time of the machine running the restore (here a child in
+    // Kolkata, UTC+05:30), and the first line says which instant that was.
+    const out2b = join(base, 'out2b');
+    const kolkata = new Date(at2 + 330 * 60_000).toISOString().slice(0, -1);
+    const r2b = await runClient(['alice/Photos', out2b, '--at', kolkata, '--server', s.url], { CB_TOKEN: s.tokens.alice, TZ: 'Asia/Kolkata' }, 120_000, spawnRestore);
+    expect(r2b.code, r2b.output).toBe(0);
+    expect(r2b.output.split('\n')[0]).toContain(`as at ${new Date(at2).toISOString()} from`);
+    expect(await tree(out2b)).toEqual(snap2);
+
     const out3 = join(base, 'out3');
     const r3 = await restore(['alice/Photos', out3]);
     expect(r3.code, r3.output).toBe(0);
