@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseDuration, parseSize } from '../shared/units.js';
-import type { AppConfig } from '../handlers/deps.js';
+import type { AppConfig } from '../core/deps.js';
 import { LOG_FORMATS, type LogFormat } from './node/log-lines.js';
 
 /**
@@ -42,7 +42,7 @@ export interface ServerConfig {
   logFormat: LogFormat;
   /** One line per request. */
   accessLog: boolean;
-  /** Retention windows (storage/retention.ts); 0 turns one off. */
+  /** Retention windows (storage/history/retention.ts); 0 turns one off. */
   keepAllMs: number;
   keepDailyMs: number;
   keepWeeklyMs: number;

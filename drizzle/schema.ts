@@ -18,7 +18,7 @@ export const clients = sqliteTable('clients', {
    * that adds or removes versions so that a quota check reads one row instead of summing.
    */
   usedBytes: integer('used_bytes').notNull().default(0),
-  /** Server time of its latest authenticated request, written at most once a minute (storage/seen-tracker.ts). */
+  /** Server time of its latest authenticated request, written at most once a minute (storage/clients/seen-tracker.ts). */
   lastSeen: integer('last_seen'),
 });
 
@@ -168,7 +168,7 @@ export const roots = sqliteTable(
     /** Full path of the remote folder, namespace first ('alice/docs'; 'alice' for the whole namespace). */
     path: text('path').primaryKey(),
     namespace: text('namespace').notNull(),
-    /** Who writes here: a hash of the host name and the absolute folder (handlers/roots.ts). */
+    /** Who writes here: a hash of the host name and the absolute folder (handlers/api/roots.ts). */
     sourceId: text('source_id').notNull(),
     host: text('host').notNull(),
     folder: text('folder').notNull(),

@@ -1,19 +1,19 @@
 import { Hono } from 'hono';
-import { apiRoutes } from './api.js';
-import { batchRoutes } from './batch.js';
+import { apiRoutes } from './api/api.js';
+import { batchRoutes } from './files/batch.js';
 import { requireAuth } from './auth.js';
 import { assetRoutes } from './browse/assets.js';
 import { browseRoutes } from './browse/routes.js';
-import type { AppDeps } from './deps.js';
-import { errorResponse } from './error-response.js';
-import { fileRoutes } from './files.js';
-import { assertNoDotSegments } from './path.js';
-import { metricsRoutes } from './metrics.js';
-import { tagRequests } from './request-tags.js';
-import { historyRoutes } from './history.js';
-import { passRoutes } from './passes.js';
-import { rootRoutes } from './roots.js';
-import { securityHeaders } from './security-headers.js';
+import type { AppDeps } from '../core/deps.js';
+import { errorResponse } from './http/error-response.js';
+import { fileRoutes } from './files/files.js';
+import { assertNoDotSegments } from '../core/path.js';
+import { metricsRoutes } from './api/metrics.js';
+import { tagRequests } from './http/request-tags.js';
+import { historyRoutes } from './api/history.js';
+import { passRoutes } from './api/passes.js';
+import { rootRoutes } from './api/roots.js';
+import { securityHeaders } from './http/security-headers.js';
 import { tusRoutes } from './tus/routes.js';
 
 /**

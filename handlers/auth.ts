@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { ForbiddenError, UnauthorizedError } from '../storage/errors.js';
-import type { AppDeps } from './deps.js';
+import { ForbiddenError, UnauthorizedError } from '../core/errors.js';
+import type { AppDeps } from '../core/deps.js';
 
 /** Who is asking. Set on the context by the auth middleware. */
 export interface Principal {

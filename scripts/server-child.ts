@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { catalogFile } from '../adapters/node/backends.js';
 import { createClient } from '../adapters/node/tokens.js';
-import { SqliteCatalog } from '../storage/sqlite-catalog.js';
+import { SqliteCatalog } from '../storage/catalog/sqlite/sqlite-catalog.js';
 
 /** The port of `child`'s `listening on http://host:PORT` line; rejects (with its output) if it exits or stays silent. */
 export function listeningPort(child: ChildProcess, output: () => string, timeoutMs: number): Promise<number> {

@@ -1,5 +1,5 @@
 import { pickSpec, readSpec, SERVER_SPEC } from '../config-spec.js';
-import type { RetentionPolicy } from '../../storage/retention.js';
+import type { RetentionPolicy } from '../../storage/history/retention.js';
 
 /** What the Lambda functions read from their environment. */
 export interface LambdaConfig {

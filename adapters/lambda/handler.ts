@@ -1,8 +1,8 @@
 import { handle } from 'hono/aws-lambda';
 import { createApp } from '../../handlers/app.js';
-import type { AppDeps } from '../../handlers/deps.js';
-import { AccessTracker } from '../../storage/access-tracker.js';
-import { promoteBlob } from '../../storage/form-swap.js';
+import type { AppDeps } from '../../core/deps.js';
+import { AccessTracker } from '../../storage/hot-cold/access-tracker.js';
+import { promoteBlob } from '../../storage/hot-cold/form-swap.js';
 
 export type LambdaHandler = ReturnType<typeof handle>;
 

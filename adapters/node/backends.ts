@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import type { BlobStore } from '../../storage/blob-store.js';
-import type { Catalog } from '../../storage/catalog.js';
-import { DiskBlobStore } from '../../storage/disk-blob-store.js';
-import { KeyedMutex } from '../../storage/keyed-mutex.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import type { BlobStore } from '../../storage/blobs/blob-store.js';
+import type { Catalog } from '../../storage/catalog/catalog.js';
+import { DiskBlobStore } from '../../storage/blobs/disk/disk-blob-store.js';
+import { KeyedMutex } from '../../storage/locks/keyed-mutex.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { prepareDataDir } from './startup-checks.js';
 

@@ -1,14 +1,14 @@
 import { stat } from 'node:fs/promises';
 import type { SqlCatalog } from '../../storage/catalog/sql-catalog.js';
 import { SqlIntegrity } from '../../storage/catalog/sql-integrity.js';
-import { DiskSpaceReserve } from '../../storage/disk-space-reserve.js';
-import type { Finding } from '../../storage/fsck.js';
-import { FINDINGS_KEPT, runFsck } from '../../storage/fsck-run.js';
+import { DiskSpaceReserve } from '../../storage/space/disk-space-reserve.js';
+import type { Finding } from '../../storage/fsck/fsck.js';
+import { FINDINGS_KEPT, runFsck } from '../../storage/fsck/fsck-run.js';
 import { openBlobStore } from './backends.js';
 import { redactUrl } from './redact-url.js';
 import type { ServerConfig } from './config.js';
 import { liveServerPid } from './pid-file.js';
-import { claimForRepair } from '../../storage/pg-presence.js';
+import { claimForRepair } from '../../storage/locks/pg-presence.js';
 
 export interface FsckFlags {
   repair: boolean;
@@ -31,7 +31,7 @@ async function heldReserve(dataDir: string): Promise<DiskSpaceReserve | undefine
  * repaired); 1: problems remain; 2: refused (a server is running and --repair was asked).
  *
  * Running servers are seen through server.pid in the data dir and, with a PostgreSQL catalog,
- * through its serving lock (storage/pg-presence.ts), which --repair holds exclusively while it
+ * through its serving lock (storage/locks/pg-presence.ts), which --repair holds exclusively while it
  * works, so that no server starts meanwhile.
  */
 export async function fsckCommand(

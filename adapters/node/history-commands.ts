@@ -1,4 +1,4 @@
-import type { Catalog } from '../../storage/catalog.js';
+import type { Catalog } from '../../storage/catalog/catalog.js';
 import type { ServerConfig } from './config.js';
 import { openBackends } from './backends.js';
 import { liveServerPid } from './pid-file.js';

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { MetricsExposition } from '../../handlers/deps.js';
-import type { Catalog } from '../../storage/catalog.js';
-import type { SweepReport } from '../../storage/sweeper.js';
+import type { MetricsExposition } from '../../core/deps.js';
+import type { Catalog } from '../../storage/catalog/catalog.js';
+import type { SweepReport } from '../../storage/hot-cold/sweeper.js';
 import type { RequestRecord } from './request-measure.js';
 
 export type Transfer = 'upload' | 'download';

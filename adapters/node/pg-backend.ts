@@ -1,6 +1,6 @@
-import { PgCatalog } from '../../storage/pg-catalog.js';
-import { PgKeyedMutex } from '../../storage/pg-keyed-mutex.js';
-import { holdServingLock } from '../../storage/pg-presence.js';
+import { PgCatalog } from '../../storage/catalog/pg/pg-catalog.js';
+import { PgKeyedMutex } from '../../storage/locks/pg-keyed-mutex.js';
+import { holdServingLock } from '../../storage/locks/pg-presence.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { redactUrl } from './redact-url.js';
 

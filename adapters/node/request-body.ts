@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2Bindings, HttpBindings } from '@hono/node-server';
-import { DEFAULT_READ_AHEAD, webFromNode } from '../../storage/web-from-node.js';
+import { DEFAULT_READ_AHEAD, webFromNode } from '../../storage/blobs/web-from-node.js';
 import { discardRest, DRAIN_LIMITS, type DrainLimits } from './body-drain.js';
 
 type Bindings = HttpBindings | Http2Bindings;

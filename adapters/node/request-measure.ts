@@ -1,5 +1,5 @@
 import type { Http2Bindings, HttpBindings } from '@hono/node-server';
-import type { RequestObserver, RequestTags } from '../../handlers/deps.js';
+import type { RequestObserver, RequestTags } from '../../core/deps.js';
 
 type Bindings = HttpBindings | Http2Bindings;
 type Fetch = (req: Request, env: Bindings) => Response | Promise<Response>;

@@ -1,7 +1,7 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { S3BlobStore } from '../../storage/s3-blob-store.js';
-import { createS3Client, type S3Settings } from '../../storage/s3-client.js';
-import { classifyS3Error } from '../../storage/s3-errors.js';
+import { S3BlobStore } from '../../storage/blobs/s3/s3-blob-store.js';
+import { createS3Client, type S3Settings } from '../../storage/blobs/s3/s3-client.js';
+import { classifyS3Error } from '../../storage/blobs/s3/s3-errors.js';
 import { ConfigError, type ServerConfig } from './config.js';
 
 /** The S3 settings of a server config; credentials come from the SDK's default chain. */

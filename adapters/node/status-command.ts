@@ -1,6 +1,6 @@
 import { humanSize } from '../../shared/units.js';
-import { collectHealth, formatAge, type ClientHealth } from '../../storage/backup-health.js';
-import type { Catalog, PassRecord } from '../../storage/catalog.js';
+import { collectHealth, formatAge, type ClientHealth } from '../../storage/clients/backup-health.js';
+import type { Catalog, PassRecord } from '../../storage/catalog/catalog.js';
 
 /** '2026-12-03 10:15Z (2h 5m ago)'; '-' for never. */
 function when(at: number | null | undefined, now: number): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../../handlers/auth.js';
-import type { Catalog } from '../../storage/catalog.js';
+import type { Catalog } from '../../storage/catalog/catalog.js';
 
 /** A new token: `cb_<16 hex id>.<32 random bytes, base64url>`. */
 export function newToken(): { token: string; tokenId: string } {

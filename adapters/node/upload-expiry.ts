@@ -1,4 +1,4 @@
-import type { AppDeps } from '../../handlers/deps.js';
+import type { AppDeps } from '../../core/deps.js';
 import { reclaimExpiredUploads, reclaimIntervalMs } from '../../handlers/tus/expire.js';
 
 export interface ReclaimSchedule {

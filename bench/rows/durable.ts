@@ -8,7 +8,7 @@
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { syncDir } from '../../storage/disk-blob-store.js';
+import { syncDir } from '../../storage/blobs/disk/disk-blob-store.js';
 import { sizeLabel, type BenchContext, type RowGroup } from '../context.js';
 import { writeSmallTree } from '../data.js';
 import { startOurServer } from '../our-server.js';

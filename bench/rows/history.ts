@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { catalogFile } from '../../adapters/node/server.js';
 import { blobs, dirs, files, trash, versions } from '../../drizzle/schema.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import type { BenchContext, RowGroup } from '../context.js';
 import { request } from '../load.js';
 import { startOurServer } from '../our-server.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { DiskBlobStore } from '../../storage/disk-blob-store.js';
+import { DiskBlobStore } from '../../storage/blobs/disk/disk-blob-store.js';
 import { run } from '../children.js';
 import { sizeLabel, type BenchContext, type RowGroup } from '../context.js';
 import { curl } from '../curl.js';

@@ -11,7 +11,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { blobs, dirs, files } from '../../drizzle/schema.js';
 import { catalogFile } from '../../adapters/node/server.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import type { BenchContext, RowGroup } from '../context.js';
 import { request } from '../load.js';
 import type { Nginx } from '../nginx.js';

@@ -1,6 +1,6 @@
-import { formatAge, type ClientHealth } from '../../storage/backup-health.js';
-import type { PassRecord } from '../../storage/catalog.js';
-import { escapeHtml } from '../html.js';
+import { formatAge, type ClientHealth } from '../../storage/clients/backup-health.js';
+import type { PassRecord } from '../../storage/catalog/catalog.js';
+import { escapeHtml } from '../http/html.js';
 import { renderDocument, sizeHtml, timeHtml, type PageAssets } from './page.js';
 
 /** What the /health page shows; built by routes.ts from the same data as GET /api/health. */

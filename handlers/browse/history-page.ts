@@ -1,5 +1,5 @@
-import { escapeHtml } from '../html.js';
-import { encodePath } from '../path.js';
+import { escapeHtml } from '../http/html.js';
+import { encodePath } from '../../core/path.js';
 
 /**
  * The empty shells of the history views (history.js fills them from the v2 API). They are all

@@ -1,6 +1,6 @@
-import type { DirListing, DirSort, FileEntry } from '../../storage/catalog.js';
-import { BadRequestError } from '../../storage/errors.js';
-import { fileJson, type Viewer } from '../file-view.js';
+import type { DirListing, DirSort, FileEntry } from '../../storage/catalog/catalog.js';
+import { BadRequestError } from '../../core/errors.js';
+import { fileJson, type Viewer } from '../files/file-view.js';
 
 /** Rows per page, HTML and JSON alike: small enough to render fast, large enough to scroll. */
 export const PAGE_SIZE = 200;

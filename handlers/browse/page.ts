@@ -1,7 +1,7 @@
-import type { DirListing, DirSort, FileEntry, Stats } from '../../storage/catalog.js';
+import type { DirListing, DirSort, FileEntry, Stats } from '../../storage/catalog/catalog.js';
 import { humanSize } from '../../shared/units.js';
-import { escapeHtml } from '../html.js';
-import { encodePath } from '../path.js';
+import { escapeHtml } from '../http/html.js';
+import { encodePath } from '../../core/path.js';
 import { renderHistoryPanels, renderHistoryTools, versionsButton } from './history-page.js';
 import type { ListingParams } from './listing.js';
 
@@ -66,7 +66,7 @@ export function sizeHtml(bytes: number): string {
 
 /**
  * Hot/cold badge with what the file takes in storage, for an admin; for a client, the file's own
- * heat (handlers/file-view.ts: the stored form is shared with other namespaces).
+ * heat (handlers/files/file-view.ts: the stored form is shared with other namespaces).
  */
 export function storageHtml(f: Pick<FileEntry, 'state' | 'size' | 'storedSize'>, user: { admin: boolean }): string {
   if (!user.admin) {

@@ -1,16 +1,16 @@
 import { Hono, type Context } from 'hono';
-import { AppError, NotFoundError } from '../../storage/errors.js';
+import { AppError, NotFoundError } from '../../core/errors.js';
 import { assertRead, type Principal } from '../auth.js';
-import { listingSeenBy, statsSeenBy, viewerOf } from '../file-view.js';
-import type { AppDeps } from '../deps.js';
-import { rawPathAfter } from '../files.js';
-import { parseMoment } from '../moment.js';
-import { parseFilePath } from '../path.js';
+import { listingSeenBy, statsSeenBy, viewerOf } from '../files/file-view.js';
+import type { AppDeps } from '../../core/deps.js';
+import { rawPathAfter } from '../files/files.js';
+import { parseMoment } from '../api/moment.js';
+import { parseFilePath } from '../../core/path.js';
 import { ASSET_URLS } from './assets.js';
 import { listingJson, PAGE_SIZE, parseListingParams } from './listing.js';
 import { folderHref, listingHref, renderListingPage, renderMessagePage, renderRows, renderSummary } from './page.js';
 import { htmlResponse, jsonResponse } from './security.js';
-import { healthOf } from '../passes.js';
+import { healthOf } from '../api/passes.js';
 import { renderHealthPage } from './health-page.js';
 import { folderHeld, zipHeaders, zipResponse } from './zip.js';
 

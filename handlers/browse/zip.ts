@@ -1,8 +1,8 @@
 import { makeZip } from 'client-zip';
-import type { FileEntry } from '../../storage/catalog.js';
-import { NotFoundError } from '../../storage/errors.js';
-import { contentDisposition } from '../content-disposition.js';
-import type { AppDeps } from '../deps.js';
+import type { FileEntry } from '../../storage/catalog/catalog.js';
+import { NotFoundError } from '../../core/errors.js';
+import { contentDisposition } from '../http/content-disposition.js';
+import type { AppDeps } from '../../core/deps.js';
 import { zipEntryName } from './zip-names.js';
 
 /** Catalog rows fetched per query while zipping: bounded memory whatever the folder holds. */

@@ -1,5 +1,5 @@
 import type { Handler } from 'hono';
-import type { AppDeps } from '../deps.js';
+import type { AppDeps } from '../../core/deps.js';
 import type { UploadGate } from './upload-lock.js';
 import type { UploadQuota } from './upload-quota.js';
 import { dropUpload, findOwnUpload, loadOwnUpload } from './uploads.js';

@@ -1,4 +1,4 @@
-import type { AppDeps } from '../deps.js';
+import type { AppDeps } from '../../core/deps.js';
 import { uploadLockKey } from './upload-lock.js';
 import { dropUpload, isExpired } from './uploads.js';
 

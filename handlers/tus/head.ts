@@ -1,5 +1,5 @@
 import type { Handler } from 'hono';
-import type { AppDeps } from '../deps.js';
+import type { AppDeps } from '../../core/deps.js';
 import type { UploadGate } from './upload-lock.js';
 import { findOwnUpload, loadOwnUpload, progressHeaders } from './uploads.js';
 

@@ -1,5 +1,5 @@
-import { BadRequestError, PreconditionFailedError, UnsupportedMediaTypeError } from '../../storage/errors.js';
-import { isSha256 } from '../sha.js';
+import { BadRequestError, PreconditionFailedError, UnsupportedMediaTypeError } from '../../core/errors.js';
+import { isSha256 } from '../../core/sha.js';
 import { TUS_VERSION } from '../../shared/wire.js';
 
 /** The tus protocol headers: parsing and validation only, no I/O (tus 1.0.0). */

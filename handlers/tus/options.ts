@@ -1,5 +1,5 @@
 import type { Handler } from 'hono';
-import type { AppDeps } from '../deps.js';
+import type { AppDeps } from '../../core/deps.js';
 import { TUS_CHECKSUM_ALGORITHMS, TUS_EXTENSIONS, TUS_VERSION } from './headers.js';
 
 /** OPTIONS: what this server supports (tus discovery). Needs no Tus-Resumable. */

@@ -1,7 +1,7 @@
 import type { Context, Handler } from 'hono';
-import { ConflictError, TooLargeError } from '../../storage/errors.js';
-import type { AppDeps } from '../deps.js';
-import { parseContentLength } from '../headers.js';
+import { ConflictError, TooLargeError } from '../../core/errors.js';
+import type { AppDeps } from '../../core/deps.js';
+import { parseContentLength } from '../http/headers.js';
 import { checkOffsetStream, parseByteCount, parseUploadChecksum } from './headers.js';
 import type { UploadGate } from './upload-lock.js';
 import type { UploadQuota } from './upload-quota.js';

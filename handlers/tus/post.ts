@@ -1,9 +1,9 @@
 import type { Handler } from 'hono';
-import type { UploadRecord } from '../../storage/catalog.js';
-import { BadRequestError, TooLargeError } from '../../storage/errors.js';
+import type { UploadRecord } from '../../storage/catalog/catalog.js';
+import { BadRequestError, TooLargeError } from '../../core/errors.js';
 import { assertWrite } from '../auth.js';
-import type { AppDeps } from '../deps.js';
-import { parseDecodedPath } from '../path.js';
+import type { AppDeps } from '../../core/deps.js';
+import { parseDecodedPath } from '../../core/path.js';
 import { hasOffsetStream, parseByteCount, parseUploadMetadata, uploadFields } from './headers.js';
 import { chunkOf } from './patch.js';
 import type { UploadGate } from './upload-lock.js';

@@ -1,6 +1,6 @@
 import { Hono, type Handler } from 'hono';
-import { BadRequestError } from '../../storage/errors.js';
-import type { AppDeps } from '../deps.js';
+import { BadRequestError } from '../../core/errors.js';
+import type { AppDeps } from '../../core/deps.js';
 import { deleteHandler } from './delete.js';
 import { headHandler } from './head.js';
 import { checkTusResumable, TUS_VERSION } from './headers.js';

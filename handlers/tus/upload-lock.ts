@@ -1,4 +1,4 @@
-import type { KeyedMutex } from '../../storage/keyed-mutex.js';
+import type { KeyedMutex } from '../../storage/locks/keyed-mutex.js';
 
 /** Key of an upload in the shared KeyedMutex (blob keys are hex, so they never collide). */
 export function uploadLockKey(id: string): string {

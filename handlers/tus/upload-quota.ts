@@ -1,5 +1,5 @@
-import type { QuotaUsage } from '../../storage/catalog.js';
-import { QuotaExceededError, TooManyRequestsError } from '../../storage/errors.js';
+import type { QuotaUsage } from '../../storage/catalog/catalog.js';
+import { QuotaExceededError, TooManyRequestsError } from '../../core/errors.js';
 
 export interface UploadLimits {
   /** Unfinished uploads one client may hold open at once. */

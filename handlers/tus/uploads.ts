@@ -1,10 +1,10 @@
-import type { UploadRecord } from '../../storage/catalog.js';
-import { DigestMismatchError, GoneError, NotFoundError, TooLargeError, UnauthorizedError } from '../../storage/errors.js';
+import type { UploadRecord } from '../../storage/catalog/catalog.js';
+import { DigestMismatchError, GoneError, NotFoundError, TooLargeError, UnauthorizedError } from '../../core/errors.js';
 import type { Principal } from '../auth.js';
-import { commitFile } from '../commit.js';
-import type { AppDeps } from '../deps.js';
-import { httpDate } from '../http-date.js';
-import { assertReserveHeld } from '../reserve.js';
+import { commitFile } from '../../core/commit.js';
+import type { AppDeps } from '../../core/deps.js';
+import { httpDate } from '../http/http-date.js';
+import { assertReserveHeld } from '../http/reserve.js';
 
 /** What the tus method handlers share: loading an upload, receiving bytes, completing, dropping. */
 

@@ -26,10 +26,10 @@ import type {
   RootRecord,
   Stats,
   UploadRecord,
-} from '../catalog.js';
-import { ancestorsOf, decodeDirCursor, encodeDirCursor, likeContains, likePrefix, nameOf, namespaceOf, parentOf, prefixEnd } from '../catalog-query.js';
-import { ConflictError, QuotaExceededError } from '../errors.js';
-import { PASSES_KEPT } from '../catalog.js';
+} from './catalog.js';
+import { ancestorsOf, decodeDirCursor, encodeDirCursor, likeContains, likePrefix, nameOf, namespaceOf, parentOf, prefixEnd } from './catalog-query.js';
+import { ConflictError, QuotaExceededError } from '../../core/errors.js';
+import { PASSES_KEPT } from './catalog.js';
 import { bool, num, numOrNull, str, strOrNull, type Row, type SqlDriver, type SqlExec, type SqlTx } from './sql-driver.js';
 
 /**

@@ -3,7 +3,7 @@ import type { SQL } from 'drizzle-orm';
 /**
  * What the one catalog query layer (storage/catalog/sql-catalog.ts) needs from a database:
  * run a statement, run a transaction, take a lock. Everything dialect-specific lives behind
- * this interface: SQLite (storage/catalog/sqlite-driver.ts) and PostgreSQL (pg-driver.ts).
+ * this interface: SQLite (storage/catalog/sqlite/sqlite-driver.ts) and PostgreSQL (pg-driver.ts).
  */
 
 /** A result row as the database returns it; the query layer decodes it. */

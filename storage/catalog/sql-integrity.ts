@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { ancestorsOf } from '../catalog-query.js';
+import { ancestorsOf } from './catalog-query.js';
 import { num, str, type SqlDriver } from './sql-driver.js';
 
 /**

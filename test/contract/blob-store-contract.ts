@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
-import type { BlobStore, TempBlob } from '../../storage/blob-store.js';
-import type { BlobLocation } from '../../storage/blob-store.js';
-import { CorruptBlobError, NotFoundError, TooLargeError } from '../../storage/errors.js';
+import type { BlobStore, TempBlob } from '../../storage/blobs/blob-store.js';
+import type { BlobLocation } from '../../storage/blobs/blob-store.js';
+import { CorruptBlobError, NotFoundError, TooLargeError } from '../../core/errors.js';
 
 export interface BlobStoreFixture {
   store: BlobStore;

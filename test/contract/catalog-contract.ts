@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PASSES_KEPT, type Catalog, type ClientRecord, type DirSort, type PassInput, type UploadRecord } from '../../storage/catalog.js';
-import { BadRequestError, ConflictError, QuotaExceededError } from '../../storage/errors.js';
+import { PASSES_KEPT, type Catalog, type ClientRecord, type DirSort, type PassInput, type UploadRecord } from '../../storage/catalog/catalog.js';
+import { BadRequestError, ConflictError, QuotaExceededError } from '../../core/errors.js';
 
 export interface CatalogFixture {
   catalog: Catalog;

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DiskBlobStore } from '../../storage/disk-blob-store.js';
+import { DiskBlobStore } from '../../storage/blobs/disk/disk-blob-store.js';
 import { blobStoreContract, damaged } from './blob-store-contract.js';
 
 blobStoreContract(

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiskBlobStore } from '../../storage/disk-blob-store.js';
+import { DiskBlobStore } from '../../storage/blobs/disk/disk-blob-store.js';
 import { uploadPartsContract } from './upload-parts-contract.js';
 
 uploadPartsContract('DiskBlobStore', async () => {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgCatalog } from '../../storage/pg-catalog.js';
-import { PgKeyedMutex } from '../../storage/pg-keyed-mutex.js';
+import { PgCatalog } from '../../storage/catalog/pg/pg-catalog.js';
+import { PgKeyedMutex } from '../../storage/locks/pg-keyed-mutex.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { catalogContract } from './catalog-contract.js';
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll } from 'vitest';
-import { S3BlobStore } from '../../storage/s3-blob-store.js';
+import { S3BlobStore } from '../../storage/blobs/s3/s3-blob-store.js';
 import { startS3rver, type TestS3 } from '../helpers/s3rver.js';
 import { blobStoreContract, damaged, readAll, type BlobStoreFixture } from './blob-store-contract.js';
 import { uploadPartsContract } from './upload-parts-contract.js';

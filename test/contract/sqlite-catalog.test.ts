@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { catalogContract } from './catalog-contract.js';
 
 catalogContract('SqliteCatalog', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BlobStore } from '../../storage/blob-store.js';
-import { ChecksumMismatchError, ConflictError, NotFoundError, TooLargeError } from '../../storage/errors.js';
+import type { BlobStore } from '../../storage/blobs/blob-store.js';
+import { ChecksumMismatchError, ConflictError, NotFoundError, TooLargeError } from '../../core/errors.js';
 import { sha256 } from '../helpers/bytes.js';
 import { readAll, streamOf, type BlobStoreFixture } from './blob-store-contract.js';
 
@@ -34,7 +34,7 @@ function stalled(first: Uint8Array, onSent: () => void): ReadableStream<Uint8Arr
 
 /**
  * The upload-part half of the BlobStore contract (resumable uploads), through the interface
- * only: every implementation (disk, S3) runs it. See the method comments in storage/blob-store.ts.
+ * only: every implementation (disk, S3) runs it. See the method comments in storage/blobs/blob-store.ts.
  */
 /** Upload parts need no damage hook. */
 type PartsFixture = Omit<BlobStoreFixture, 'damage'>;

@@ -1,6 +1,6 @@
 import { afterAll } from 'vitest';
-import { PgCatalog } from '../../storage/pg-catalog.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { PgCatalog } from '../../storage/catalog/pg/pg-catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 
 /**

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Finding, FsckSummary } from '../../storage/fsck.js';
+import type { Finding, FsckSummary } from '../../storage/fsck/fsck.js';
 import { fsckCommand } from '../../adapters/node/fsck-command.js';
 import { loadConfig } from '../../adapters/node/config.js';
 import { catalogFile } from '../../adapters/node/server.js';
 import type { SqlCatalog } from '../../storage/catalog/sql-catalog.js';
-import { PgCatalog } from '../../storage/pg-catalog.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { PgCatalog } from '../../storage/catalog/pg/pg-catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { ROOT } from './server.js';
 
 const run = promisify(execFile);

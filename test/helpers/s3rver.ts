@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { createS3Client, type S3Settings } from '../../storage/s3-client.js';
+import { createS3Client, type S3Settings } from '../../storage/blobs/s3/s3-client.js';
 import { ROOT } from './server.js';
 
 /** s3rver accepts exactly this key pair (and signs nothing else). */

@@ -6,7 +6,7 @@ import { loadConfig, type ServerConfig } from '../../adapters/node/config.js';
 import { addClientToDataDir, listeningPort } from '../../scripts/server-child.js';
 import { startServer, type RunningServer } from '../../adapters/node/server.js';
 import { createClient } from '../../adapters/node/tokens.js';
-import type { Catalog } from '../../storage/catalog.js';
+import type { Catalog } from '../../storage/catalog/catalog.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 

@@ -3,8 +3,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PassInput } from '../../storage/catalog.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import type { PassInput } from '../../storage/catalog/catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { addClientToDataDir, makeDataDir, ROOT } from '../helpers/server.js';
 
 const execFileP = promisify(execFile);

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BlobLocation } from '../../storage/blob-store.js';
-import { DiskBlobStore } from '../../storage/disk-blob-store.js';
-import { FOOTER_BYTES, MEMBER_BYTES, parseFooter } from '../../storage/seekable-gzip.js';
+import type { BlobLocation } from '../../storage/blobs/blob-store.js';
+import { DiskBlobStore } from '../../storage/blobs/disk/disk-blob-store.js';
+import { FOOTER_BYTES, MEMBER_BYTES, parseFooter } from '../../storage/hot-cold/seekable-gzip.js';
 import { readAll, streamOf } from '../contract/blob-store-contract.js';
 
 // Issue 14 item 12: a range of a cold file decompresses only the members that hold it.

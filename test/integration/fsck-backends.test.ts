@@ -10,14 +10,14 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../adapters/node/config.js';
-import { PgCatalog } from '../../storage/pg-catalog.js';
-import { S3BlobStore } from '../../storage/s3-blob-store.js';
+import { PgCatalog } from '../../storage/catalog/pg/pg-catalog.js';
+import { S3BlobStore } from '../../storage/blobs/s3/s3-blob-store.js';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli, kinds } from '../helpers/fsck.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startS3rver, type TestS3 } from '../helpers/s3rver.js';
 import { makeDataDir, startTestServer } from '../helpers/server.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { catalogFile } from '../../adapters/node/server.js';
 
 type Backend = 'S3 + SQLite' | 'S3 + PostgreSQL';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releaseBlob } from '../../handlers/commit.js';
-import { Pruner } from '../../storage/pruner.js';
+import { releaseBlob } from '../../core/commit.js';
+import { Pruner } from '../../storage/history/pruner.js';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import type { HistoryFileJson, VersionJson } from '../../shared/wire.js';

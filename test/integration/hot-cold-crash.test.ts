@@ -23,7 +23,7 @@ describe('hot/cold crash safety (server killed with SIGKILL)', () => {
   let dataDir: string;
   let scratch: string;
   let auth: Record<string, string>;
-  /** The admin sees the stored form; alice her files' own heat (handlers/file-view.ts). */
+  /** The admin sees the stored form; alice her files' own heat (handlers/files/file-view.ts). */
   let admin: Record<string, string>;
   const files: Local[] = [];
   const running: ChildServer[] = [];

@@ -21,7 +21,7 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   const random = { path: 'alice/media/noise.bin', file: '', sha: '' };
   const tiny = { path: 'alice/notes/todo.txt', data: 'buy milk\n'.repeat(100) };
 
-  // The admin sees the stored form; alice sees her files' own heat (handlers/file-view.ts).
+  // The admin sees the stored form; alice sees her files' own heat (handlers/files/file-view.ts).
   const entry = async (path: string): Promise<ApiFile> => {
     const r = await fetch(`${s.url}/api/files?prefix=${encodeURIComponent(path)}`, { headers: s.auth('root') });
     const item = ((await r.json()) as { items: ApiFile[] }).items.find((i) => i.path === path);

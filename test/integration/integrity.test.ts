@@ -21,7 +21,7 @@ describe('integrity: corrupt blobs are not served silently and heal on the next 
 
   const text = (n: number, seed: string) => Buffer.from(Array.from({ length: n }, (_, i) => `${seed} line ${i} of a backed-up text file\n`).join(''));
   const formPath = (sha: string, suffix = '') => join(s.dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha + suffix);
-  // The admin sees the stored form; alice sees her files' own heat (handlers/file-view.ts).
+  // The admin sees the stored form; alice sees her files' own heat (handlers/files/file-view.ts).
   const entry = async (path: string): Promise<ApiFile> => {
     const item = (await apiFor(s, 'root').files(path)).items.find((i) => i.path === path);
     if (!item) throw new Error(`${path} not listed`);

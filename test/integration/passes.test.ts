@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PassInput } from '../../storage/catalog.js';
+import type { PassInput } from '../../storage/catalog/catalog.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 type Who = 'alice' | 'bob' | 'root';

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS_FOLDER, SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { MIGRATIONS_FOLDER, SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 
 interface Journal {
   entries: { idx: number; tag: string }[];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../adapters/node/tokens.js';
-import { PgCatalog } from '../../storage/pg-catalog.js';
+import { PgCatalog } from '../../storage/catalog/pg/pg-catalog.js';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { putFile, writeWordsFile } from '../helpers/hot-cold.js';
 import { waitFor } from '../helpers/wait.js';
@@ -34,7 +34,7 @@ describe('CB_STORAGE=s3 (one instance, SQLite catalog): hot/cold on S3 with the 
   let scratch: string;
   const bucket = 'hot-cold';
   const doc = { path: 'alice/logs/app.log', file: '', sha: '' };
-  // The admin sees the stored form; alice sees her files' own heat (handlers/file-view.ts).
+  // The admin sees the stored form; alice sees her files' own heat (handlers/files/file-view.ts).
   const entry = async (path: string): Promise<ApiFile> => {
     const r = await fetch(`${s.url}/api/files?prefix=${encodeURIComponent(path)}`, { headers: s.auth('root') });
     const item = ((await r.json()) as { items: ApiFile[] }).items.find((i) => i.path === path);

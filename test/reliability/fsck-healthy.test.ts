@@ -8,7 +8,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { catalogFile } from '../../adapters/node/server.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli } from '../helpers/fsck.js';
 import { waitFor } from '../helpers/wait.js';

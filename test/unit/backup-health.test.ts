@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge } from '../../storage/backup-health.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
-import { SeenTracker } from '../../storage/seen-tracker.js';
+import { formatAge } from '../../storage/clients/backup-health.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
+import { SeenTracker } from '../../storage/clients/seen-tracker.js';
 
 describe('formatAge', () => {
   it.each([

@@ -3,7 +3,7 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BatchedWriter, dropWritten } from '../../storage/batched-writer.js';
+import { BatchedWriter, dropWritten } from '../../storage/blobs/disk/batched-writer.js';
 import { sha256 } from '../helpers/bytes.js';
 
 const b = (s: string) => Buffer.from(s);

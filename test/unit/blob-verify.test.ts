@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { BlobLocation, KnownBlob, StoredForm } from '../../storage/blob-store.js';
-import { sizeProblem, verified } from '../../storage/blob-verify.js';
-import { createDecompressor } from '../../storage/codec.js';
-import { CorruptBlobError } from '../../storage/errors.js';
+import type { BlobLocation, KnownBlob, StoredForm } from '../../storage/blobs/blob-store.js';
+import { sizeProblem, verified } from '../../storage/blobs/blob-verify.js';
+import { createDecompressor } from '../../storage/hot-cold/codec.js';
+import { CorruptBlobError } from '../../core/errors.js';
 
 const PLAIN: BlobLocation = { state: 'hot', codec: null };
 const GZ: BlobLocation = { state: 'cold', codec: 'gzip' };

@@ -15,7 +15,7 @@ import { BROWSE_JS } from '../../handlers/browse/browse-js.generated.js';
 import { HISTORY_JS } from '../../handlers/browse/history-js.generated.js';
 import { CONTENT_SECURITY_POLICY } from '../../handlers/browse/security.js';
 import { zipName } from '../../handlers/browse/zip.js';
-import type { DirListing, FileEntry, Stats } from '../../storage/catalog.js';
+import type { DirListing, FileEntry, Stats } from '../../storage/catalog/catalog.js';
 
 const HOSTILE = `<img src=x onerror=alert(1)>"&'.txt`;
 

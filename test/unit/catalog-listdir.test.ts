@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Catalog, DirSort } from '../../storage/catalog.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import type { Catalog, DirSort } from '../../storage/catalog/catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { bothCatalogs } from '../helpers/catalogs.js';
 
 /** The same listing tests on both catalogs (PostgreSQL when its binaries are here). */

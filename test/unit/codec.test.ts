@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { codecOfSuffix, codecSuffix, createCompressor, createDecompressor, isCodecName, KNOWN_CODECS, takeRange } from '../../storage/codec.js';
+import { codecOfSuffix, codecSuffix, createCompressor, createDecompressor, isCodecName, KNOWN_CODECS, takeRange } from '../../storage/hot-cold/codec.js';
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];

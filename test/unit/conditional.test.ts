@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateConditions, evaluateWriteConditions, hasWriteConditions, ifRangeAllows, parseEtagList } from '../../handlers/conditional.js';
-import { contentDisposition } from '../../handlers/content-disposition.js';
-import { parseContentDigest, parseMtime } from '../../handlers/headers.js';
-import { BadRequestError } from '../../storage/errors.js';
+import { evaluateConditions, evaluateWriteConditions, hasWriteConditions, ifRangeAllows, parseEtagList } from '../../handlers/http/conditional.js';
+import { contentDisposition } from '../../handlers/http/content-disposition.js';
+import { parseContentDigest, parseMtime } from '../../handlers/http/headers.js';
+import { BadRequestError } from '../../core/errors.js';
 
 const v = { etag: '"abc"', lastModified: 1_700_000_000 };
 const date = (s: number) => new Date(s * 1000).toUTCString();

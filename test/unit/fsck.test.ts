@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BlobRecord } from '../../storage/catalog.js';
-import { classifyBlob, classifyUploads, groupBySha, pairBySha, parseFormName, type StoredForm } from '../../storage/fsck.js';
+import type { BlobRecord } from '../../storage/catalog/catalog.js';
+import { classifyBlob, classifyUploads, groupBySha, pairBySha, parseFormName, type StoredForm } from '../../storage/fsck/fsck.js';
 
 const SHA = 'ab'.repeat(32);
 const OTHER = 'cd'.repeat(32);

@@ -4,8 +4,8 @@
  * pages read the versions_path_time index and never scan the versions table.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PgCatalog } from '../../storage/pg-catalog.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { PgCatalog } from '../../storage/catalog/pg/pg-catalog.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { bothCatalogs } from '../helpers/catalogs.js';
 
 const SHA = (i: number) => i.toString(16).padStart(64, '0');

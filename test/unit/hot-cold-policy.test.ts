@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredForm } from '../../storage/blob-store.js';
-import type { BlobRecord } from '../../storage/catalog.js';
+import type { StoredForm } from '../../storage/blobs/blob-store.js';
+import type { BlobRecord } from '../../storage/catalog/catalog.js';
 import {
   compressionPaysOff,
   makePolicy,
@@ -8,8 +8,8 @@ import {
   selectForCompression,
   shouldCompress,
   type BlobHeat,
-} from '../../storage/hot-cold-policy.js';
-import { resolveConcurrency } from '../../storage/sweeper.js';
+} from '../../storage/hot-cold/hot-cold-policy.js';
+import { resolveConcurrency } from '../../storage/hot-cold/sweeper.js';
 
 const HOUR = 3_600_000;
 const NOW = 1_700_000_000_000;

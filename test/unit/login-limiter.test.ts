@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TooManyRequestsError } from '../../storage/errors.js';
-import { SlidingLoginLimiter } from '../../storage/login-limiter.js';
+import { TooManyRequestsError } from '../../core/errors.js';
+import { SlidingLoginLimiter } from '../../storage/clients/login-limiter.js';
 
 function limiter(options: { maxKeys?: number } = {}) {
   const clock = { now: 1_000_000 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../storage/errors.js';
-import { assertNoDotSegments, encodePath, parseDecodedPath, parseFilePath } from '../../handlers/path.js';
+import { BadRequestError } from '../../core/errors.js';
+import { assertNoDotSegments, encodePath, parseDecodedPath, parseFilePath } from '../../core/path.js';
 
 describe('parseFilePath: accepted paths keep their names exactly', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { prefixEnd } from '../../storage/catalog-query.js';
-import { SqliteCatalog } from '../../storage/sqlite-catalog.js';
+import { prefixEnd } from '../../storage/catalog/catalog-query.js';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 
 describe('prefixEnd: the exclusive upper bound of a path prefix', () => {
   it.each([

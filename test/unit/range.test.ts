@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRange } from '../../handlers/range.js';
+import { parseRange } from '../../handlers/http/range.js';
 
 describe('parseRange (RFC 9110 14.2) on a 10000-byte file', () => {
   const size = 10_000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { transferOf } from '../../adapters/node/metrics.js';
-import { isMetricsToken } from '../../handlers/metrics.js';
-import { routeLabel } from '../../handlers/request-tags.js';
+import { isMetricsToken } from '../../handlers/api/metrics.js';
+import { routeLabel } from '../../handlers/http/request-tags.js';
 
 const use = (path: string) => ({ method: 'ALL', path });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prunableVersions, type RetentionPolicy, type VersionStamp } from '../../storage/retention.js';
+import { prunableVersions, type RetentionPolicy, type VersionStamp } from '../../storage/history/retention.js';
 
 const H = 3600_000;
 const D = 24 * H;

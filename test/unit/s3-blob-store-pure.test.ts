@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { InsufficientStorageError, NotFoundError, StorageUnavailableError, TooLargeError, TooManyRequestsError } from '../../storage/errors.js';
-import { copyPartRanges, copySource, parseContentRange, sliceStream } from '../../storage/s3-objects.js';
-import { formOfSuffix } from '../../storage/form-layout.js';
-import { classifyS3Error, fromS3Error } from '../../storage/s3-errors.js';
-import { planAppend, segmentName } from '../../storage/s3-upload-parts.js';
+import { InsufficientStorageError, NotFoundError, StorageUnavailableError, TooLargeError, TooManyRequestsError } from '../../core/errors.js';
+import { copyPartRanges, copySource, parseContentRange, sliceStream } from '../../storage/blobs/s3/s3-objects.js';
+import { formOfSuffix } from '../../storage/blobs/form-layout.js';
+import { classifyS3Error, fromS3Error } from '../../storage/blobs/s3/s3-errors.js';
+import { planAppend, segmentName } from '../../storage/blobs/s3/s3-upload-parts.js';
 
 const s3err = (name: string, status?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 

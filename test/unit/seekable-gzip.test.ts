@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync, createGunzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { FOOTER_BYTES, MEMBER_BYTES, parseFooter, planSeek, SeekableGzip, sliceChecked, type ByteSource } from '../../storage/seekable-gzip.js';
+import { FOOTER_BYTES, MEMBER_BYTES, parseFooter, planSeek, SeekableGzip, sliceChecked, type ByteSource } from '../../storage/hot-cold/seekable-gzip.js';
 
 const text = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => `line ${i} ${(i * 7919) % 1000}\n`).join(''));
 

@@ -4,7 +4,7 @@ import { reachable } from '../helpers/imports.js';
 describe('adapters/node start-up', () => {
   it('a server on disk and SQLite loads neither the AWS SDK nor pg (they are imported only when configured)', () => {
     const { files, packages } = reachable('adapters/node/main.ts');
-    expect(files).toContain('storage/sqlite-catalog.ts');
+    expect(files).toContain('storage/catalog/sqlite/sqlite-catalog.ts');
     expect(packages.filter((p) => p.startsWith('@aws-sdk/') || p === 'pg' || p.startsWith('drizzle-orm/node-postgres'))).toEqual([]);
   });
 });

@@ -2,8 +2,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DiskSpaceReserve } from '../../storage/disk-space-reserve.js';
-import { canRestore } from '../../storage/space-reserve.js';
+import { DiskSpaceReserve } from '../../storage/space/disk-space-reserve.js';
+import { canRestore } from '../../storage/space/space-reserve.js';
 
 describe('canRestore', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, PreconditionFailedError, UnsupportedMediaTypeError } from '../../storage/errors.js';
-import { KeyedMutex } from '../../storage/keyed-mutex.js';
+import { BadRequestError, PreconditionFailedError, UnsupportedMediaTypeError } from '../../core/errors.js';
+import { KeyedMutex } from '../../storage/locks/keyed-mutex.js';
 import { reclaimIntervalMs } from '../../handlers/tus/expire.js';
 import {
   checkOffsetStream,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { quotaExceeded, UploadQuota } from '../../handlers/tus/upload-quota.js';
-import { QuotaExceededError, TooManyRequestsError } from '../../storage/errors.js';
+import { QuotaExceededError, TooManyRequestsError } from '../../core/errors.js';
 
 const limits = { maxOpenUploads: 2, maxReservedBytes: 100 };
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { webFromNode } from '../../storage/web-from-node.js';
+import { webFromNode } from '../../storage/blobs/web-from-node.js';
 import { sha256 } from '../helpers/bytes.js';
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {

@@ -1,0 +1,208 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppendOptions, BlobLocation, BlobStore, ByteRange, CommitOptions, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from '../blob-store.js';
+import { checkedCommit, quarantineIfCorrupt } from '../blob-verify.js';
+import { BatchedWriter } from './batched-writer.js';
+import { DiskBlobForms } from './disk-blob-forms.js';
+import { DiskInventory } from './disk-inventory.js';
+import { DiskUploadParts } from './disk-upload-parts.js';
+import { InsufficientStorageError, TooLargeError } from '../../../core/errors.js';
+import { webFromNode } from '../web-from-node.js';
+
+/** A durable upload starts an fdatasync after every this many bytes (see BatchedWriter). */
+const SYNC_BEHIND_BYTES = 64 << 20;
+
+/** True for the errors a full disk or an exhausted quota produce. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+export interface DiskBlobStoreOptions {
+  /** The data directory; blobs go to `<root>/blobs`, temporary objects to `<root>/tmp`. */
+  root: string;
+  /** fsync files and folders before a commit is reported (default true). */
+  durable?: boolean;
+}
+
+/**
+ * Blobs as files: `blobs/ab/cd/<sha256>` for the plain form, `blobs/ab/cd/<sha256>.gz` for a cold
+ * (compressed) one (see DiskBlobForms). Temporary objects live in `tmp/` on the same filesystem,
+ * so a commit is one atomic rename. Forms that fail their hash go to `quarantine/`.
+ */
+export class DiskBlobStore implements BlobStore {
+  readonly root: string;
+  readonly blobDir: string;
+  readonly tmpDir: string;
+  readonly durable: boolean;
+  /** Parts of resumable uploads in `<root>/uploads` (kept across restarts, unlike tmp/). */
+  readonly parts: DiskUploadParts;
+  /** Plain and compressed forms of blobs, and the swap journal in `<root>/swaps`. */
+  readonly forms: DiskBlobForms;
+  readonly inventory: DiskInventory;
+  /** One bit per `ab/cd` blob folder (65,536 of them, 8 KiB) that this process knows exists. */
+  readonly #knownDirs = new Uint8Array(65_536 / 8);
+
+  constructor(options: DiskBlobStoreOptions) {
+    this.root = options.root;
+    this.blobDir = join(options.root, 'blobs');
+    this.tmpDir = join(options.root, 'tmp');
+    this.durable = options.durable ?? true;
+    this.parts = new DiskUploadParts({ dir: join(options.root, 'uploads'), durable: this.durable, isDiskFull });
+    this.forms = new DiskBlobForms({
+      dirOf: (sha) => this.dirOf(sha),
+      newTempPath: (suffix) => this.newTempPath(suffix),
+      journalDir: join(options.root, 'swaps'),
+      quarantineDir: join(options.root, 'quarantine'),
+      durable: this.durable,
+      isDiskFull,
+      syncDir,
+    });
+    this.inventory = new DiskInventory({ root: options.root, forms: this.forms });
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true });
+  }
+
+  /** Folder of a blob's stored forms. */
+  dirOf(sha256: string): string {
+    return join(this.blobDir, sha256.slice(0, 2), sha256.slice(2, 4));
+  }
+
+  plainPath(sha256: string): string {
+    return join(this.dirOf(sha256), sha256);
+  }
+
+  /** A fresh path in tmp/ for a temporary object. */
+  newTempPath(suffix = ''): string {
+    return join(this.tmpDir, `${Date.now().toString(36)}-${randomBytes(9).toString('base64url')}${suffix}`);
+  }
+
+  async writeTemp(body: ReadableStream<Uint8Array> | null, options: WriteOptions = {}): Promise<TempBlob> {
+    const path = this.newTempPath();
+    const hash = createHash('sha256');
+    let size = 0;
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+      // Batched writes overlap with receiving (one awaited write per chunk made them take turns);
+      // durable writes sync as they go, so the final fsync does not flush the whole file at once.
+      const out = new BatchedWriter(fh, { syncEveryBytes: this.durable ? SYNC_BEHIND_BYTES : undefined });
+      if (body) {
+        for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+          options.signal?.throwIfAborted();
+          size += chunk.byteLength;
+          if (options.maxBytes !== undefined && size > options.maxBytes) {
+            throw new TooLargeError(`upload exceeds the maximum size of ${options.maxBytes} bytes`);
+          }
+          hash.update(chunk);
+          await out.write(chunk);
+        }
+      }
+      await out.flush();
+      if (this.durable && !options.deferSync) await fh.sync();
+      await fh.close();
+      fh = undefined;
+      return { id: path, sha256: hash.digest('hex'), size };
+    } catch (err) {
+      await fh?.close().catch(() => {});
+      await rm(path, { force: true });
+      if (isDiskFull(err)) throw new InsufficientStorageError();
+      throw err;
+    }
+  }
+
+  commit(temp: TempBlob, known?: KnownBlob, options: CommitOptions = {}): Promise<{ stored: boolean; healed?: string }> {
+    return checkedCommit(this.forms, { install: (t) => this.#install(t, options.deferSync ?? false), discard: (t) => this.discard(t) }, temp, known);
+  }
+
+  async syncTemps(temps: readonly TempBlob[]): Promise<void> {
+    if (!this.durable) return;
+    await Promise.all(temps.map((t) => syncFile(t.id)));
+  }
+
+  async syncCommits(sha256s: readonly string[]): Promise<void> {
+    if (!this.durable) return;
+    // The first fsync commits the journal that holds every rename; the others find little left.
+    await Promise.all([...new Set(sha256s.map((sha) => this.dirOf(sha)))].map((dir) => syncDir(dir)));
+  }
+
+  async #install(temp: TempBlob, deferSync: boolean): Promise<void> {
+    const dir = this.dirOf(temp.sha256);
+    try {
+      await this.#renameIntoFolder(temp.id, this.plainPath(temp.sha256), temp.sha256);
+      if (this.durable && !deferSync) await syncDir(dir);
+    } catch (err) {
+      await this.discard(temp);
+      if (isDiskFull(err)) throw new InsufficientStorageError();
+      throw err;
+    }
+  }
+
+  /**
+   * Renames into the blob's folder, creating it only when this process has not seen it yet (a
+   * recursive mkdir is two system calls and a thread-pool round trip per commit); a folder removed
+   * behind our back shows as ENOENT and is created again.
+   */
+  async #renameIntoFolder(from: string, to: string, sha256: string): Promise<void> {
+    const slot = Number.parseInt(sha256.slice(0, 4), 16);
+    const bit = 1 << (slot & 7);
+    const known = ((this.#knownDirs[slot >> 3] as number) & bit) !== 0;
+    if (!known) await mkdir(this.dirOf(sha256), { recursive: true });
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if (!known || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(this.dirOf(sha256), { recursive: true });
+      await rename(from, to);
+    }
+    this.#knownDirs[slot >> 3] = (this.#knownDirs[slot >> 3] as number) | bit;
+  }
+
+  async discard(temp: TempBlob): Promise<void> {
+    await rm(temp.id, { force: true }).catch(() => {});
+  }
+
+  async read(sha256: string, range?: ByteRange, where?: BlobLocation, options?: ReadOptions): Promise<ReadableStream<Uint8Array>> {
+    return webFromNode(await this.forms.read(sha256, range, where, options));
+  }
+
+  quarantine(sha256: string, where: BlobLocation): Promise<boolean> {
+    return quarantineIfCorrupt(this.forms, sha256, where);
+  }
+
+  /** True when any form (plain or compressed) is stored. */
+  has(sha256: string): Promise<boolean> {
+    return this.forms.exists(sha256);
+  }
+
+  delete(sha256: string): Promise<void> {
+    return this.forms.deleteAll(sha256);
+  }
+
+  async cleanupTemp(): Promise<number> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const names = await readdir(this.tmpDir);
+    await Promise.all(names.map((n) => rm(join(this.tmpDir, n), { force: true, recursive: true })));
+    return names.length;
+  }
+}
+
+/** fsync a folder so that a rename into it survives a power cut. */
+export function syncDir(dir: string): Promise<void> {
+  return syncFile(dir);
+}
+
+/** fsync a file (or folder) by path: on Linux any descriptor of the inode flushes its data. */
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
