@@ -37,7 +37,8 @@ export function apiFor(target: ApiTarget, who: Who = 'alice'): Api {
     return JSON.parse(text) as T;
   };
   return {
-    put: (path, body, headers) => files(path, { method: 'PUT', body }, headers),
+    // duplex: a streamed body (a ReadableStream) is sent as it is read.
+    put: (path, body, headers) => files(path, { method: 'PUT', body, duplex: 'half' } as RequestInit, headers),
     get: (path, headers, method = 'GET') => files(path, { method }, headers),
     del: (path, headers) => files(path, { method: 'DELETE' }, headers),
     json,

@@ -6,6 +6,8 @@ import { BATCH_CONTENT_TYPE, BATCH_FILE_MAX_BYTES, BATCH_MAX_BYTES, BATCH_MAX_FI
 import { sha256 } from '../helpers/bytes.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { apiFor } from '../helpers/api.js';
+import { encodePath } from '../../shared/wire.js';
 
 type Who = 'alice' | 'bob' | 'root';
 
@@ -50,7 +52,7 @@ describe('POST /api/batch', () => {
     expect(r.status).toBe(200);
     return (await r.json()) as { stored: number; refused: number; results: Result[] };
   };
-  const get = (who: Who, path: string) => fetch(`${s.url}/files/${path.split('/').map(encodeURIComponent).join('/')}`, { headers: s.auth(who) });
+  const get = (who: Who, path: string) => apiFor(s, who).get(encodePath(path));
   const bytesOf = async (who: Who, path: string) => {
     const r = await get(who, path);
     return r.status === 200 ? Buffer.from(await r.arrayBuffer()) : r.status;

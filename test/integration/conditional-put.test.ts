@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256Body } from '../helpers/bytes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { apiFor } from '../helpers/api.js';
 
 // Issue 14 item 8: PUT honours If-Match / If-None-Match (RFC 9110 13.1.1, 13.1.2): 412, nothing stored.
 describe('conditional PUT', () => {
@@ -14,8 +15,7 @@ describe('conditional PUT', () => {
     await s?.stop();
   });
 
-  const put = (path: string, body: string, headers: Record<string, string> = {}) =>
-    fetch(`${s.url}/files/${path}`, { method: 'PUT', body, headers: { ...s.auth('alice'), ...headers } });
+  const put = (path: string, body: string, headers: Record<string, string> = {}) => apiFor(s).put(path, body, headers);
   const content = async (path: string) => {
     const r = await fetch(`${s.url}/files/${path}`, { headers: s.auth('alice') });
     return r.status === 404 ? null : (await sha256Body(r)).sha256;

@@ -6,6 +6,7 @@ import { contentDigest, sha256, sha256Body } from '../helpers/bytes.js';
 import { parseByteranges } from '../helpers/multipart.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { apiFor, type Who } from '../helpers/api.js';
 import { purgeHistory } from '../helpers/history.js';
 
 let s: TestServer;
@@ -16,10 +17,8 @@ afterAll(async () => {
   await s.stop();
 });
 
-const put = (path: string, body: BodyInit | null, headers: Record<string, string> = {}, who: 'alice' | 'bob' | 'root' = 'alice') =>
-  fetch(`${s.url}/files/${path}`, { method: 'PUT', body, headers: { ...s.auth(who), ...headers } });
-const get = (path: string, headers: Record<string, string> = {}, who: 'alice' | 'bob' | 'root' = 'alice', method = 'GET') =>
-  fetch(`${s.url}/files/${path}`, { method, headers: { ...s.auth(who), ...headers } });
+const put = (path: string, body: BodyInit | null, headers: Record<string, string> = {}, who: Who = 'alice') => apiFor(s, who).put(path, body, headers);
+const get = (path: string, headers: Record<string, string> = {}, who: Who = 'alice', method: 'GET' | 'HEAD' = 'GET') => apiFor(s, who).get(path, headers, method);
 
 async function listDir(dir: string): Promise<string[]> {
   const out: string[] = [];

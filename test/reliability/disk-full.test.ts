@@ -8,6 +8,7 @@ import { sha256, sha256Body } from '../helpers/bytes.js';
 import { fsckCli } from '../helpers/fsck.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { makeDataDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { apiFor } from '../helpers/api.js';
 import { purgeHistory } from '../helpers/history.js';
 
 const run = promisify(execFile);
@@ -33,8 +34,7 @@ if (skipReason) console.warn(`disk-full tests skipped: ${skipReason}`);
 describe.skipIf(skipReason !== undefined)('a full disk (64 MiB tmpfs data dir)', () => {
   let s: TestServer;
   const kept = new Map<string, Buffer>();
-  const put = (path: string, body: BodyInit) =>
-    fetch(`${s.url}/files/${path}`, { method: 'PUT', headers: s.auth('alice'), body, duplex: 'half' } as RequestInit);
+  const put = (path: string, body: BodyInit) => apiFor(s).put(path, body);
 
   beforeAll(async () => {
     s = await startTestServer({ diskReserveBytes: RESERVE }, { dataDir: mountPoint, keepData: true });
