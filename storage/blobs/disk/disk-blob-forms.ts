@@ -1,4 +1,3 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline as pipelineCb, Readable } from 'node:stream';
@@ -131,7 +130,9 @@ export class DiskBlobForms implements BlobForms {
     try {
       const { size: sourceSize } = await source.stat();
       const { stages, check } = conversionStages(sha256, from, to, from.state === 'hot' ? sourceSize : undefined);
-      const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+      // Opened before the pipeline starts, so the rm below always finds it (a stream opens its
+      // file later: an abort that came first left the file created after its rm).
+      const out = (await open(path, 'wx', 0o600)).createWriteStream();
       await pipeline([source.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true }), ...stages, out], { signal });
       check();
       if (this.options.durable) await syncFile(path);
