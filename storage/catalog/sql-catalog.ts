@@ -195,7 +195,7 @@ function toRoot(r: Row): RootRecord {
 
 const where = (conds: SQL[]): SQL => (conds.length ? sql` where ${sql.join(conds, sql` and `)}` : sql``);
 
-/** `column` starts with `prefix`: a range on the column's index (case-sensitive), LIKE to be exact. */
+/** `column` starts with `prefix`: a range on the column's index (case-sensitive and exact). */
 export function prefixCondition(column: SQL, prefix: string): SQL {
   return pageCondition(column, prefix, undefined) ?? sql`1 = 1`;
 }
@@ -213,8 +213,10 @@ export function pageCondition(column: SQL, prefix: string, after: string | undef
   if (prefix !== '') {
     if (!fromCursor) conds.push(sql`${column} >= ${prefix}`);
     const end = prefixEnd(prefix);
+    // The range alone is exact (byte order is code point order). LIKE only where it has no end:
+    // with a bound pattern SQLite re-compiles the statement on every run (~50 us each).
     if (end !== null) conds.push(sql`${column} < ${end}`);
-    conds.push(sql`${column} like ${likePrefix(prefix)} escape '\\'`);
+    else conds.push(sql`${column} like ${likePrefix(prefix)} escape '\\'`);
   }
   return conds.length ? sql.join(conds, sql` and `) : undefined;
 }

@@ -47,4 +47,23 @@ describe('SqliteCatalog.listFiles by prefix', () => {
     expect(plan.map((r) => r.detail).join(' / ')).toMatch(/SEARCH (files|f) USING (COVERING )?INDEX \S+ \(path>\? AND path<\?\)/);
     await c.close();
   });
+
+  it('bounds a prefix by its range alone: no LIKE, which SQLite re-compiles on every run when its pattern is bound', async () => {
+    const c = await catalogWith();
+    const seen: string[] = [];
+    c.driver.trace = (source) => seen.push(source);
+    await c.listFiles({ prefix: 'alice/', limit: 10 });
+    await c.listFiles({ prefix: 'alice/', after: 'alice/mine.txt', limit: 10 });
+    c.driver.trace = undefined;
+    const listings = seen.filter((x) => /from files/i.test(x));
+    expect(listings).toHaveLength(2);
+    for (const q of listings) expect(q).not.toMatch(/\blike\b/i);
+    // A prefix whose range has no end (its last code point is the highest) still matches exactly.
+    const top = 'x\u{10FFFF}';
+    await c.putFile({ path: `alice/${top}/a.txt`, sha256: sha, size: 1, mtime: null, now: 1 });
+    await c.putFile({ path: `alice/${top}b.txt`, sha256: sha, size: 1, mtime: null, now: 1 });
+    expect((await c.listFiles({ prefix: `alice/${top}/`, limit: 10 })).map((f) => f.path)).toEqual([`alice/${top}/a.txt`]);
+    expect((await c.listFiles({ prefix: `alice/${top}`, limit: 10 })).map((f) => f.path)).toEqual([`alice/${top}/a.txt`, `alice/${top}b.txt`]);
+    await c.close();
+  });
 });
