@@ -12,8 +12,10 @@ type Bindings = HttpBindings | Http2Bindings;
 export function closeAfterUnreadBody(fetch: (req: Request, env: Bindings) => Response | Promise<Response>) {
   return async (req: Request, env: Bindings): Promise<Response> => {
     const res = await fetch(req, env);
-    // HTTP/2 has no Connection header (streams end on their own).
-    if (req.body !== null && env.incoming.httpVersionMajor === 1 && !env.incoming.complete) {
+    // HTTP/2 has no Connection header (streams end on their own). A request without a body is
+    // complete once its headers are in; `req.body` is not asked: on @hono/node-server's light
+    // request that builds a whole Web Request (~0.3 ms per request on a 2-core box).
+    if (env.incoming.httpVersionMajor === 1 && !env.incoming.complete) {
       try {
         res.headers.set('Connection', 'close');
       } catch {

@@ -44,8 +44,10 @@ export function apiRoutes(deps: AppDeps): Hono {
   const app = new Hono();
 
   app.use('*', async (c, next) => {
-    await next();
+    // Before the handler: c.json takes it from the prepared headers. Set after it, c.header
+    // rebuilds the finished answer (on @hono/node-server a whole Web Response per request).
     c.header('Cache-Control', 'no-store');
+    await next();
   });
 
   app.get('/whoami', (c) => {
