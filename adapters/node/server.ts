@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve, type HttpBindings } from '@hono/node-server';
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { createApp } from '../../handlers/app.js';
 import { DEFAULT_CONFIG, type AppDeps } from '../../core/deps.js';
 import { AccessTracker } from '../../storage/hot-cold/access-tracker.js';
@@ -18,6 +18,7 @@ import { uploadLimits } from '../config-spec.js';
 import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
+import { LineWriter } from './line-writer.js';
 import { accessLine, messageLine } from './log-lines.js';
 import { PrometheusMetrics } from './metrics.js';
 import { claimPidFile } from './pid-file.js';
@@ -28,6 +29,8 @@ import { scheduleUploadReclaim } from './upload-expiry.js';
 
 /** Longest wait for a request's headers. */
 export const HEADERS_TIMEOUT_MS = 15_000;
+/** Connections the kernel may queue before the server accepts them (capped by net.core.somaxconn). */
+export const LISTEN_BACKLOG = 4096;
 
 export interface RunningServer {
   /** http://host:port, with 127.0.0.1 when listening on every address. */
@@ -48,7 +51,11 @@ export interface RunningServer {
 export { catalogFile } from './backends.js';
 
 /** Wires the storage (disk or S3, SQLite or PostgreSQL) + the Hono app into a listening Node HTTP server. */
-export async function startServer(config: ServerConfig, write: (line: string) => void = console.log): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, writeLine?: (line: string) => void): Promise<RunningServer> {
+  // Without a writer of its own, stdout: access lines gathered per event-loop turn (LineWriter).
+  const stdout = writeLine ? undefined : new LineWriter(process.stdout);
+  const write = writeLine ?? ((line: string) => stdout?.line(line));
+  const writeAccess = writeLine ?? ((line: string) => stdout?.later(line));
   const log = (line: string) => write(messageLine(line, config.logFormat, Date.now()));
   await resolveListenHost(config.host);
   const backends = await openBackends(config, log);
@@ -85,7 +92,7 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
   const reads = new AccessTracker({ catalog, clock: Date.now, log, onColdRead });
   const measure = new RequestMeasure((r) => {
     metrics.observeRequest(r);
-    if (config.accessLog) write(accessLine(r, config.logFormat));
+    if (config.accessLog) writeAccess(accessLine(r, config.logFormat));
   });
 
   const deps: AppDeps = {
@@ -111,18 +118,21 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
   };
   const app = createApp(deps);
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve(
-      {
-        fetch: closeAfterUnreadBody(withFastBody(measure.wrap(app.fetch))),
-        port: config.port,
-        hostname: config.host,
-        // How often Node looks for connections past the headers timeout (default 30 s).
-        serverOptions: { connectionsCheckingInterval: 1_000 },
-      },
-      () => resolve(s as Server),
-    ) as Server;
-    s.once('error', reject);
+  const server = createAdaptorServer({
+    fetch: closeAfterUnreadBody(withFastBody(measure.wrap(app.fetch))),
+    hostname: config.host,
+    // How often Node looks for connections past the headers timeout (default 30 s).
+    serverOptions: { connectionsCheckingInterval: 1_000 },
+  }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // Node's default backlog (511) overflows when many clients connect while the event loop is
+    // busy; the kernel then drops their SYNs and they retry after 1 s, 3 s, ... (the 1,000-client
+    // p99 of seconds). The kernel caps it at net.core.somaxconn.
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   // Backups of large files over slow links take hours: no whole-request deadline, but a socket
   // that stays silent for two minutes is dropped. Headers are small: 15 s is plenty, and
@@ -159,6 +169,7 @@ export async function startServer(config: ServerConfig, write: (line: string) =>
       await reads.stop();
       await backends.close();
       await releasePidFile();
+      stdout?.close();
     })();
     return closing;
   };
