@@ -31,6 +31,9 @@ export class SqliteCatalog extends SqlCatalog {
     sqlite.pragma(`synchronous = ${options.durable === false ? 'NORMAL' : 'FULL'}`);
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // Statement journals (every statement inside the driver's savepoints has one) and sorts in
+    // memory, not in files under /tmp: a systemd unit with ProtectSystem=strict may not write there.
+    sqlite.pragma('temp_store = MEMORY');
     migrate(drizzle(sqlite, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
     super(new SqliteDriver(sqlite));
     this.sqlite = sqlite;
