@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DiskBlobStore } from '../../storage/blobs/disk/disk-blob-store.js';
+import { DiskBlobStore, SMALL_BODY_BYTES } from '../../storage/blobs/disk/disk-blob-store.js';
 import { blobStoreContract, damaged } from './blob-store-contract.js';
 
 blobStoreContract(
@@ -36,6 +37,63 @@ describe('DiskBlobStore blob folders', () => {
       const again = await store.writeTemp(body());
       await store.commit(again);
       expect(await readFile(store.plainPath(again.sha256), 'utf8')).toBe('the same content twice');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DiskBlobStore small bodies (written at once, issue 16.2)', () => {
+  /** A body of `size` bytes in chunks of `chunk`, like a socket delivers them. */
+  function chunked(size: number, chunk: number): { stream: ReadableStream<Uint8Array>; bytes: Buffer } {
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 7 + 3) & 0xff;
+    let at = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (at >= size) return c.close();
+        c.enqueue(new Uint8Array(bytes.subarray(at, Math.min(size, at + chunk))));
+        at += chunk;
+      },
+    });
+    return { stream, bytes };
+  }
+
+  it.each([
+    [0, 1],
+    [1, 1],
+    [4096, 4096],
+    [SMALL_BODY_BYTES - 1, 1000],
+    [SMALL_BODY_BYTES, 16 * 1024],
+    [SMALL_BODY_BYTES + 1, 16 * 1024],
+    [3 * SMALL_BODY_BYTES + 5, 64 * 1024],
+  ])('a body of %i bytes in chunks of %i is stored whole, with its hash', async (size, chunk) => {
+    const root = await mkdtemp(join(tmpdir(), 'cb-disk-small-'));
+    try {
+      const store = new DiskBlobStore({ root, durable: true });
+      await store.init();
+      const { stream, bytes } = chunked(size, chunk);
+      const temp = await store.writeTemp(stream, { maxBytes: 1 << 30 });
+      expect(temp.size).toBe(size);
+      expect(temp.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      await store.commit(temp);
+      expect((await readFile(store.plainPath(temp.sha256))).equals(bytes)).toBe(true);
+      expect(await readdir(store.tmpDir)).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a small body over maxBytes, or aborted, leaves no temporary file', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'cb-disk-small-'));
+    try {
+      const store = new DiskBlobStore({ root, durable: true });
+      await store.init();
+      await expect(store.writeTemp(chunked(5000, 1000).stream, { maxBytes: 4999 })).rejects.toThrow(/maximum size of 4999/);
+      const abort = new AbortController();
+      abort.abort(new Error('client went away'));
+      await expect(store.writeTemp(chunked(100, 10).stream, { signal: abort.signal })).rejects.toThrow(/went away/);
+      expect(await readdir(store.tmpDir)).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

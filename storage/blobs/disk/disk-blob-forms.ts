@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline as pipelineCb, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -165,15 +166,15 @@ export class DiskBlobForms implements BlobForms {
     await Promise.all(ALL_FORMS.map((l) => rm(this.pathOf(sha256, l), { force: true })));
   }
 
+  /**
+   * Every commit asks (does this content have a stored form?), mostly of content that has none:
+   * a stat is a quick call, made here without a thread-pool round trip or an error per missing form.
+   */
   async list(sha256: string): Promise<StoredForm[]> {
     const found: StoredForm[] = [];
     for (const loc of ALL_FORMS) {
-      try {
-        const st = await stat(this.pathOf(sha256, loc));
-        found.push({ ...loc, storedSize: st.size });
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
+      const st = statSync(this.pathOf(sha256, loc), { throwIfNoEntry: false });
+      if (st) found.push({ ...loc, storedSize: st.size });
     }
     return found;
   }
@@ -181,8 +182,7 @@ export class DiskBlobForms implements BlobForms {
   async exists(sha256: string): Promise<boolean> {
     for (const loc of ALL_FORMS) {
       try {
-        await stat(this.pathOf(sha256, loc));
-        return true;
+        if (statSync(this.pathOf(sha256, loc), { throwIfNoEntry: false })) return true;
       } catch {
         // try the next form
       }
