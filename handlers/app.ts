@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { apiRoutes } from './api/api.js';
 import { batchRoutes } from './files/batch.js';
 import { requireAuth } from './auth.js';
-import { assetRoutes } from './browse/assets.js';
+import { assetRoutes } from './browse/asset-routes.js';
 import { browseRoutes } from './browse/routes.js';
 import type { AppDeps } from '../core/deps.js';
 import { errorResponse } from './http/error-response.js';

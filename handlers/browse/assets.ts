@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { ASSET_FILES, type AssetName } from './asset-routes.js';
 import { BROWSE_CSS } from './browse-css.generated.js';
 import { BROWSE_JS } from './browse-js.generated.js';
 import { HISTORY_JS } from './history-js.generated.js';
@@ -13,39 +13,10 @@ export function contentVersion(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-interface Asset {
-  path: string;
-  type: string;
-  body: string;
-}
+/** What asset-routes.ts serves at each asset's path (imported by it on first use). */
+export const ASSET_BODIES: Readonly<Record<AssetName, string>> = { js: BROWSE_JS, history: HISTORY_JS, css: BROWSE_CSS };
 
-const ASSETS: readonly Asset[] = [
-  { path: '/assets/browse.js', type: 'text/javascript; charset=utf-8', body: BROWSE_JS },
-  { path: '/assets/history.js', type: 'text/javascript; charset=utf-8', body: HISTORY_JS },
-  { path: '/assets/browse.css', type: 'text/css; charset=utf-8', body: BROWSE_CSS },
-];
+const versioned = (name: AssetName) => `${ASSET_FILES[name].path}?v=${contentVersion(ASSET_BODIES[name])}`;
 
 /** Versioned URLs the pages link to: a new server version gets fresh files, never stale ones. */
-export const ASSET_URLS = {
-  js: `/assets/browse.js?v=${contentVersion(BROWSE_JS)}`,
-  history: `/assets/history.js?v=${contentVersion(HISTORY_JS)}`,
-  css: `/assets/browse.css?v=${contentVersion(BROWSE_CSS)}`,
-} as const;
-
-/** GET /assets/browse.js, history.js and browse.css, from strings (handlers never touch a disk). */
-export function assetRoutes(): Hono {
-  const app = new Hono();
-  for (const a of ASSETS) {
-    app.get(a.path, () => {
-      return new Response(a.body, {
-        headers: {
-          'Content-Type': a.type,
-          'X-Content-Type-Options': 'nosniff',
-          // The URL carries the content version, so the file may be cached for long.
-          'Cache-Control': 'private, max-age=31536000, immutable',
-        },
-      });
-    });
-  }
-  return app;
-}
+export const ASSET_URLS = { js: versioned('js'), history: versioned('history'), css: versioned('css') } as const;
