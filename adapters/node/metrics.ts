@@ -1,7 +1,7 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricsExposition } from '../../core/deps.js';
 import type { Catalog } from '../../storage/catalog/catalog.js';
 import type { SweepReport } from '../../storage/hot-cold/sweeper.js';
+import { Counter, Gauge, Histogram, registerProcessMetrics, Registry } from './process-metrics.js';
 import type { RequestRecord } from './request-measure.js';
 
 export type Transfer = 'upload' | 'download';
@@ -74,7 +74,7 @@ export class PrometheusMetrics implements MetricsExposition {
     new Gauge({ name: 'cloudbackup_http_connections_open', help: 'Client connections open now', registers, collect() { this.set(connections().open); } });
     new Gauge({ name: 'cloudbackup_http_connections_peak', help: 'The most client connections open at once since the server started', registers, collect() { this.set(connections().peak); } });
     new Gauge({ name: 'cloudbackup_http_connections_refused', help: 'Connections refused at --max-connections-per-address since the server started', registers, collect() { this.set(connections().refused); } });
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) registerProcessMetrics(this.registry);
   }
 
   get contentType(): string {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Body } from '../helpers/bytes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -61,6 +62,27 @@ describe('GET /metrics', () => {
     expect(await admin.text()).toMatch(/^# HELP cloudbackup_http_requests_total /m);
     // The metrics token opens nothing else.
     expect((await fetch(`${s.url}/api/files?prefix=alice/`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(401);
+  });
+
+  it("serves every metric of prom-client's collectDefaultMetrics (same name, type and help), the CPU counted from the process start", async () => {
+    const reference = new Registry();
+    collectDefaultMetrics({ register: reference });
+    const want = (await reference.getMetricsAsJSON()).map((m) => `${m.name} ${m.type} ${m.help}`).sort();
+    reference.clear();
+    const text = await (await fetch(`${s.url}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    const help = new Map([...text.matchAll(/^# HELP (\S+) (.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+    const served = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]} ${help.get(m[1] as string)}`);
+    expect(served.filter((line) => !line.startsWith('cloudbackup_')).sort()).toEqual(want);
+
+    // The server runs in this process: its CPU counter is this process's CPU time so far,
+    // including what was spent before the server started (prom-client's counts from registration).
+    const cpu = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1e6;
+    const before = cpu(process.cpuUsage());
+    const samples = await scrape();
+    const after = cpu(process.cpuUsage());
+    expect(value(samples, 'process_cpu_seconds_total')).toBeGreaterThanOrEqual(before - 0.001);
+    expect(value(samples, 'process_cpu_seconds_total')).toBeLessThanOrEqual(after + 0.001);
+    expect(value(samples, 'process_cpu_user_seconds_total') + value(samples, 'process_cpu_system_seconds_total')).toBeCloseTo(value(samples, 'process_cpu_seconds_total'), 5);
   });
 
   it('counts requests by route pattern and status, with wire bytes and transfer latencies', async () => {

@@ -8,11 +8,13 @@ describe('adapters/node start-up', () => {
     expect(packages.filter((p) => p.startsWith('@aws-sdk/') || p === 'pg' || p.startsWith('drizzle-orm/node-postgres'))).toEqual([]);
   });
 
-  it('loads the browse pages, their assets and client-zip on first use (issue 16)', () => {
+  it('loads the browse pages, their assets and client-zip on first use, and prom-client class by class (issue 16)', () => {
     const { files, packages } = reachable('adapters/node/main.ts');
     // The route table is loaded; what renders the pages is not.
     expect(files).toContain('handlers/browse/routes.ts');
     expect(files.filter((f) => f.startsWith('handlers/browse/') && !/\/(routes|asset-routes|security)\.ts$/.test(f))).toEqual([]);
     expect(packages).not.toContain('client-zip');
+    // prom-client's index loads the Pushgateway, the cluster aggregator and @opentelemetry/api.
+    expect(packages.filter((p) => p === 'prom-client' || p.includes('opentelemetry'))).toEqual([]);
   });
 });
