@@ -121,4 +121,19 @@ describe('SqliteDriver group commit', () => {
       await driver.close();
     }
   });
+  it('a read that comes while a group waits for its COMMIT waits for it, so that uploads coming after the read still join the group', async () => {
+    const driver = new SqliteDriver(new Database(tempFile()));
+    await driver.run(sql`create table t (k text primary key)`);
+    const counter = countCommits(driver.sqlite);
+    const first = driver.transaction(async (tx) => tx.run(sql`insert into t values ('a')`));
+    // The first one's work is done; its COMMIT waits for the end of the turn.
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    // A request's token lookup, then another upload of the same turn.
+    const read = driver.all(sql`select k from t order by k`);
+    const second = driver.transaction(async (tx) => tx.run(sql`insert into t values ('b')`));
+    const [, rows] = await Promise.all([first, read, second]);
+    expect(counter.commits).toBe(1);
+    expect((rows as { k: string }[]).map((r) => r.k)).toEqual(['a', 'b']);
+    await driver.close();
+  });
 });

@@ -28,8 +28,8 @@ interface Group {
  * meanwhile commits with it: one WAL write and one fsync (synchronous = FULL) for many
  * concurrent uploads instead of one each. A transaction's promise settles only after that
  * COMMIT (or at once when its own work fails: its savepoint is rolled back, the others go on).
- * A read or single statement whose turn comes while a group waits commits it first, so nothing
- * uncommitted is ever seen. An idle server's transaction commits one setImmediate later.
+ * Reads and single statements never see uncommitted work (see `outside`). An idle server's
+ * transaction commits one setImmediate later than it would alone.
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect: SqlDialect = { name: 'sqlite', likeFolded: 'like', greatest: 'max', forUpdate: '' };
@@ -80,10 +80,15 @@ export class SqliteDriver implements SqlDriver {
   }
 
   /**
-   * Outside transactions: at once when nothing is queued, else in turn. A group still waiting for
-   * its COMMIT is committed first, so that nothing uncommitted is ever read (nor written beside it).
+   * Outside transactions: at once when nothing is queued, else in turn; never beside uncommitted
+   * work. A group waiting for its end-of-turn COMMIT is waited for once (holding no place in the
+   * queue, so the COMMIT can run), then, still open (a new one) or met in the queue, committed first.
+   * Waiting rather than committing at once is what lets the requests of one turn share a COMMIT:
+   * nearly every request reads (its token) while others' uploads wait for theirs.
    */
   private async outside<T>(now: () => T): Promise<T> {
+    const open = this.group;
+    if (open && this.queued === 0) await open.committed.catch(() => {});
     const run = () => {
       if (this.group) this.commitGroup(this.group);
       return now();
