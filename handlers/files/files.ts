@@ -32,6 +32,26 @@ async function refuseOverQuota(deps: AppDeps, fp: FilePath, declared: number): P
   throw new QuotaExceededError(fp.namespace, usedBytes, quotaBytes, declared);
 }
 
+/** Bodies up to this size (one socket read) are read in one go rather than streamed. */
+export const SMALL_PUT_BYTES = 64 * 1024;
+
+/**
+ * The body of a PUT as a stream. A small one with a Content-Length is read whole first: on
+ * @hono/node-server `arrayBuffer()` reads the socket directly, where asking for `body` builds a
+ * whole Web Request and a stream adapter around it (~0.3 ms per request on a small box).
+ */
+async function putBody(req: Request, declared: number | undefined): Promise<ReadableStream<Uint8Array> | null> {
+  if (declared === undefined || declared > SMALL_PUT_BYTES) return req.body;
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.byteLength === 0) return null;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
 /** PUT / GET / HEAD / DELETE /files/<namespace>/<path>. */
 export function fileRoutes(deps: AppDeps): Hono {
   const app = new Hono();
@@ -68,7 +88,7 @@ export function fileRoutes(deps: AppDeps): Hono {
     if (conditional) await checkPreconditions();
     if (declared !== undefined) await refuseOverQuota(deps, fp, declared);
     await assertReserveHeld(deps);
-    const temp = await deps.blobs.writeTemp(c.req.raw.body, { maxBytes: max, signal: c.req.raw.signal });
+    const temp = await deps.blobs.writeTemp(await putBody(c.req.raw, declared), { maxBytes: max, signal: c.req.raw.signal });
     if (declared !== undefined && temp.size !== declared) {
       await deps.blobs.discard(temp);
       throw new BadRequestError(`body ended after ${temp.size} of ${declared} bytes: nothing was stored`);

@@ -1,4 +1,5 @@
-import { open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open, rename, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOutOfSpace } from '../../core/errors.js';
 import { canRestore, type SpaceReserve } from './space-reserve.js';
@@ -20,8 +21,13 @@ export class DiskSpaceReserve implements SpaceReserve {
     this.file = join(dataDir, 'space-reserve');
   }
 
+  /** Asked before every upload: a direct stat (no thread-pool round trip, no error object when missing). */
   async held(): Promise<boolean> {
-    return stat(this.file).then((st) => st.size === this.bytes, () => false);
+    try {
+      return statSync(this.file, { throwIfNoEntry: false })?.size === this.bytes;
+    } catch {
+      return false;
+    }
   }
 
   async release(): Promise<boolean> {
