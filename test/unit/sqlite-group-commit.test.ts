@@ -74,6 +74,16 @@ describe('SqliteDriver group commit', () => {
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await driver.all(sql`select k from t order by k`)).map((r) => r.k)).toEqual(['a', 'c']);
+    // The first of a group (it has no savepoint) failing takes nothing else with it either.
+    const again = await Promise.allSettled([
+      driver.transaction(async (tx) => {
+        await tx.run(sql`insert into t values ('d')`);
+        throw new Error('refused');
+      }),
+      driver.transaction(async (tx) => tx.run(sql`insert into t values ('e')`)),
+    ]);
+    expect(again.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    expect((await driver.all(sql`select k from t order by k`)).map((r) => r.k)).toEqual(['a', 'c', 'e']);
     await driver.close();
   });
 

@@ -113,20 +113,26 @@ export class SqliteDriver implements SqlDriver {
         run: async (q) => this.runNow(q),
         lock: async () => {},
       };
+      // The first member needs no savepoint (statements inside one keep a statement journal, up to
+      // half again their cost): nobody joins before it is done, so when it fails it rolls back alone.
+      const first = this.group === undefined;
       const g = this.joinGroup();
       group = g;
-      this.sqlite.exec('savepoint member');
+      if (!first) this.sqlite.exec('savepoint member');
       try {
         const r = await fn(tx);
-        this.sqlite.exec('release member');
+        if (!first) this.sqlite.exec('release member');
         this.leaveGroup(g);
         return r;
       } catch (err) {
-        if (this.sqlite.inTransaction) {
+        if (first || !this.sqlite.inTransaction) {
+          if (this.sqlite.inTransaction) this.sqlite.exec('rollback');
+          this.breakGroup(g, err);
+        } else {
           this.sqlite.exec('rollback to member');
           this.sqlite.exec('release member');
           this.leaveGroup(g);
-        } else this.breakGroup(g, err);
+        }
         throw err;
       }
     });
@@ -173,7 +179,7 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
-  /** SQLite rolled the whole transaction back (a failed statement can): every member fails with it. */
+  /** The whole transaction is rolled back (the first member failed, or SQLite ended it): every member fails with it. */
   private breakGroup(g: Group, err: unknown): void {
     g.closing = true;
     if (this.group === g) this.group = undefined;
