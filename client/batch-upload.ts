@@ -1,14 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decideAfterHash, decideFromStat, sameStat, type LocalStat } from './change-detect.js';
 import { displayName, displayText } from './display-name.js';
 import { CancelledError, FileChangedError, HttpStatusError } from './errors.js';
-import { hashFile } from './hashing.js';
+import { hashFile, hashSmallFile, readSmallFile, SMALL_FILE_BYTES, statNow } from './hashing.js';
 import { expectStatus, serverMessage } from './http.js';
 import { relativeKey, remotePath } from './remote-path.js';
 import { withRetry } from './retry.js';
-import { throttle } from './token-bucket.js';
-import { failureMessage, mtimeHeader, statOf, type FileRef, type Outcome, type UploadContext } from './uploader.js';
+import { throttle, throttled } from './token-bucket.js';
+import { failureMessage, mtimeHeader, type FileRef, type Outcome, type UploadContext } from './uploader.js';
 
 /** The server's per-file limit for POST /api/batch: bigger files go by PUT or tus. */
 export const BATCH_FILE_MAX_BYTES = 1024 * 1024;
@@ -17,6 +18,17 @@ export const BATCH_FILES = 256;
 /** ...or this many bytes of content (well under the server's 1000 files / 32 MiB). */
 export const BATCH_BYTES = 8 * 1024 * 1024;
 export const BATCH_CONTENT_TYPE = 'application/vnd.cloud-backup.batch';
+/** Files read with synchronous calls between two turns of the event loop (sockets, timers, other batches). */
+const SYNC_READS_PER_TURN = 32;
+
+/** statNow, with any error (EACCES on a folder above) as "not the file it was". */
+function statQuietly(abs: string): LocalStat | undefined {
+  try {
+    return statNow(abs);
+  } catch {
+    return undefined;
+  }
+}
 
 /** A file of the batch, hashed and about to be sent. */
 interface Ready {
@@ -55,8 +67,13 @@ export async function backupBatch(
   /** The file being read now, then (-1) the request being sent: what a stop interrupts. */
   let current = -1;
   let sending = false;
+  let syncReads = 0;
   try {
     for (const [i, file] of files.entries()) {
+      if (syncReads >= SYNC_READS_PER_TURN) {
+        syncReads = 0;
+        await nextTurn();
+      }
       current = i;
       if (ctx.signal.aborted) throw new CancelledError();
       const key = relativeKey(file.segments);
@@ -68,8 +85,18 @@ export async function backupBatch(
       else if (first.action === 'defer') outcomes[i] = { kind: 'deferred', retryAtMs: first.retryAtMs };
       if (outcomes[i]) continue;
       try {
-        const sha256 = await hashFile(file.abs, stat.size, ctx.signal);
-        if (!sameStat(stat, await statOf(file.abs))) {
+        // A small file in one synchronous read, its stat from the open file right after; a bigger
+        // one streamed, then stat'ed. Either way a change during the read shows as another stat.
+        let sha256: string;
+        let after: LocalStat | undefined;
+        if (stat.size <= SMALL_FILE_BYTES) {
+          syncReads++;
+          ({ sha256, stat: after } = hashSmallFile(file.abs, stat.size));
+        } else {
+          sha256 = await hashFile(file.abs, stat.size, ctx.signal);
+          after = statNow(file.abs);
+        }
+        if (!sameStat(stat, after)) {
           later.push(i);
           continue;
         }
@@ -109,7 +136,7 @@ export async function backupBatch(
           if (ok(n)) {
             const sent: Outcome = { kind: 'sent', via: 'put', size: r.stat.size, sent: r.stat.size };
             // Changed again after it was read: backupFile sends it again (and again, while it settles).
-            if (sameStat(r.stat, await statOf(r.file.abs).catch(() => undefined))) outcomes[r.i] = sent;
+            if (sameStat(r.stat, statQuietly(r.file.abs))) outcomes[r.i] = sent;
             else {
               sentFirst.set(r.i, sent);
               later.push(r.i);
@@ -135,7 +162,7 @@ export async function backupBatch(
   for (const i of later.sort((a, b) => a - b)) {
     const file = files[i] as FileRef;
     // As it is now: the scan's size and mtime are what changed.
-    const now = await statOf(file.abs).catch(() => undefined);
+    const now = statQuietly(file.abs);
     const outcome: Outcome = now ? await single({ ...file, ...now }) : { kind: 'gone' };
     const first = sentFirst.get(i);
     outcomes[i] = first && (outcome.kind === 'unchanged' || outcome.kind === 'same' || outcome.kind === 'gone') ? first : outcome;
@@ -173,9 +200,10 @@ async function sendBatch(ctx: UploadContext, ready: readonly Ready[]): Promise<B
 }
 
 /**
- * The framed body: per file its header line, then exactly `size` bytes streamed from disk. A file
- * that shrank or vanished since it was hashed is padded with zeros, so the frame holds and the
- * server refuses that file alone (its hash no longer matches).
+ * The framed body: per file its header line, then exactly `size` bytes read from disk (a second
+ * read rather than bytes kept from the hash read: a batch holds up to 8 MiB). A file that shrank
+ * or vanished since it was hashed is padded with zeros, so the frame holds and the server refuses
+ * that file alone (its hash no longer matches).
  */
 async function* frames(ctx: UploadContext, ready: readonly Ready[]): AsyncGenerator<Buffer> {
   for (const r of ready) {
@@ -183,10 +211,7 @@ async function* frames(ctx: UploadContext, ready: readonly Ready[]): AsyncGenera
     let left = r.stat.size;
     if (left > 0) {
       try {
-        const read = createReadStream(r.file.abs, { start: 0, end: left - 1, highWaterMark: 256 * 1024 });
-        // Only content goes through --limit-rate, as with PUT (the header lines are not file bytes).
-        const content = ctx.bucket ? (pipeline as (...s: unknown[]) => Readable)(read, throttle(ctx.bucket, ctx.signal), () => undefined) : read;
-        for await (const chunk of content as AsyncIterable<Buffer>) {
+        for await (const chunk of fileContent(ctx, r.file.abs, left)) {
           const part = chunk.byteLength > left ? chunk.subarray(0, left) : chunk;
           left -= part.byteLength;
           ctx.onBytes?.(part.byteLength);
@@ -198,4 +223,19 @@ async function* frames(ctx: UploadContext, ready: readonly Ready[]): AsyncGenera
     }
     if (left > 0) yield Buffer.alloc(left);
   }
+}
+
+/**
+ * Bytes [0, size) of a file as they may leave, through --limit-rate when it is set (only content
+ * goes through it, as with PUT: the header lines are not file bytes). A small file is read in one
+ * synchronous go (at most SMALL_FILE_BYTES held), a bigger one streamed.
+ */
+function fileContent(ctx: UploadContext, abs: string, size: number): Iterable<Buffer> | AsyncIterable<Buffer> {
+  if (size <= SMALL_FILE_BYTES) {
+    const data = Buffer.allocUnsafe(size);
+    const bytes = data.subarray(0, readSmallFile(abs, size, data, false).read);
+    return ctx.bucket ? throttled(ctx.bucket, bytes, ctx.signal) : [bytes];
+  }
+  const read = createReadStream(abs, { start: 0, end: size - 1, highWaterMark: 256 * 1024 });
+  return ctx.bucket ? (pipeline as (...s: unknown[]) => Readable)(read, throttle(ctx.bucket, ctx.signal), () => undefined) : read;
 }

@@ -69,16 +69,24 @@ export class TokenBucket {
  * bucket's burst so one big read cannot starve the other uploads.
  */
 export function throttle(bucket: TokenBucket, signal?: AbortSignal): Transform {
-  const piece = Math.max(1024, Math.min(bucket.burst, 64 * 1024));
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       void (async () => {
-        for (let off = 0; off < chunk.byteLength; off += piece) {
-          const part = chunk.subarray(off, Math.min(chunk.byteLength, off + piece));
-          await bucket.take(part.byteLength, signal);
-          this.push(part);
-        }
+        for await (const part of throttled(bucket, chunk, signal)) this.push(part);
       })().then(() => callback(), callback);
     },
   });
+}
+
+/**
+ * `data` in pieces of at most the bucket's burst (1-64 KiB), each once the bucket lets it
+ * through: the throttle stage's work for one chunk, for callers that hold the bytes already.
+ */
+export async function* throttled(bucket: TokenBucket, data: Buffer, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const piece = Math.max(1024, Math.min(bucket.burst, 64 * 1024));
+  for (let off = 0; off < data.byteLength; off += piece) {
+    const part = data.subarray(off, Math.min(data.byteLength, off + piece));
+    await bucket.take(part.byteLength, signal);
+    yield part;
+  }
 }
