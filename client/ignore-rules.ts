@@ -1,5 +1,6 @@
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import ignore, { type Ignore } from 'ignore';
+import { READ_NONBLOCKING } from './hashing.js';
 
 /** The per-folder ignore file, gitignore syntax. */
 export const IGNORE_FILE = '.cbignore';
@@ -42,21 +43,24 @@ export function isExcluded(chain: RuleChain, segments: readonly string[], isDir:
   return excluded;
 }
 
-/** The lines of the folder's .cbignore, or [] when it has none (or it cannot be read). */
-export async function readIgnoreFile(dirAbs: string, join: (a: string, b: string) => string): Promise<string[]> {
-  let fh;
+/**
+ * The lines of the folder's .cbignore, or [] when it has none (or it cannot be read). Synchronous:
+ * the walk asks once per folder, and a missing file is one failed open (a FIFO does not block it).
+ */
+export function readIgnoreFile(dirAbs: string, join: (a: string, b: string) => string): string[] {
+  let fd: number;
   try {
-    fh = await open(join(dirAbs, IGNORE_FILE), 'r');
+    fd = openSync(join(dirAbs, IGNORE_FILE), READ_NONBLOCKING);
   } catch {
     return [];
   }
   try {
     const buf = Buffer.alloc(MAX_IGNORE_FILE);
-    const { bytesRead } = await fh.read(buf, 0, MAX_IGNORE_FILE, 0);
+    const bytesRead = readSync(fd, buf, 0, MAX_IGNORE_FILE, 0);
     return buf.subarray(0, bytesRead).toString('utf8').split(/\r?\n/);
   } catch {
     return [];
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }

@@ -1,5 +1,6 @@
-import type { Dirent } from 'node:fs';
-import { lstat, opendir } from 'node:fs/promises';
+import { lstatSync, opendirSync, type Dir, type Dirent } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decodeName, displayBytes, displayName } from './display-name.js';
 import { compileRules, extendChain, isExcluded, readIgnoreFile, type RuleChain } from './ignore-rules.js';
 import { pathApi, type PathFlavor } from './remote-path.js';
@@ -40,47 +41,51 @@ function errorEntry(segments: string[], abs: string, err: unknown): ScanEntry {
   return { kind: 'error', segments, abs, code: e.code ?? 'EUNKNOWN', message: e.message };
 }
 
-/** Files stat'ed at once: a rescan of 100k unchanged files is mostly waiting for lstat. */
-const STAT_BATCH = 64;
+/**
+ * Entries looked at between two turns of the event loop. The walk's system calls are synchronous
+ * (a sync lstat costs ~7 us of main-thread CPU where a promise one costs ~50 us on a slow VM), so
+ * it yields now and then to keep timers, sockets and uploads in flight going.
+ */
+export const SCAN_ENTRIES_PER_TURN = 256;
 
-async function* statBatch(files: { abs: string; segments: string[] }[]): AsyncGenerator<ScanEntry> {
-  const stats = await Promise.all(files.map((f) => lstat(f.abs).catch((err: unknown) => err as NodeJS.ErrnoException)));
-  for (let i = 0; i < files.length; i++) {
-    const { abs, segments } = files[i] as { abs: string; segments: string[] };
-    const st = stats[i];
-    if (st instanceof Error) {
-      if (!vanished(st)) yield errorEntry(segments, abs, st);
-    } else if (st?.isFile()) {
-      yield { kind: 'file', segments, abs, size: st.size, mtimeMs: st.mtimeMs };
-    }
+/** A listed regular file as the walk reports it: lstat'ed now (vanished meanwhile: nothing). */
+function fileEntry(abs: string, segments: string[]): ScanEntry | undefined {
+  try {
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (st?.isFile()) return { kind: 'file', segments, abs, size: st.size, mtimeMs: st.mtimeMs };
+    return undefined;
+  } catch (err) {
+    return vanished(err) ? undefined : errorEntry(segments, abs, err);
   }
 }
 
 /**
  * Walks `root` depth-first as a stream of entries: only the directories still to visit are held
- * in memory, never the list of all files, so a tree of 100k+ files costs little. Symlinks are
- * reported and not followed (no loops, nothing outside the folder).
+ * in memory, never the list of all files (a directory is read a few hundred names at a time), so
+ * a tree of 100k+ files costs little. Symlinks are reported and not followed (no loops, nothing
+ * outside the folder).
  */
 export async function* scanTree(root: string, options: ScanOptions, base: readonly string[] = []): AsyncGenerator<ScanEntry> {
   const api = pathApi(options.flavor);
   const pending: Pending[] = [{ abs: root, segments: [...base], chain: options.rules ?? [] }];
+  let looked = 0;
   while (pending.length > 0) {
     const dir = pending.pop() as Pending;
-    let handle: AsyncIterable<Dirent<Buffer>>;
+    let handle: Dir;
     try {
       // Names as bytes: a name that is not UTF-8 would otherwise arrive with U+FFFD in it.
       // (Node's types know only string encodings here; 'buffer' works since Node 12.)
-      handle = (await opendir(dir.abs, { bufferSize: 64, encoding: 'buffer' as BufferEncoding })) as unknown as AsyncIterable<Dirent<Buffer>>;
+      handle = opendirSync(dir.abs, { bufferSize: 256, encoding: 'buffer' as BufferEncoding });
     } catch (err) {
       if (dir.segments.length > base.length && vanished(err)) continue;
       yield errorEntry(dir.segments, dir.abs, err);
       continue;
     }
-    const chain = extendChain(dir.chain, dir.segments.length, compileRules(await readIgnoreFile(dir.abs, api.join)));
     const subdirs: Pending[] = [];
-    let files: { abs: string; segments: string[] }[] = [];
     try {
-      for await (const d of handle) {
+      const chain = extendChain(dir.chain, dir.segments.length, compileRules(readIgnoreFile(dir.abs, api.join)));
+      for (let d = handle.readSync() as Dirent<Buffer> | null; d !== null; d = handle.readSync() as Dirent<Buffer> | null) {
+        if (++looked % SCAN_ENTRIES_PER_TURN === 0) await nextTurn();
         const name = decodeName(d.name);
         if (name === undefined) {
           const shown = [...dir.segments.map(displayName), displayBytes(d.name)].join('/');
@@ -99,19 +104,17 @@ export async function* scanTree(root: string, options: ScanOptions, base: readon
         } else if (d.isDirectory()) {
           subdirs.push({ abs, segments, chain });
         } else if (d.isFile()) {
-          files.push({ abs, segments });
-          if (files.length >= STAT_BATCH) {
-            yield* statBatch(files);
-            files = [];
-          }
+          const e = fileEntry(abs, segments);
+          if (e) yield e;
         } else {
           yield { kind: 'skipped', segments, abs, reason: 'special' };
         }
       }
-      yield* statBatch(files);
     } catch (err) {
       // The listing broke off half way (a removed or locked directory): report, keep the rest.
       if (!vanished(err)) yield errorEntry(dir.segments, dir.abs, err);
+    } finally {
+      handle.closeSync();
     }
     // Reversed so that the stack visits them in listing order.
     for (let i = subdirs.length - 1; i >= 0; i--) pending.push(subdirs[i] as Pending);
@@ -127,7 +130,7 @@ export async function rulesAt(root: string, segments: readonly string[], options
   let chain = options.rules ?? [];
   let abs = root;
   for (let depth = 0; depth < segments.length; depth++) {
-    chain = extendChain(chain, depth, compileRules(await readIgnoreFile(abs, api.join)));
+    chain = extendChain(chain, depth, compileRules(readIgnoreFile(abs, api.join)));
     const here = segments.slice(0, depth + 1);
     const isDir = depth < segments.length - 1;
     if (isDir && isExcluded(chain, here, true)) return 'excluded';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { examine, scanTree, type ScanEntry } from '../../client/scanner.js';
+import { examine, SCAN_ENTRIES_PER_TURN, scanTree, type ScanEntry } from '../../client/scanner.js';
 
 let root: string;
 
@@ -56,6 +56,43 @@ describe('scanTree', () => {
   it('reports a folder it cannot list as an error entry instead of throwing', async () => {
     const entries = await collect(scanTree(join(root, 'no such dir'), { flavor: 'posix' }));
     expect(entries).toEqual([expect.objectContaining({ kind: 'error', code: 'ENOENT', segments: [] })]);
+  });
+
+  it('a .cbignore that is a FIFO does not stall the walk: the folder has no rules, its files are reported', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-scan-fifo-'));
+    try {
+      await writeFile(join(dir, 'kept.txt'), 'x');
+      execFileSync('mkfifo', [join(dir, '.cbignore')]);
+      const entries = await collect(scanTree(dir, { flavor: 'posix' }));
+      expect(summary(entries)).toEqual(['file:kept.txt', 'skipped:.cbignore:special']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 10_000);
+
+  it(`lets the event loop run while it walks (every ${SCAN_ENTRIES_PER_TURN} entries), files one by one, a folder read in parts`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cb-scan-many-'));
+    try {
+      const count = SCAN_ENTRIES_PER_TURN * 4;
+      await mkdir(join(dir, 'sub'));
+      for (let i = 0; i < count; i++) await writeFile(join(dir, 'sub', `f${i}`), String(i));
+      let turns = 0;
+      let timer = setImmediate(function tick() {
+        turns++;
+        timer = setImmediate(tick);
+      });
+      let entries: ScanEntry[];
+      try {
+        entries = await collect(scanTree(dir, { flavor: 'posix' }));
+      } finally {
+        clearImmediate(timer);
+      }
+      expect(entries).toHaveLength(count);
+      expect(entries.every((e) => e.kind === 'file' && e.size === String(e.segments[1]?.slice(1)).length)).toBe(true);
+      expect(turns).toBeGreaterThanOrEqual(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
