@@ -34,9 +34,9 @@ export interface UploadRecord {
 export class StateDb {
   readonly sqlite: Database.Database;
   private readonly db: BetterSQLite3Database<typeof schema>;
-  private readonly getFileStmt;
+  private readonly getFileStmt: Database.Statement;
   private readonly getUploadStmt;
-  private readonly putFileStmt;
+  private readonly putFileStmt: Database.Statement;
   private readonly filesInStmt: Database.Statement;
   private readonly filesInRootStmt: Database.Statement;
   private readonly allPathsStmt: Database.Statement;
@@ -50,34 +50,24 @@ export class StateDb {
     this.sqlite.pragma('busy_timeout = 5000');
     this.db = drizzle(this.sqlite, { schema });
     migrate(this.db, { migrationsFolder: CLIENT_MIGRATIONS });
-    this.getFileStmt = this.db.select().from(files).where(eq(files.path, sql.placeholder('path'))).prepare();
-    // Plain statements: a rescan reads every record, and drizzle's row mapping was most of its cost.
+    // Plain statements: a rescan reads every record, and drizzle's row mapping was most of its cost;
+    // a backup of small files reads and writes one record per file.
     const cols = 'path, remote_path as remotePath, size, mtime_ms as mtimeMs, sha256, via, confirmed_at as confirmedAt';
-    this.filesInStmt = this.sqlite.prepare(`select ${cols} from files where path > ? and path < ? and instr(substr(path, ?), '/') = 0`);
-    this.filesInRootStmt = this.sqlite.prepare(`select ${cols} from files where instr(path, '/') = 0`);
+    this.getFileStmt = this.sqlite.prepare(`select ${cols} from files where path = ?`);
+    // Rows as arrays, made into objects here: about half the cost of better-sqlite3's row objects.
+    const rawCols = 'path, remote_path, size, mtime_ms, sha256, via, confirmed_at';
+    this.filesInStmt = this.sqlite.prepare(`select ${rawCols} from files where path > ? and path < ? and instr(substr(path, ?), '/') = 0`).raw();
+    this.filesInRootStmt = this.sqlite.prepare(`select ${rawCols} from files where instr(path, '/') = 0`).raw();
     this.allPathsStmt = this.sqlite.prepare('select path from files order by path').pluck();
     this.getUploadStmt = this.db.select().from(uploads).where(eq(uploads.path, sql.placeholder('path'))).prepare();
-    // Prepared once: one of these runs per file uploaded, thousands per pass.
-    const p = (name: keyof FileRecord) => sql.placeholder(name);
-    this.putFileStmt = this.db
-      .insert(files)
-      .values({ path: p('path'), remotePath: p('remotePath'), size: p('size'), mtimeMs: p('mtimeMs'), sha256: p('sha256'), via: p('via'), confirmedAt: p('confirmedAt') })
-      .onConflictDoUpdate({
-        target: files.path,
-        set: {
-          remotePath: sql`excluded.remote_path`,
-          size: sql`excluded.size`,
-          mtimeMs: sql`excluded.mtime_ms`,
-          sha256: sql`excluded.sha256`,
-          via: sql`excluded.via`,
-          confirmedAt: sql`excluded.confirmed_at`,
-        },
-      })
-      .prepare();
+    this.putFileStmt = this.sqlite.prepare(
+      'insert into files (path, remote_path, size, mtime_ms, sha256, via, confirmed_at) values (@path, @remotePath, @size, @mtimeMs, @sha256, @via, @confirmedAt) ' +
+        'on conflict (path) do update set remote_path = excluded.remote_path, size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256, via = excluded.via, confirmed_at = excluded.confirmed_at',
+    );
   }
 
   getFile(path: string): FileRecord | undefined {
-    return this.getFileStmt.get({ path });
+    return this.getFileStmt.get(path) as FileRecord | undefined;
   }
 
   /**
@@ -85,8 +75,10 @@ export class StateDb {
    * one query per folder instead of one per file on a rescan ('/' sorts right before '0').
    */
   filesIn(dir: string): Map<string, FileRecord> {
-    const rows = (dir === '' ? this.filesInRootStmt.all() : this.filesInStmt.all(`${dir}/`, `${dir}0`, dir.length + 2)) as FileRecord[];
-    return new Map(rows.map((r) => [r.path, r]));
+    const rows = (dir === '' ? this.filesInRootStmt.all() : this.filesInStmt.all(`${dir}/`, `${dir}0`, dir.length + 2)) as [string, string, number, number, string, Via, number][];
+    const records = new Map<string, FileRecord>();
+    for (const [path, remotePath, size, mtimeMs, sha256, via, confirmedAt] of rows) records.set(path, { path, remotePath, size, mtimeMs, sha256, via, confirmedAt });
+    return records;
   }
 
   /** Every recorded path, in path order (without the rest of the records). */
@@ -96,13 +88,13 @@ export class StateDb {
 
   /** Called only once the server confirmed this content at `remotePath`. */
   putFile(record: FileRecord): void {
-    this.putFileStmt.run({ ...record });
+    this.putFileStmt.run(record);
   }
 
   /** putFile for many (a batch the server confirmed), in one transaction. */
   putFiles(records: readonly FileRecord[]): void {
     this.sqlite.transaction(() => {
-      for (const r of records) this.putFileStmt.run({ ...r });
+      for (const r of records) this.putFileStmt.run(r);
     })();
   }
 
