@@ -6,7 +6,6 @@ import { parseClientArgs, USAGE, type ClientConfig } from './args.js';
 import { runOnce } from './backup.js';
 import { displayText } from './display-name.js';
 import { RootClaimedError, UsageError } from './errors.js';
-import { startWatching } from './watcher.js';
 
 /** `npm run client -- <folder> [options]`. Exit codes: 0 ok, 1 some failed, 2 bad usage or another source's remote folder. */
 async function main(argv: string[]): Promise<number> {
@@ -51,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
     const result = await runOnce(config, { tty, signal: controller.signal });
     return result.exitCode;
   }
+  // Imported here: chokidar and the watcher are no part of a --once start-up.
+  const { startWatching } = await import('./watcher.js');
   const handle = startWatching(config, { tty, signal: controller.signal });
   controller.signal.addEventListener('abort', () => void handle.stop(), { once: true });
   await handle.done;

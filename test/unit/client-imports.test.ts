@@ -2,11 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { reachable } from '../helpers/imports.js';
 
 describe('client/ boundaries', () => {
-  it('the client reaches only its own modules and shared/, never server internals', () => {
+  it('the client reaches only its own modules and shared/, never server internals (the watcher, imported when watching, too)', () => {
     const { files } = reachable('client/main.ts');
     expect(files).toContain('client/backup.ts');
     expect(files).toContain('shared/units.ts');
-    expect(files.filter((f) => !f.startsWith('client/') && !f.startsWith('shared/'))).toEqual([]);
+    const watching = reachable('client/watcher.ts').files;
+    expect(watching).toContain('client/backup.ts');
+    expect([...files, ...watching].filter((f) => !f.startsWith('client/') && !f.startsWith('shared/'))).toEqual([]);
+  });
+
+  it('a --once start-up loads neither the watcher nor chokidar: main imports them only to watch', () => {
+    const { files, packages } = reachable('client/main.ts');
+    expect(files).not.toContain('client/watcher.ts');
+    expect(packages).not.toContain('chokidar');
   });
 
   it('shared/ imports nothing but itself', () => {
