@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateDb, type FileRecord } from '../../client/state-db.js';
 
@@ -91,4 +92,30 @@ describe('StateDb', () => {
       db.close();
     }
   });
+
+  it('a DB that lacks a migration gets it when opened (drizzle\'s migrator, loaded only then); a current one is left as it is', () => {
+    const file = join(dir, 'old.sqlite');
+    new StateDb(file).close();
+    // As a DB written before 0001_missing: its table and its migration row gone.
+    const raw = new Database(file);
+    const [newest, count] = [raw.prepare('select max(created_at) from __drizzle_migrations').pluck().get(), raw.prepare('select count(*) from __drizzle_migrations').pluck().get() as number];
+    raw.exec(`drop table missing; delete from __drizzle_migrations where created_at = ${Number(newest)}`);
+    raw.close();
+    const db = new StateDb(file);
+    try {
+      expect(db.markMissing('a', 7)).toBe(7);
+      expect(db.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get()).toBe(count);
+    } finally {
+      db.close();
+    }
+    new StateDb(file).close();
+    const after = new Database(file);
+    try {
+      expect(after.prepare('select count(*) from __drizzle_migrations').pluck().get()).toBe(count);
+      expect(after.prepare('select since from missing').pluck().all()).toEqual([7]);
+    } finally {
+      after.close();
+    }
+  });
 });
+

@@ -11,10 +11,12 @@ describe('client/ boundaries', () => {
     expect([...files, ...watching].filter((f) => !f.startsWith('client/') && !f.startsWith('shared/'))).toEqual([]);
   });
 
-  it('a --once start-up loads neither the watcher nor chokidar: main imports them only to watch', () => {
+  it('a --once start-up loads neither the watcher nor chokidar (imported only to watch), nor drizzle', () => {
     const { files, packages } = reachable('client/main.ts');
     expect(files).not.toContain('client/watcher.ts');
     expect(packages).not.toContain('chokidar');
+    // The state DB is plain better-sqlite3; drizzle only migrates, and is loaded only to do so.
+    expect(packages.filter((p) => p.startsWith('drizzle-orm'))).toEqual([]);
   });
 
   it('shared/ imports nothing but itself', () => {
