@@ -2,12 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 import { DEFAULT_READ_AHEAD, webFromNode } from '../../storage/blobs/web-from-node.js';
 import { discardRest, DRAIN_LIMITS, type DrainLimits } from './body-drain.js';
+import { SMALL_BODY_BYTES } from '../../core/sizes.js';
 
 type Bindings = HttpBindings | Http2Bindings;
 type Fetch = (req: Request, env: Bindings) => Response | Promise<Response>;
 
 /** Bodies at least this large (or of unknown length) take the fast path; small JSON stays as it is. */
-export const LARGE_BODY = 64 * 1024;
+export const LARGE_BODY = SMALL_BODY_BYTES;
 
 const BODY_METHODS: ReadonlySet<string> = new Set(['PUT', 'POST', 'PATCH']);
 

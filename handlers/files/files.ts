@@ -9,6 +9,7 @@ import { serveFile, validatorsOf } from './download.js';
 import { parseContentDigest, parseContentLength, parseMtime } from '../http/headers.js';
 import { parseFilePath, type FilePath } from '../../core/path.js';
 import { assertReserveHeld, freeingSpace } from '../http/reserve.js';
+import { SMALL_BODY_BYTES } from '../../core/sizes.js';
 
 /** The still-encoded path after `prefix` in the request URL (decoded exactly once later). */
 export function rawPathAfter(url: string, prefix: string): string {
@@ -32,16 +33,13 @@ async function refuseOverQuota(deps: AppDeps, fp: FilePath, declared: number): P
   throw new QuotaExceededError(fp.namespace, usedBytes, quotaBytes, declared);
 }
 
-/** Bodies up to this size (one socket read) are read in one go rather than streamed. */
-export const SMALL_PUT_BYTES = 64 * 1024;
-
 /**
- * The body of a PUT as a stream. A small one with a Content-Length is read whole first: on
+ * The body of a PUT as a stream. One under SMALL_BODY_BYTES with a Content-Length is read whole first: on
  * @hono/node-server `arrayBuffer()` reads the socket directly, where asking for `body` builds a
  * whole Web Request and a stream adapter around it (~0.3 ms per request on a small box).
  */
 async function putBody(req: Request, declared: number | undefined): Promise<ReadableStream<Uint8Array> | null> {
-  if (declared === undefined || declared > SMALL_PUT_BYTES) return req.body;
+  if (declared === undefined || declared >= SMALL_BODY_BYTES) return req.body;
   const bytes = new Uint8Array(await req.arrayBuffer());
   if (bytes.byteLength === 0) return null;
   return new ReadableStream<Uint8Array>({

@@ -196,6 +196,9 @@ function toRoot(r: Row): RootRecord {
 /** Paths per IN list: far below SQLite's and PostgreSQL's limits on bound parameters. */
 const IN_LIST_MAX = 900;
 
+/** `a, b, c` of bound values, for an IN list. */
+const listOf = (values: readonly (string | number)[]): SQL => sql.join(values.map((v) => sql`${v}`), sql`, `);
+
 function chunksOf<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -294,15 +297,18 @@ export class SqlCatalog implements Catalog {
     if (delta !== 0) await tx.run(sql`update clients set used_bytes = used_bytes + ${delta} where name = ${namespace}`);
   }
 
-  /** Refuses a new version of `size` bytes that would take the namespace past its quota (inside putFile's transaction). */
-  private async checkQuota(tx: SqlExec, namespace: string, size: number): Promise<void> {
-    // The row lock makes concurrent writes of one namespace take turns from here to commit.
+  /** A namespace's quota and usage, row-locked: concurrent writes of it take turns from here to commit. */
+  private async quotaOf(tx: SqlExec, namespace: string): Promise<{ quota: number | null; used: number }> {
     const r = await this.one(
       sql`select quota_bytes as "quotaBytes", used_bytes as "usedBytes" from clients where name = ${namespace}${sql.raw(this.driver.dialect.forUpdate)}`,
       tx,
     );
-    const quota = numOrNull(r?.quotaBytes);
-    const used = num(r?.usedBytes);
+    return { quota: numOrNull(r?.quotaBytes), used: num(r?.usedBytes) };
+  }
+
+  /** Refuses a new version of `size` bytes that would take the namespace past its quota (inside putFile's transaction). */
+  private async checkQuota(tx: SqlExec, namespace: string, size: number): Promise<void> {
+    const { quota, used } = await this.quotaOf(tx, namespace);
     if (quota !== null && used + size > quota) throw new QuotaExceededError(namespace, used, quota, size);
   }
 
@@ -390,11 +396,32 @@ export class SqlCatalog implements Catalog {
   ): Promise<{ id: number; at: number }> {
     // Server time, but never before the path's previous version: "newest" stays one order.
     const at = Math.max(v.now, num((await this.head(tx, v.path))?.uploadedAt));
-    const namespace = namespaceOf(v.path);
+    return { id: await this.insertVersion(tx, v, at), at };
+  }
+
+  /** A version row uploaded at `at`; its id. */
+  private async insertVersion(tx: SqlExec, v: { path: string; sha256: string | null; size: number; mtime: number | null }, at: number): Promise<number> {
     const [row] = await tx.all(sql`
       insert into versions (path, namespace, sha256, size, mtime, uploaded_at)
-      values (${v.path}, ${namespace}, ${v.sha256}, ${v.size}, ${v.mtime}, ${at}) returning id`);
-    return { id: num(row?.id), at };
+      values (${v.path}, ${namespaceOf(v.path)}, ${v.sha256}, ${v.size}, ${v.mtime}, ${at}) returning id`);
+    return num(row?.id);
+  }
+
+  /** The blob row of new content (hot, just used); content already known keeps its row. */
+  private async insertBlob(tx: SqlExec, input: PutFileInput): Promise<void> {
+    await tx.run(sql`
+      insert into blobs (sha256, size, state, stored_size, last_access, created_at)
+      values (${input.sha256}, ${input.size}, 'hot', ${input.size}, ${input.now}, ${input.now})
+      on conflict (sha256) do nothing`);
+  }
+
+  /** The path's current row, pointing at version `id` uploaded at `at`. */
+  private async upsertFile(tx: SqlExec, input: PutFileInput, at: number, id: number): Promise<void> {
+    await tx.run(sql`
+      insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
+      values (${input.path}, ${namespaceOf(input.path)}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}, ${id})
+      on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime,
+        uploaded_at = excluded.uploaded_at, version_id = excluded.version_id`);
   }
 
   async putFile(input: PutFileInput): Promise<PutFileResult> {
@@ -420,7 +447,7 @@ export class SqlCatalog implements Catalog {
       const before = new Map<string, Row>();
       const newest = new Map<string, number>();
       for (const part of chunksOf(paths, IN_LIST_MAX)) {
-        const list = sql.join(part.map((p) => sql`${p}`), sql`, `);
+        const list = listOf(part);
         for (const r of await tx.all(sql`select path, sha256, mtime from files where path in (${list})`)) before.set(str(r.path), r);
         for (const r of await tx.all(sql`select path, max(uploaded_at) as "at" from versions where path in (${list}) group by path`)) newest.set(str(r.path), num(r.at));
       }
@@ -429,11 +456,7 @@ export class SqlCatalog implements Catalog {
       const namespaceUsage = async (namespace: string) => {
         let u = usage.get(namespace);
         if (!u) {
-          const r = await this.one(
-            sql`select quota_bytes as "quotaBytes", used_bytes as "usedBytes" from clients where name = ${namespace}${sql.raw(this.driver.dialect.forUpdate)}`,
-            tx,
-          );
-          u = { quota: numOrNull(r?.quotaBytes), used: num(r?.usedBytes), delta: 0 };
+          u = { ...(await this.quotaOf(tx, namespace)), delta: 0 };
           usage.set(namespace, u);
         }
         return u;
@@ -453,25 +476,16 @@ export class SqlCatalog implements Catalog {
             continue;
           }
         }
-        await tx.run(sql`
-          insert into blobs (sha256, size, state, stored_size, last_access, created_at)
-          values (${input.sha256}, ${input.size}, 'hot', ${input.size}, ${input.now}, ${input.now})
-          on conflict (sha256) do nothing`);
+        await this.insertBlob(tx, input);
         if (!same) {
-          // Server time, but never before the path's previous version: "newest" stays one order.
+          // As addVersion: server time, never before the path's previous version.
           const at = Math.max(input.now, newest.get(input.path) ?? 0);
-          const [row] = await tx.all(sql`
-            insert into versions (path, namespace, sha256, size, mtime, uploaded_at)
-            values (${input.path}, ${namespace}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}) returning id`);
+          const id = await this.insertVersion(tx, input, at);
           newest.set(input.path, at);
           const u = await namespaceUsage(namespace);
           u.used += input.size;
           u.delta += input.size;
-          await tx.run(sql`
-            insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
-            values (${input.path}, ${namespace}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}, ${num(row?.id)})
-            on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime,
-              uploaded_at = excluded.uploaded_at, version_id = excluded.version_id`);
+          await this.upsertFile(tx, input, at, id);
           if (!b) fresh.push(input.path);
           for (const d of ancestorsOf(input.path)) folders.add(d);
         }
@@ -479,14 +493,11 @@ export class SqlCatalog implements Catalog {
       }
       // By name, like touchClients: two batches lock client rows in the same order.
       for (const [namespace, u] of [...usage].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) await this.addUsage(tx, namespace, u.delta);
-      for (const part of chunksOf(fresh, IN_LIST_MAX)) await tx.run(sql`delete from trash where path in (${sql.join(part.map((p) => sql`${p}`), sql`, `)})`);
-      for (const part of chunksOf([...folders].sort(), IN_LIST_MAX / 3)) {
-        await tx.run(sql`insert into dirs (path, parent, name) values ${sql.join(part.map((d) => sql`(${d}, ${parentOf(d)}, ${nameOf(d)})`), sql`, `)} on conflict (path) do nothing`);
-      }
+      for (const part of chunksOf(fresh, IN_LIST_MAX)) await tx.run(sql`delete from trash where path in (${listOf(part)})`);
+      await this.addDirs(tx, [...folders].sort());
       const entries = new Map<string, FileEntry>();
       for (const part of chunksOf(written.map((w) => w.path), IN_LIST_MAX)) {
-        const list = sql.join(part.map((p) => sql`${p}`), sql`, `);
-        for (const r of await tx.all(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${list})`)) entries.set(str(r.path), toEntry(r));
+        for (const r of await tx.all(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${listOf(part)})`)) entries.set(str(r.path), toEntry(r));
       }
       for (const w of written) {
         const entry = entries.get(w.path);
@@ -513,31 +524,25 @@ export class SqlCatalog implements Catalog {
     // path or namespace): a quota limits what the user keeps, not what the disk holds.
     // Checked before anything is written, so that a batch can refuse this path alone.
     if (!same && input.quota !== 'exempt') await this.checkQuota(tx, namespace, input.size);
-    await tx.run(sql`
-      insert into blobs (sha256, size, state, stored_size, last_access, created_at)
-      values (${input.sha256}, ${input.size}, 'hot', ${input.size}, ${input.now}, ${input.now})
-      on conflict (sha256) do nothing`);
+    await this.insertBlob(tx, input);
     if (!same) {
       const { id, at } = await this.addVersion(tx, input);
       await this.addUsage(tx, namespace, input.size);
-      await tx.run(sql`
-        insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
-        values (${input.path}, ${namespace}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}, ${id})
-        on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime,
-          uploaded_at = excluded.uploaded_at, version_id = excluded.version_id`);
+      await this.upsertFile(tx, input, at, id);
       if (!before) await tx.run(sql`delete from trash where path = ${input.path}`);
-      await this.addDirs(tx, input.path);
+      await this.addDirs(tx, ancestorsOf(input.path));
     }
     const entry = await this.one(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path = ${input.path}`, tx);
     if (!entry) throw new Error('file row vanished inside its own transaction');
     return { created: !before, changed: !same, entry: toEntry(entry) };
   }
 
-  private async addDirs(tx: SqlExec, path: string): Promise<void> {
-    const folders = ancestorsOf(path);
-    if (!folders.length) return;
-    const rows = folders.map((d) => sql`(${d}, ${parentOf(d)}, ${nameOf(d)})`);
-    await tx.run(sql`insert into dirs (path, parent, name) values ${sql.join(rows, sql`, `)} on conflict (path) do nothing`);
+  /** Folder rows for these folders (those already there stay), three bound values per row. */
+  private async addDirs(tx: SqlExec, folders: readonly string[]): Promise<void> {
+    for (const part of chunksOf(folders, IN_LIST_MAX / 3)) {
+      const rows = part.map((d) => sql`(${d}, ${parentOf(d)}, ${nameOf(d)})`);
+      await tx.run(sql`insert into dirs (path, parent, name) values ${sql.join(rows, sql`, `)} on conflict (path) do nothing`);
+    }
   }
 
   /** Removes the folder rows of `path` that no longer hold anything, deepest first. */
@@ -661,7 +666,7 @@ export class SqlCatalog implements Catalog {
     );
     if (!paths.length) return [];
     const rows = await this.driver.all(sql`
-      select ${VERSION} from versions v where v.path in (${sql.join(paths.map((p) => sql`${p}`), sql`, `)}) order by v.path, v.uploaded_at, v.id`);
+      select ${VERSION} from versions v where v.path in (${listOf(paths)}) order by v.path, v.uploaded_at, v.id`);
     const byPath = new Map<string, VersionRecord[]>(paths.map((p) => [p, []]));
     for (const r of rows) byPath.get(str(r.path))?.push(toVersion(r));
     return paths.map((path) => ({ path, versions: byPath.get(path) ?? [] }));
@@ -706,7 +711,7 @@ export class SqlCatalog implements Catalog {
     return this.driver.transaction(async (tx) => {
       for (const d of ancestorsOf(path)) await tx.lock(`dir:${d}`, 'shared');
       await tx.lock(`file:${path}`);
-      const list = sql.join(ids.map((id) => sql`${id}`), sql`, `);
+      const list = listOf(ids);
       // The current content is never removed, whatever the caller asked.
       const keep = sql`coalesce((select version_id from files where path = ${path}), -1)`;
       const doomed = await tx.all(sql`select sha256, size from versions where path = ${path} and id in (${list}) and id <> ${keep}`);

@@ -11,15 +11,16 @@ import { DiskInventory } from './disk-inventory.js';
 import { DiskUploadParts } from './disk-upload-parts.js';
 import { InsufficientStorageError, TooLargeError } from '../../../core/errors.js';
 import { webFromNode } from '../web-from-node.js';
+import { SMALL_BODY_BYTES } from '../../../core/sizes.js';
 
 /** A durable upload starts an fdatasync after every this many bytes (see BatchedWriter). */
 const SYNC_BEHIND_BYTES = 64 << 20;
 /**
- * A body that ends within this many bytes (the size of one socket read) is gathered and written
- * with one write: two thread-pool round trips (open, fsync) instead of five for open, write,
- * flush, fsync and close, each of which costs more than the write of a few KiB itself.
+ * A body that ends within SMALL_BODY_BYTES is gathered and written with one write: two
+ * thread-pool round trips (open, fsync) instead of five for open, write, flush, fsync and close,
+ * each of which costs more than the write of a few KiB itself.
  */
-export const SMALL_BODY_BYTES = 64 * 1024;
+export { SMALL_BODY_BYTES };
 
 const openFd = promisify(openCb);
 const fsyncFd = promisify(fsync);

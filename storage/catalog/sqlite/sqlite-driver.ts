@@ -14,8 +14,6 @@ interface Group {
   committed: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
-  /** The COMMIT is queued: transactions queued before it still join; none is scheduled again. */
-  closing: boolean;
 }
 
 /**
@@ -143,7 +141,7 @@ export class SqliteDriver implements SqlDriver {
 
   /** The open group (BEGIN IMMEDIATE when there is none). */
   private joinGroup(): Group {
-    // A closing group is still open until its queued COMMIT runs: whoever runs before that joins it.
+    // A group is open until its queued COMMIT runs: whoever runs before that joins it.
     let g = this.group;
     if (!g) {
       this.sqlite.exec('begin immediate');
@@ -155,33 +153,25 @@ export class SqliteDriver implements SqlDriver {
       });
       // Nobody may be left with an unhandled rejection: members await it through their own promise.
       committed.catch(() => {});
-      g = { members: 0, committed, resolve, reject, closing: false };
+      g = { members: 0, committed, resolve, reject };
       this.group = g;
     }
     g.members++;
     return g;
   }
 
-  /** A member is done: the COMMIT is queued at the end of this turn, or now when the group is full. */
+  /**
+   * A member is done: the COMMIT is queued at the end of this turn, or now when the group is full.
+   * A COMMIT queued for a group that is already over (committed, broken) does nothing.
+   */
   private leaveGroup(g: Group): void {
-    if (g.closing) return;
-    if (g.members >= GROUP_MAX) {
-      g.closing = true;
-      void this.exclusive(() => this.commitGroup(g));
-      return;
-    }
-    if (g.members === 1) {
-      setImmediate(() => {
-        if (g.closing) return;
-        g.closing = true;
-        void this.exclusive(() => this.commitGroup(g));
-      });
-    }
+    const commit = () => void this.exclusive(() => this.commitGroup(g));
+    if (g.members >= GROUP_MAX) commit();
+    else if (g.members === 1) setImmediate(commit);
   }
 
   /** The whole transaction is rolled back (the first member failed, or SQLite ended it): every member fails with it. */
   private breakGroup(g: Group, err: unknown): void {
-    g.closing = true;
     if (this.group === g) this.group = undefined;
     g.reject(err);
   }
@@ -189,7 +179,6 @@ export class SqliteDriver implements SqlDriver {
   private commitGroup(g: Group): void {
     if (this.group !== g) return;
     this.group = undefined;
-    g.closing = true;
     try {
       this.sqlite.exec('commit');
       g.resolve();
@@ -201,11 +190,7 @@ export class SqliteDriver implements SqlDriver {
 
   async close(): Promise<void> {
     await this.tail;
-    const g = this.group;
-    if (g) {
-      g.closing = true;
-      this.commitGroup(g);
-    }
+    if (this.group) this.commitGroup(this.group);
     if (this.sqlite.open) this.sqlite.close();
   }
 }
