@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { findUp } from '../shared/find-up.js';
+import { ListingDigest } from '../shared/listing-digest.js';
 import type { ConfirmedRecord } from './change-detect.js';
 
 export const CLIENT_MIGRATIONS = findUp(import.meta.url, 'client/migrations');
@@ -23,6 +24,12 @@ export interface UploadRecord {
   mtimeMs: number;
   sha256: string;
   createdAt: number;
+}
+
+/** The range of remote paths below `folder` (ending in '/'): '0' is the character right after '/'. */
+function remoteRange(folder: string): [string, string] {
+  if (!folder.endsWith('/')) throw new Error(`${folder} must end with /`);
+  return [folder, `${folder.slice(0, -1)}0`];
 }
 
 /**
@@ -79,6 +86,8 @@ export class StateDb {
       filesUnder: q(`select ${FILE_COLS} from files where path > ? and path < ? order by path`).raw(),
       allFiles: q(`select ${FILE_COLS} from files order by path`).raw(),
       allPaths: q('select path from files order by path').pluck(),
+      hasRemoteUnder: q('select 1 from files where remote_path >= ? and remote_path < ? limit 1').pluck(),
+      remoteUnder: q('select remote_path, sha256 from files where remote_path >= ? and remote_path < ? order by remote_path').raw(),
       putFile: q(
         'insert into files (path, remote_path, size, mtime_ms, sha256, via, confirmed_at) values (@path, @remotePath, @size, @mtimeMs, @sha256, @via, @confirmedAt) ' +
           'on conflict (path) do update set remote_path = excluded.remote_path, size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256, via = excluded.via, confirmed_at = excluded.confirmed_at',
@@ -120,6 +129,24 @@ export class StateDb {
   /** Every recorded path, in path order (without the rest of the records). */
   allPaths(): string[] {
     return this.stmts.allPaths.all() as string[];
+  }
+
+  /** Whether any record says the server confirmed a file below `folder` (a remote folder ending in '/'). */
+  hasRemoteUnder(folder: string): boolean {
+    return this.stmts.hasRemoteUnder.get(...remoteRange(folder)) !== undefined;
+  }
+
+  /**
+   * The listing digest (shared/listing-digest.ts) of what this DB says the server confirmed below
+   * `folder` (a remote folder ending in '/'): equal to the server's when it holds exactly that.
+   * Read in remote-path order by SQLite (byte order, as the server lists), one row at a time.
+   */
+  remoteDigest(folder: string): Promise<{ files: number; digest: string }> {
+    const digest = new ListingDigest();
+    for (const [remotePath, sha256] of this.stmts.remoteUnder.iterate(...remoteRange(folder)) as Iterable<[string, string]>) {
+      digest.add(remotePath, sha256);
+    }
+    return digest.digest().then((d) => ({ files: digest.files, digest: d }));
   }
 
   /** Called only once the server confirmed this content at `remotePath`. */

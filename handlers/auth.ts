@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { ForbiddenError, UnauthorizedError } from '../core/errors.js';
 import type { AppDeps } from '../core/deps.js';
+import { nodeCrypto } from '../shared/node-crypto.js';
 
 /** Who is asking. Set on the context by the auth middleware. */
 export interface Principal {
@@ -16,15 +17,6 @@ declare module 'hono' {
 
 /** Tokens look like `cb_<id>.<secret>`: the id finds the client, the whole token is hashed. */
 export const TOKEN_PATTERN = /^cb_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
-
-/**
- * Node's own crypto when the runtime is Node (found without importing a node: module, so the
- * handlers stay runtime-neutral): a synchronous hash of a token is ~2 us, where Web Crypto's
- * digest is a thread-pool job with a promise (~50-100 us of main-thread time on a small VM).
- */
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
-  | typeof import('node:crypto')
-  | undefined;
 
 /** SHA-256 (hex) of UTF-8 text, the same on every runtime: Node's crypto there, Web Crypto elsewhere (or with `crypto` null). */
 export async function hashToken(token: string, crypto: typeof import('node:crypto') | null = nodeCrypto ?? null): Promise<string> {

@@ -2,13 +2,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { BadRequestError, ForbiddenError, NotFoundError, TooLargeError, UnsupportedMediaTypeError } from '../../core/errors.js';
 import { isSha256 } from '../../core/sha.js';
-import { assertWrite } from '../auth.js';
+import { assertWrite, type Principal } from '../auth.js';
 import { linkFile } from '../../core/commit.js';
 import { fileJson, statsSeenBy, viewerOf } from '../files/file-view.js';
 import type { AppDeps } from '../../core/deps.js';
 import { parseMoment } from './moment.js';
 import { parseDecodedPath } from '../../core/path.js';
 import type { HistoryFileJson } from '../../shared/wire.js';
+import { ListingDigest, type ListingDigestJson } from '../../shared/listing-digest.js';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
@@ -39,6 +40,18 @@ function decodeCursor(cursor: string): string {
   }
 }
 
+/** Rows per catalog query while computing a listing digest. */
+const DIGEST_PAGE = 5000;
+
+/** The prefix a listing covers: a client's own namespace when it names none, never another's. */
+function listedPrefix(p: Principal, asked: string | undefined): string {
+  const prefix = asked ?? '';
+  if (p.admin) return prefix;
+  if (prefix === '' || prefix === p.name) return `${p.name}/`;
+  if (!prefix.startsWith(`${p.name}/`)) throw new ForbiddenError(`client ${p.name} may only list ${p.name}/...`);
+  return prefix;
+}
+
 /** JSON API under /api. */
 export function apiRoutes(deps: AppDeps): Hono {
   const app = new Hono();
@@ -55,13 +68,24 @@ export function apiRoutes(deps: AppDeps): Hono {
     return c.json({ name: p.name, admin: p.admin });
   });
 
+  app.get('/files/digest', async (c) => {
+    const prefix = listedPrefix(c.get('principal'), c.req.query('prefix'));
+    // Pages of the catalog, not one query: other requests are answered between them.
+    const digest = new ListingDigest();
+    let after: string | undefined;
+    for (;;) {
+      const rows = await deps.catalog.listPathHashes({ prefix, after, limit: DIGEST_PAGE });
+      for (const r of rows) digest.add(r.path, r.sha256);
+      if (rows.length < DIGEST_PAGE) break;
+      after = rows[rows.length - 1]?.path;
+    }
+    const body: ListingDigestJson = { prefix, files: digest.files, digest: await digest.digest() };
+    return c.json(body);
+  });
+
   app.get('/files', async (c) => {
     const p = c.get('principal');
-    let prefix = c.req.query('prefix') ?? '';
-    if (!p.admin) {
-      if (prefix === '' || prefix === p.name) prefix = `${p.name}/`;
-      if (!prefix.startsWith(`${p.name}/`)) throw new ForbiddenError(`client ${p.name} may only list ${p.name}/...`);
-    }
+    const prefix = listedPrefix(p, c.req.query('prefix'));
     const limit = parseLimit(c.req.query('limit'));
     const cursor = c.req.query('cursor');
     const after = cursor ? decodeCursor(cursor) : undefined;

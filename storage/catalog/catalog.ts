@@ -331,6 +331,8 @@ export interface Catalog {
   /** Adds a deletion (tombstone) to the path's history; false when there was no such file. */
   deleteFile(path: string, now: number): Promise<boolean>;
   listFiles(query: ListFilesQuery): Promise<FileEntry[]>;
+  /** Current files below `prefix` (after `after`), path and content hash only, in path order: for the listing digest. */
+  listPathHashes(query: { prefix: string; after?: string; limit: number }): Promise<{ path: string; sha256: string }[]>;
 
   // --- history ---
   /** Newest first. */

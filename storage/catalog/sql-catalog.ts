@@ -586,6 +586,12 @@ export class SqlCatalog implements Catalog {
     return rows.map(toEntry);
   }
 
+  async listPathHashes(query: { prefix: string; after?: string; limit: number }): Promise<{ path: string; sha256: string }[]> {
+    const cond = pageCondition(sql.raw('path'), query.prefix, query.after);
+    const rows = await this.driver.all(sql`select path, sha256 from files${where(cond ? [cond] : [])} order by path limit ${query.limit}`);
+    return rows.map((r) => ({ path: str(r.path), sha256: str(r.sha256) }));
+  }
+
   /**
    * The tree at a moment: paths (from the history, by path) a chunk at a time, each with its
    * newest version uploaded at or before `at` through the (path, uploaded_at, id) index;

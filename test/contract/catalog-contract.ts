@@ -176,6 +176,24 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect([...page1, ...page2].map((e) => e.path)).toEqual(['alice/B', 'alice/a%c', 'alice/a_b', 'alice/axb']);
       });
 
+      it('listPathHashes: the current files of a prefix, path and hash, in UTF-8 byte order, paged; deletions left out', async () => {
+        // U+FFFD sorts before U+1F600 in UTF-8 bytes (and code points), after it in UTF-16 units.
+        const paths = ['alice/d/\u{1F600}', 'alice/d/\uFFFD', 'alice/d/B', 'alice/d/a', 'alice/d/gone', 'alice/dx', 'bob/d/a'];
+        for (const [i, p] of paths.entries()) await put(p, i + 1);
+        expect(await catalog.deleteFile('alice/d/gone', 500)).toBe(true);
+        const expected = [
+          { path: 'alice/d/B', sha256: SHA(3) },
+          { path: 'alice/d/a', sha256: SHA(4) },
+          { path: 'alice/d/\uFFFD', sha256: SHA(2) },
+          { path: 'alice/d/\u{1F600}', sha256: SHA(1) },
+        ];
+        expect(await catalog.listPathHashes({ prefix: 'alice/d/', limit: 100 })).toEqual(expected);
+        const page1 = await catalog.listPathHashes({ prefix: 'alice/d/', limit: 3 });
+        const page2 = await catalog.listPathHashes({ prefix: 'alice/d/', limit: 3, after: page1[2]?.path });
+        expect([...page1, ...page2]).toEqual(expected);
+        expect(await catalog.listPathHashes({ prefix: 'carol/', limit: 10 })).toEqual([]);
+      });
+
       it('listDir: folders then files, every sort, paged by one cursor, name filter', async () => {
         let i = 1;
         for (const d of ['b_dir', 'A dir', 'c%dir']) await put(`alice/docs/${d}/x.txt`, i++);
