@@ -3,7 +3,7 @@ import { pipeline, Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decideAfterHash, decideFromStat, sameStat, type LocalStat } from './change-detect.js';
 import { displayName, displayText } from './display-name.js';
-import { CancelledError, FileChangedError, HttpStatusError } from './errors.js';
+import { CancelledError, FileChangedError, HttpStatusError, isGoneError } from './errors.js';
 import { hashFile, hashSmallFile, readSmallFile, SMALL_FILE_BYTES, statNow } from './hashing.js';
 import { expectStatus, serverMessage } from './http.js';
 import { relativeKey, remotePath } from './remote-path.js';
@@ -110,7 +110,7 @@ export async function backupBatch(
       } catch (err) {
         if (err instanceof CancelledError || ctx.signal.aborted) throw err;
         if (err instanceof FileChangedError) later.push(i);
-        else if ((err as NodeJS.ErrnoException).code === 'ENOENT') outcomes[i] = { kind: 'gone' };
+        else if (isGoneError(err)) outcomes[i] = { kind: 'gone' };
         else outcomes[i] = { kind: 'failed', message: failureMessage(err) };
       }
     }

@@ -65,3 +65,9 @@ export class CancelledError extends Error {
 export class RootClaimedError extends Error {
   override name = 'RootClaimedError';
 }
+
+/** ENOENT, or ENOTDIR (a folder on the path is now a file): the file is simply not there any more. */
+export function isGoneError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

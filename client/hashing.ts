@@ -2,7 +2,7 @@ import { createHash, hash, type Hash } from 'node:crypto';
 import { closeSync, constants, createReadStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import type { LocalStat } from './change-detect.js';
-import { FileChangedError } from './errors.js';
+import { FileChangedError, isGoneError } from './errors.js';
 
 /**
  * Files up to this size are read in one go with synchronous calls: what one chunk of the read
@@ -14,10 +14,18 @@ export const SMALL_FILE_BYTES = 256 * 1024;
 /** For synchronous opens: a path that is (or became) a FIFO must not block the event loop (no O_NONBLOCK on Windows). */
 export const READ_NONBLOCKING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
-/** A file's size and mtime now, from one synchronous stat (undefined: gone, or not a regular file). */
+/**
+ * A file's size and mtime now, from one synchronous stat (undefined: gone, a folder on its path
+ * is now a file, or not a regular file). Other errors (EACCES) are thrown.
+ */
 export function statNow(abs: string): LocalStat | undefined {
-  const st = statSync(abs, { throwIfNoEntry: false });
-  return st?.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : undefined;
+  try {
+    const st = statSync(abs);
+    return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : undefined;
+  } catch (err) {
+    if (isGoneError(err)) return undefined;
+    throw err;
+  }
 }
 
 export interface SmallRead {

@@ -4,6 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decodeName, displayBytes, displayName } from './display-name.js';
 import { compileRules, extendChain, isExcluded, readIgnoreFile, type RuleChain } from './ignore-rules.js';
 import { pathApi, type PathFlavor } from './remote-path.js';
+import { isGoneError } from './errors.js';
 
 export type ScanEntry =
   | { kind: 'file'; segments: string[]; abs: string; size: number; mtimeMs: number }
@@ -31,10 +32,7 @@ interface Pending {
 }
 
 /** Vanished between listing and looking: a deleted file is simply no longer there to back up. */
-function vanished(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
+const vanished = isGoneError;
 
 function errorEntry(segments: string[], abs: string, err: unknown): ScanEntry {
   const e = err as NodeJS.ErrnoException;

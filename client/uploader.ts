@@ -6,7 +6,7 @@ import PQueue from 'p-queue';
 import { chooseTransport, decideAfterHash, decideFromStat, sameStat, type LocalStat } from './change-detect.js';
 import type { Clock } from './clock.js';
 import { displayName, displayText } from './display-name.js';
-import { CancelledError, FileChangedError, HttpStatusError } from './errors.js';
+import { CancelledError, FileChangedError, HttpStatusError, isGoneError } from './errors.js';
 import { BATCH_BYTES, BATCH_FILES, backupBatch } from './batch-upload.js';
 import { assertContentUnchanged, checkingStage, hashFile } from './hashing.js';
 import { expectStatus, type HttpClient } from './http.js';
@@ -89,7 +89,7 @@ export async function statOf(abs: string): Promise<LocalStat | undefined> {
     const st = await stat(abs);
     return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : undefined;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isGoneError(err)) return undefined;
     throw err;
   }
 }
@@ -265,7 +265,7 @@ export async function backupFile(outer: UploadContext, file: FileRef): Promise<O
     return lastSent ? { ...lastSent, recheckAtMs: retryAtMs } : { kind: 'deferred', retryAtMs };
   } catch (err) {
     if (err instanceof CancelledError || ctx.signal.aborted) return { kind: 'interrupted', sent: sentNow };
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return lastSent ?? { kind: 'gone' };
+    if (isGoneError(err)) return lastSent ?? { kind: 'gone' };
     return { kind: 'failed', message: failureMessage(err) };
   }
 }
