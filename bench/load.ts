@@ -66,12 +66,15 @@ export interface LoadResult {
   errors: number;
   seconds: number;
   latenciesMs: number[];
+  /** The same without each worker's first request (which includes connecting while the server is busy). */
+  laterLatenciesMs: number[];
   firstError: string | null;
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.workers, maxFreeSockets: o.workers });
   const latencies: number[] = [];
+  const later: number[] = [];
   let errors = 0;
   let firstError: string | null = null;
   const t0 = performance.now();
@@ -86,11 +89,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         errors++;
         firstError ??= (err as Error).message;
       }
-      latencies.push(performance.now() - start);
+      const ms = performance.now() - start;
+      latencies.push(ms);
+      if (i > 0) later.push(ms);
     }
   };
   await Promise.all(Array.from({ length: o.workers }, (_, w) => worker(w)));
   const seconds = (performance.now() - t0) / 1000;
   agent.destroy();
-  return { ops: latencies.length, errors, seconds, latenciesMs: latencies, firstError };
+  return { ops: latencies.length, errors, seconds, latenciesMs: latencies, laterLatenciesMs: later, firstError };
 }
