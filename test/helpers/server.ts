@@ -84,12 +84,62 @@ export interface ChildServer {
  * with the given data dir; resolves once it listens.
  */
 export async function spawnServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'adapters/node/main.ts'), '--host', '127.0.0.1', '--port', '0', '--data', dataDir, ...args], {
+  return awaitListening(spawnEntry('adapters/node/main.ts', dataDir, args, env, 'ignore'));
+}
+
+/** `entry` through tsx on 127.0.0.1, a free port and `dataDir`, then `args` (a later flag wins). */
+function spawnEntry(entry: string, dataDir: string, args: string[], env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe'): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), '--host', '127.0.0.1', '--port', '0', '--data', dataDir, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
-  return awaitListening(child);
+}
+
+/**
+ * A server process for `dataDir` with its code loaded but not started (test/helpers/server-on-cue.ts):
+ * `start()` lets it open the data dir and listen, and resolves once it does. For a restart under
+ * a running client whose retries would give up if the new process took a tsx compile on a busy
+ * machine to come back: preload it first, kill the old one, then start this one.
+ */
+export async function preloadServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ start(): Promise<ChildServer>; kill(): void }> {
+  const child = spawnEntry('test/helpers/server-on-cue.ts', dataDir, args, env, 'pipe');
+  let early = '';
+  const collect = (d: Buffer) => (early += d.toString());
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`the preloaded server did not load within 90 s:\n${early}`)), 90_000);
+    const onData = () => {
+      if (/^loaded$/m.test(early)) done();
+    };
+    const onExit = (code: number | null) => done(new Error(`the preloaded server exited with ${code}:\n${early}`));
+    function done(err?: Error) {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      if (err) {
+        child.kill('SIGKILL');
+        reject(err);
+      } else resolve();
+    }
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+    onData();
+  });
+  child.stdout?.off('data', collect);
+  child.stderr?.off('data', collect);
+  return {
+    start() {
+      const listening = awaitListening(child);
+      child.stdin?.write('go\n');
+      return listening;
+    },
+    /** Not needed after start() (the ChildServer stops it then). */
+    kill() {
+      child.kill('SIGKILL');
+    },
+  };
 }
 
 /** Collects a server process's output and resolves once it prints its listening line. */

@@ -32,10 +32,13 @@ describe('hot/cold with hot time 1s and a sweep every 500ms', () => {
   /**
    * Cold and staying so: a read schedules a promotion on the sweeper's queue before its answer
    * starts, so once the queue is idle no earlier read can flip the file back to hot under a test.
+   * The catalog names the cold form before the swap deletes the plain one (form-swap.ts), so a
+   * listing can say cold while the plain form is still there: wait for the swap's end too.
    */
   const cold = async (path = text.path) => {
     await s.server.sweeper.queue.onIdle();
     await waitState(path, 'cold');
+    await waitFor(`the swap of ${path} finished`, async () => (await s.server.blobs.forms.unfinishedSwaps()).length === 0);
   };
   const plainPath = (sha: string) => join(s.dataDir, 'blobs', sha.slice(0, 2), sha.slice(2, 4), sha);
 

@@ -64,6 +64,9 @@ describe('CB_STORAGE=s3 (one instance, SQLite catalog): hot/cold on S3 with the 
 
   it('goes cold: a .gz object replaces the plain one; full and ranged GETs stay exact', async () => {
     await waitFor('cold', async () => (await entry(doc.path)).state === 'cold');
+    // The catalog names the .gz before the swap deletes the plain object (form-swap.ts): wait
+    // for the swap's end before looking at the bucket.
+    await waitFor('the swap finished', async () => (await s.server.blobs.forms.unfinishedSwaps()).length === 0);
     const e = await entry(doc.path);
     expect(e.storedSize).toBeLessThan(e.size / 2);
     expect(await keysUnder(s3, bucket, `blobs/${doc.sha}`)).toEqual([`blobs/${doc.sha}.gz`]);
