@@ -103,6 +103,35 @@ const FILE_ENTRY = new Template((v) => sql`select ${ENTRY} from ${FILES_WITH_BLO
 const BLOB_ROW = new Template((v) => sql`select ${BLOB} from blobs where sha256 = ${v(0)}`);
 const CLIENT_BY_TOKEN = new Template((v) => sql`select ${CLIENT} from clients where token_id = ${v(0)}`);
 
+/**
+ * A statement around an IN list of values, as templates of 2^k slots: a list is filled up to the
+ * next power of two with its last value again (an IN list matches the same rows with a value
+ * twice), so each size is rendered once, not the whole list again at every batch.
+ */
+class InListTemplate {
+  private readonly bySize = new Map<number, Template>();
+  constructor(private readonly build: (list: SQL) => SQL) {}
+
+  bind(values: readonly (string | number)[]): Bound {
+    const last = values[values.length - 1];
+    if (last === undefined) throw new Error('an IN list needs at least one value');
+    let size = 1;
+    while (size < values.length) size *= 2;
+    let t = this.bySize.get(size);
+    if (!t) {
+      t = new Template((v) => this.build(sql.join(Array.from({ length: size }, (_, i) => v(i)), sql`, `)));
+      this.bySize.set(size, t);
+    }
+    const filled = values.length === size ? values : [...values, ...new Array<string | number>(size - values.length).fill(last)];
+    return t.bind(...filled);
+  }
+}
+
+const FILE_STATES = new InListTemplate((list) => sql`select path, sha256, mtime from files where path in (${list})`);
+const NEWEST_TIMES = new InListTemplate((list) => sql`select path, max(uploaded_at) as "at" from versions where path in (${list}) group by path`);
+const UNTRASH_ALL = new InListTemplate((list) => sql`delete from trash where path in (${list})`);
+const FILE_ENTRIES = new InListTemplate((list) => sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${list})`);
+
 /** Same expression as the files_dir_mtime index, so that index serves this order. */
 const MTIME_KEY = sql.raw('case when f.mtime is null then f.uploaded_at else f.mtime end');
 
@@ -475,9 +504,8 @@ export class SqlCatalog implements Catalog {
       const before = new Map<string, Row>();
       const newest = new Map<string, number>();
       for (const part of chunksOf(paths, IN_LIST_MAX)) {
-        const list = listOf(part);
-        for (const r of await tx.all(sql`select path, sha256, mtime from files where path in (${list})`)) before.set(str(r.path), r);
-        for (const r of await tx.all(sql`select path, max(uploaded_at) as "at" from versions where path in (${list}) group by path`)) newest.set(str(r.path), num(r.at));
+        for (const r of await tx.all(FILE_STATES.bind(part))) before.set(str(r.path), r);
+        for (const r of await tx.all(NEWEST_TIMES.bind(part))) newest.set(str(r.path), num(r.at));
       }
       // Quota and usage per namespace, read (and on PostgreSQL row-locked) once, counted here.
       const usage = new Map<string, { quota: number | null; used: number; delta: number }>();
@@ -515,17 +543,18 @@ export class SqlCatalog implements Catalog {
           u.delta += input.size;
           await this.upsertFile(tx, input, at, id);
           if (!b) fresh.push(input.path);
-          for (const d of ancestorsOf(input.path)) folders.add(d);
+          // A folder already added brought its own ancestors.
+          if (!folders.has(parentOf(input.path))) for (const d of ancestorsOf(input.path)) folders.add(d);
         }
         written.push({ i, created: !b, changed: !same, path: input.path });
       }
       // By name, like touchClients: two batches lock client rows in the same order.
       for (const [namespace, u] of [...usage].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) await this.addUsage(tx, namespace, u.delta);
-      for (const part of chunksOf(fresh, IN_LIST_MAX)) await tx.run(sql`delete from trash where path in (${listOf(part)})`);
+      for (const part of chunksOf(fresh, IN_LIST_MAX)) await tx.run(UNTRASH_ALL.bind(part));
       await this.addDirs(tx, [...folders].sort());
       const entries = new Map<string, FileEntry>();
       for (const part of chunksOf(written.map((w) => w.path), IN_LIST_MAX)) {
-        for (const r of await tx.all(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${listOf(part)})`)) entries.set(str(r.path), toEntry(r));
+        for (const r of await tx.all(FILE_ENTRIES.bind(part))) entries.set(str(r.path), toEntry(r));
       }
       for (const w of written) {
         const entry = entries.get(w.path);
