@@ -111,10 +111,14 @@ export function assertNoDotSegments(target: string): void {
   }
 }
 
+/** Only characters encodeURIComponent keeps as they are, and '/'. */
+const URI_PLAIN = /^[A-Za-z0-9\-_.!~*'()/]*$/;
+
 /** Validates an already-decoded path (from JSON bodies or tus metadata) the same way. */
 export function parseDecodedPath(path: string, options: { folder?: boolean } = {}): FilePath {
   if (typeof path !== 'string') throw new BadRequestError('bad path: not a string');
-  return parseFilePath(encodePath(path), options);
+  // Most paths are made of characters percent-encoding leaves alone: encoded, they are the same text.
+  return parseFilePath(URI_PLAIN.test(path) ? path : encodePath(path), options);
 }
 
 export { encodePath } from '../shared/wire.js';
