@@ -53,6 +53,11 @@ export function decodeSegment(raw: string): string {
   }
 }
 
+/** False when `s` is surely at most `max` bytes in UTF-8 (no UTF-16 unit takes more than 3), so that it need not be encoded to tell. */
+function mayExceedUtf8(s: string, max: number): boolean {
+  return s.length * 3 > max;
+}
+
 /** Checks one decoded name. Names are otherwise kept exactly as sent (no normalisation). */
 export function validateSegment(name: string): void {
   if (name === '') throw new BadRequestError('bad path: empty segment');
@@ -63,7 +68,7 @@ export function validateSegment(name: string): void {
   if (/[\uD800-\uDFFF]/.test(name.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
     throw new BadRequestError('bad path: not valid UTF-8');
   }
-  if (utf8.encode(name).byteLength > MAX_NAME_BYTES) {
+  if (mayExceedUtf8(name, MAX_NAME_BYTES) && utf8.encode(name).byteLength > MAX_NAME_BYTES) {
     throw new BadRequestError(`bad path: a name is longer than ${MAX_NAME_BYTES} bytes`);
   }
 }
@@ -92,7 +97,7 @@ export function parseFilePath(raw: string, options: { folder?: boolean } = {}): 
     throw new BadRequestError('bad path: expected <namespace>/<file path>');
   }
   const path = segments.join('/');
-  if (utf8.encode(path).byteLength > MAX_PATH_BYTES) {
+  if (mayExceedUtf8(path, MAX_PATH_BYTES) && utf8.encode(path).byteLength > MAX_PATH_BYTES) {
     throw new BadRequestError(`bad path: longer than ${MAX_PATH_BYTES} bytes`);
   }
   const namespace = segments[0] as string;
