@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type {
   BlobRecord,
   Catalog,
@@ -104,33 +104,47 @@ const BLOB_ROW = new Template((v) => sql`select ${BLOB} from blobs where sha256 
 const CLIENT_BY_TOKEN = new Template((v) => sql`select ${CLIENT} from clients where token_id = ${v(0)}`);
 
 /**
- * A statement around an IN list of values, as templates of 2^k slots: a list is filled up to the
- * next power of two with its last value again (an IN list matches the same rows with a value
- * twice), so each size is rendered once, not the whole list again at every batch.
+ * A statement around a list of items (an IN list, rows of a VALUES list), as templates of 2^k
+ * items: a list is filled up to the next power of two with its last item again, so each size is
+ * rendered once, not the whole list again at every call. Only for statements where an item twice
+ * means what it means once (IN; inserts that do nothing on conflict).
  */
-class InListTemplate {
+class ListTemplate {
   private readonly bySize = new Map<number, Template>();
-  constructor(private readonly build: (list: SQL) => SQL) {}
+  /** `item` spells one item of `width` slots (slot(0) .. slot(width - 1)); `build` the statement around the items, joined by commas. */
+  constructor(
+    private readonly build: (items: SQL) => SQL,
+    private readonly width = 1,
+    private readonly item: (slot: (k: number) => Placeholder) => SQL = (slot) => sql`${slot(0)}`,
+  ) {}
 
-  bind(values: readonly (string | number)[]): Bound {
-    const last = values[values.length - 1];
-    if (last === undefined) throw new Error('an IN list needs at least one value');
+  /** Binds the items' values, `width` of them per item, in order. */
+  bind(values: readonly unknown[]): Bound {
+    const count = values.length / this.width;
+    if (count < 1 || !Number.isInteger(count)) throw new Error(`a list of items of ${this.width} values needs at least one whole item`);
     let size = 1;
-    while (size < values.length) size *= 2;
+    while (size < count) size *= 2;
     let t = this.bySize.get(size);
     if (!t) {
-      t = new Template((v) => this.build(sql.join(Array.from({ length: size }, (_, i) => v(i)), sql`, `)));
+      const { width, item, build } = this;
+      t = new Template((v) => build(sql.join(Array.from({ length: size }, (_, i) => item((k) => v(i * width + k))), sql`, `)));
       this.bySize.set(size, t);
     }
-    const filled = values.length === size ? values : [...values, ...new Array<string | number>(size - values.length).fill(last)];
+    const last = values.slice(values.length - this.width);
+    const filled = count === size ? values : values.concat(...Array.from({ length: size - count }, () => last));
     return t.bind(...filled);
   }
 }
 
-const FILE_STATES = new InListTemplate((list) => sql`select path, sha256, mtime from files where path in (${list})`);
-const NEWEST_TIMES = new InListTemplate((list) => sql`select path, max(uploaded_at) as "at" from versions where path in (${list}) group by path`);
-const UNTRASH_ALL = new InListTemplate((list) => sql`delete from trash where path in (${list})`);
-const FILE_ENTRIES = new InListTemplate((list) => sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${list})`);
+const INSERT_DIRS = new ListTemplate(
+  (rows) => sql`insert into dirs (path, parent, name) values ${rows} on conflict (path) do nothing`,
+  3,
+  (v) => sql`(${v(0)}, ${v(1)}, ${v(2)})`,
+);
+const FILE_STATES = new ListTemplate((list) => sql`select path, sha256, mtime from files where path in (${list})`);
+const NEWEST_TIMES = new ListTemplate((list) => sql`select path, max(uploaded_at) as "at" from versions where path in (${list}) group by path`);
+const UNTRASH_ALL = new ListTemplate((list) => sql`delete from trash where path in (${list})`);
+const FILE_ENTRIES = new ListTemplate((list) => sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${list})`);
 
 /** Same expression as the files_dir_mtime index, so that index serves this order. */
 const MTIME_KEY = sql.raw('case when f.mtime is null then f.uploaded_at else f.mtime end');
@@ -596,10 +610,7 @@ export class SqlCatalog implements Catalog {
 
   /** Folder rows for these folders (those already there stay), three bound values per row. */
   private async addDirs(tx: SqlExec, folders: readonly string[]): Promise<void> {
-    for (const part of chunksOf(folders, IN_LIST_MAX / 3)) {
-      const rows = part.map((d) => sql`(${d}, ${parentOf(d)}, ${nameOf(d)})`);
-      await tx.run(sql`insert into dirs (path, parent, name) values ${sql.join(rows, sql`, `)} on conflict (path) do nothing`);
-    }
+    for (const part of chunksOf(folders, IN_LIST_MAX / 3)) await tx.run(INSERT_DIRS.bind(part.flatMap((d) => [d, parentOf(d), nameOf(d)])));
   }
 
   /** Removes the folder rows of `path` that no longer hold anything, deepest first. */
