@@ -53,6 +53,11 @@ export function decodeSegment(raw: string): string {
   }
 }
 
+/** False when `s` is surely at most `max` bytes in UTF-8 (no UTF-16 unit takes more than 3), so that it need not be encoded to tell. */
+function mayExceedUtf8(s: string, max: number): boolean {
+  return s.length * 3 > max;
+}
+
 /** Checks one decoded name. Names are otherwise kept exactly as sent (no normalisation). */
 export function validateSegment(name: string): void {
   if (name === '') throw new BadRequestError('bad path: empty segment');
@@ -63,7 +68,7 @@ export function validateSegment(name: string): void {
   if (/[\uD800-\uDFFF]/.test(name.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
     throw new BadRequestError('bad path: not valid UTF-8');
   }
-  if (utf8.encode(name).byteLength > MAX_NAME_BYTES) {
+  if (mayExceedUtf8(name, MAX_NAME_BYTES) && utf8.encode(name).byteLength > MAX_NAME_BYTES) {
     throw new BadRequestError(`bad path: a name is longer than ${MAX_NAME_BYTES} bytes`);
   }
 }
@@ -92,7 +97,7 @@ export function parseFilePath(raw: string, options: { folder?: boolean } = {}): 
     throw new BadRequestError('bad path: expected <namespace>/<file path>');
   }
   const path = segments.join('/');
-  if (utf8.encode(path).byteLength > MAX_PATH_BYTES) {
+  if (mayExceedUtf8(path, MAX_PATH_BYTES) && utf8.encode(path).byteLength > MAX_PATH_BYTES) {
     throw new BadRequestError(`bad path: longer than ${MAX_PATH_BYTES} bytes`);
   }
   const namespace = segments[0] as string;
@@ -111,10 +116,14 @@ export function assertNoDotSegments(target: string): void {
   }
 }
 
+/** Only characters encodeURIComponent keeps as they are, and '/'. */
+const URI_PLAIN = /^[A-Za-z0-9\-_.!~*'()/]*$/;
+
 /** Validates an already-decoded path (from JSON bodies or tus metadata) the same way. */
 export function parseDecodedPath(path: string, options: { folder?: boolean } = {}): FilePath {
   if (typeof path !== 'string') throw new BadRequestError('bad path: not a string');
-  return parseFilePath(encodePath(path), options);
+  // Most paths are made of characters percent-encoding leaves alone: encoded, they are the same text.
+  return parseFilePath(URI_PLAIN.test(path) ? path : encodePath(path), options);
 }
 
 export { encodePath } from '../shared/wire.js';

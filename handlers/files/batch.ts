@@ -12,8 +12,6 @@ import { parseDecodedPath, type FilePath } from '../../core/path.js';
 import { assertReserveHeld } from '../http/reserve.js';
 import { isSha256 } from '../../core/sha.js';
 
-const utf8 = new TextEncoder();
-
 /** The media type of a batch body (not one a cross-site form can send). */
 export const BATCH_CONTENT_TYPE = 'application/vnd.cloud-backup.batch';
 /** Files in one batch at most. */
@@ -115,7 +113,7 @@ export function batchRoutes(deps: AppDeps): Hono {
         const index = results.length;
         if (index >= BATCH_MAX_FILES) throw new TooLargeError(`more than ${BATCH_MAX_FILES} files in one batch: nothing was stored; send fewer per batch`);
         const h = parseHeader(line, index);
-        bytes += utf8.encode(line).byteLength + 1 + h.size;
+        bytes += frames.headerBytes + h.size;
         if (bytes > BATCH_MAX_BYTES) throw new TooLargeError(`the batch is over ${BATCH_MAX_BYTES} bytes: nothing was stored; send fewer files per batch`);
         const entry = checkEntry(h, principal, seen, maxFile);
         if (entry instanceof AppError) {

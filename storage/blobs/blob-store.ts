@@ -13,6 +13,12 @@ export interface TempBlob {
   readonly size: number;
 }
 
+/**
+ * What writeTemp reads a body from: a Web stream, or any async iterable of chunks (a batch hands
+ * each file's bytes out this way, without building a stream per file).
+ */
+export type BodySource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number;
@@ -25,8 +31,9 @@ export interface WriteOptions {
   maxBytes?: number;
   signal?: AbortSignal;
   /**
-   * Leave the fsync of the temporary object to `syncTemps`: a batch of small files syncs them
-   * all at once instead of waiting for each in turn.
+   * Do not wait for the fsync of the temporary object: `syncTemps` does, so a batch of small
+   * files syncs them side by side instead of waiting for each in turn (disk: the fsync starts at
+   * once on the descriptor the object was written through, which closes after it).
    */
   deferSync?: boolean;
 }
@@ -71,7 +78,7 @@ export interface BlobStore {
    * `maxBytes`, InsufficientStorageError when the disk is full; in every failure the temporary
    * data is already gone.
    */
-  writeTemp(body: ReadableStream<Uint8Array> | null, options?: WriteOptions): Promise<TempBlob>;
+  writeTemp(body: BodySource | null, options?: WriteOptions): Promise<TempBlob>;
   /**
    * Makes a temporary object visible under its SHA-256. If that content is already stored, the
    * stored copy is checked first (its size always, its whole hash when small; `known` is what the

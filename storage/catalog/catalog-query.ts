@@ -7,9 +7,8 @@ import { BadRequestError } from '../../core/errors.js';
 
 /** Parent folders of a full path, nearest last: 'a/b/c.txt' -> ['a', 'a/b']. */
 export function ancestorsOf(path: string): string[] {
-  const parts = path.split('/');
   const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) out.push(path.slice(0, i));
   return out;
 }
 
@@ -21,7 +20,8 @@ export function parentOf(path: string): string {
 
 /** 'alice/b/c.txt' -> 'alice'. */
 export function namespaceOf(path: string): string {
-  return path.split('/')[0] ?? '';
+  const i = path.indexOf('/');
+  return i < 0 ? path : path.slice(0, i);
 }
 
 /** 'a/b/c.txt' -> 'c.txt'. */

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type {
   BlobRecord,
   Catalog,
@@ -30,7 +30,7 @@ import type {
 import { ancestorsOf, decodeDirCursor, encodeDirCursor, likeContains, likePrefix, nameOf, namespaceOf, parentOf, prefixEnd } from './catalog-query.js';
 import { ConflictError, QuotaExceededError } from '../../core/errors.js';
 import { PASSES_KEPT } from './catalog.js';
-import { bool, num, numOrNull, str, strOrNull, type Row, type SqlDriver, type SqlExec, type SqlTx } from './sql-driver.js';
+import { bool, num, numOrNull, str, strOrNull, Template, type Bound, type Row, type SqlDriver, type SqlExec, type SqlTx } from './sql-driver.js';
 
 /**
  * The catalog's queries, written once for SQLite and PostgreSQL. The SQL here is the common
@@ -70,6 +70,82 @@ const PASS = sql.raw(
 const ROOT = sql.raw(
   `path, namespace, source_id as "sourceId", host, folder, created_at as "createdAt", claimed_at as "claimedAt", last_seen as "lastSeen"`,
 );
+/*
+ * The statements every upload runs (a batch once per file), as templates: rendered once per
+ * driver instead of built and rendered at each call. Slots are numbered in the order of the
+ * bind() arguments.
+ */
+const INSERT_BLOB = new Template(
+  (v) => sql`
+      insert into blobs (sha256, size, state, stored_size, last_access, created_at)
+      values (${v(0)}, ${v(1)}, 'hot', ${v(1)}, ${v(2)}, ${v(2)})
+      on conflict (sha256) do nothing`,
+);
+const INSERT_VERSION = new Template(
+  (v) => sql`
+      insert into versions (path, namespace, sha256, size, mtime, uploaded_at)
+      values (${v(0)}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)}) returning id`,
+);
+const UPSERT_FILE = new Template(
+  (v) => sql`
+      insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
+      values (${v(0)}, ${v(1)}, ${v(2)}, ${v(3)}, ${v(4)}, ${v(5)}, ${v(6)}, ${v(7)}, ${v(8)})
+      on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime,
+        uploaded_at = excluded.uploaded_at, version_id = excluded.version_id`,
+);
+const FILE_STATE = new Template((v) => sql`select sha256, mtime from files where path = ${v(0)}`);
+const HEAD = new Template(
+  (v) => sql`select id, sha256, uploaded_at as "uploadedAt" from versions where path = ${v(0)} order by ${NEWEST_FIRST} limit 1`,
+);
+const ADD_USAGE = new Template((v) => sql`update clients set used_bytes = used_bytes + ${v(0)} where name = ${v(1)}`);
+const UNTRASH = new Template((v) => sql`delete from trash where path = ${v(0)}`);
+const FILE_ENTRY = new Template((v) => sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path = ${v(0)}`);
+const BLOB_ROW = new Template((v) => sql`select ${BLOB} from blobs where sha256 = ${v(0)}`);
+const CLIENT_BY_TOKEN = new Template((v) => sql`select ${CLIENT} from clients where token_id = ${v(0)}`);
+
+/**
+ * A statement around a list of items (an IN list, rows of a VALUES list), as templates of 2^k
+ * items: a list is filled up to the next power of two with its last item again, so each size is
+ * rendered once, not the whole list again at every call. Only for statements where an item twice
+ * means what it means once (IN; inserts that do nothing on conflict).
+ */
+class ListTemplate {
+  private readonly bySize = new Map<number, Template>();
+  /** `item` spells one item of `width` slots (slot(0) .. slot(width - 1)); `build` the statement around the items, joined by commas. */
+  constructor(
+    private readonly build: (items: SQL) => SQL,
+    private readonly width = 1,
+    private readonly item: (slot: (k: number) => Placeholder) => SQL = (slot) => sql`${slot(0)}`,
+  ) {}
+
+  /** Binds the items' values, `width` of them per item, in order. */
+  bind(values: readonly unknown[]): Bound {
+    const count = values.length / this.width;
+    if (count < 1 || !Number.isInteger(count)) throw new Error(`a list of items of ${this.width} values needs at least one whole item`);
+    let size = 1;
+    while (size < count) size *= 2;
+    let t = this.bySize.get(size);
+    if (!t) {
+      const { width, item, build } = this;
+      t = new Template((v) => build(sql.join(Array.from({ length: size }, (_, i) => item((k) => v(i * width + k))), sql`, `)));
+      this.bySize.set(size, t);
+    }
+    const last = values.slice(values.length - this.width);
+    const filled = count === size ? values : values.concat(...Array.from({ length: size - count }, () => last));
+    return t.bind(...filled);
+  }
+}
+
+const INSERT_DIRS = new ListTemplate(
+  (rows) => sql`insert into dirs (path, parent, name) values ${rows} on conflict (path) do nothing`,
+  3,
+  (v) => sql`(${v(0)}, ${v(1)}, ${v(2)})`,
+);
+const FILE_STATES = new ListTemplate((list) => sql`select path, sha256, mtime from files where path in (${list})`);
+const NEWEST_TIMES = new ListTemplate((list) => sql`select path, max(uploaded_at) as "at" from versions where path in (${list}) group by path`);
+const UNTRASH_ALL = new ListTemplate((list) => sql`delete from trash where path in (${list})`);
+const FILE_ENTRIES = new ListTemplate((list) => sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${list})`);
+
 /** Same expression as the files_dir_mtime index, so that index serves this order. */
 const MTIME_KEY = sql.raw('case when f.mtime is null then f.uploaded_at else f.mtime end');
 
@@ -238,9 +314,15 @@ const BOOL = (b: boolean) => (b ? 1 : 0);
 const SUCCESS = sql`failed = 0 and stopped = ${BOOL(false)}`;
 
 export class SqlCatalog implements Catalog {
-  constructor(readonly driver: SqlDriver) {}
+  /** quotaOf's statement: its row lock is spelled by the dialect. */
+  private readonly quotaRow: Template;
 
-  private async one(q: SQL, db: SqlExec = this.driver): Promise<Row | undefined> {
+  constructor(readonly driver: SqlDriver) {
+    const forUpdate = sql.raw(driver.dialect.forUpdate);
+    this.quotaRow = new Template((v) => sql`select quota_bytes as "quotaBytes", used_bytes as "usedBytes" from clients where name = ${v(0)}${forUpdate}`);
+  }
+
+  private async one(q: SQL | Bound, db: SqlExec = this.driver): Promise<Row | undefined> {
     return (await db.all(q))[0];
   }
 
@@ -267,7 +349,7 @@ export class SqlCatalog implements Catalog {
   }
 
   async getClientByTokenId(tokenId: string): Promise<ClientRecord | undefined> {
-    const r = await this.one(sql`select ${CLIENT} from clients where token_id = ${tokenId}`);
+    const r = await this.one(CLIENT_BY_TOKEN.bind(tokenId));
     return r && toClient(r);
   }
 
@@ -294,15 +376,12 @@ export class SqlCatalog implements Catalog {
    * taking that lock last keeps lock order the same everywhere (no deadlocks).
    */
   private async addUsage(tx: SqlExec, namespace: string, delta: number): Promise<void> {
-    if (delta !== 0) await tx.run(sql`update clients set used_bytes = used_bytes + ${delta} where name = ${namespace}`);
+    if (delta !== 0) await tx.run(ADD_USAGE.bind(delta, namespace));
   }
 
   /** A namespace's quota and usage, row-locked: concurrent writes of it take turns from here to commit. */
   private async quotaOf(tx: SqlExec, namespace: string): Promise<{ quota: number | null; used: number }> {
-    const r = await this.one(
-      sql`select quota_bytes as "quotaBytes", used_bytes as "usedBytes" from clients where name = ${namespace}${sql.raw(this.driver.dialect.forUpdate)}`,
-      tx,
-    );
+    const r = await this.one(this.quotaRow.bind(namespace), tx);
     return { quota: numOrNull(r?.quotaBytes), used: num(r?.usedBytes) };
   }
 
@@ -381,13 +460,13 @@ export class SqlCatalog implements Catalog {
   // --- files ---
 
   async getFile(path: string): Promise<FileEntry | undefined> {
-    const r = await this.one(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path = ${path}`);
+    const r = await this.one(FILE_ENTRY.bind(path));
     return r && toEntry(r);
   }
 
   /** The newest version of a path (inside a transaction that holds its lock). */
   private async head(tx: SqlExec, path: string): Promise<Row | undefined> {
-    return this.one(sql`select id, sha256, uploaded_at as "uploadedAt" from versions where path = ${path} order by ${NEWEST_FIRST} limit 1`, tx);
+    return this.one(HEAD.bind(path), tx);
   }
 
   private async addVersion(
@@ -401,27 +480,19 @@ export class SqlCatalog implements Catalog {
 
   /** A version row uploaded at `at`; its id. */
   private async insertVersion(tx: SqlExec, v: { path: string; sha256: string | null; size: number; mtime: number | null }, at: number): Promise<number> {
-    const [row] = await tx.all(sql`
-      insert into versions (path, namespace, sha256, size, mtime, uploaded_at)
-      values (${v.path}, ${namespaceOf(v.path)}, ${v.sha256}, ${v.size}, ${v.mtime}, ${at}) returning id`);
+    const [row] = await tx.all(INSERT_VERSION.bind(v.path, namespaceOf(v.path), v.sha256, v.size, v.mtime, at));
     return num(row?.id);
   }
 
   /** The blob row of new content (hot, just used); content already known keeps its row. */
   private async insertBlob(tx: SqlExec, input: PutFileInput): Promise<void> {
-    await tx.run(sql`
-      insert into blobs (sha256, size, state, stored_size, last_access, created_at)
-      values (${input.sha256}, ${input.size}, 'hot', ${input.size}, ${input.now}, ${input.now})
-      on conflict (sha256) do nothing`);
+    await tx.run(INSERT_BLOB.bind(input.sha256, input.size, input.now));
   }
 
   /** The path's current row, pointing at version `id` uploaded at `at`. */
   private async upsertFile(tx: SqlExec, input: PutFileInput, at: number, id: number): Promise<void> {
-    await tx.run(sql`
-      insert into files (path, namespace, dir, name, sha256, size, mtime, uploaded_at, version_id)
-      values (${input.path}, ${namespaceOf(input.path)}, ${parentOf(input.path)}, ${nameOf(input.path)}, ${input.sha256}, ${input.size}, ${input.mtime}, ${at}, ${id})
-      on conflict (path) do update set sha256 = excluded.sha256, size = excluded.size, mtime = excluded.mtime,
-        uploaded_at = excluded.uploaded_at, version_id = excluded.version_id`);
+    const { path } = input;
+    await tx.run(UPSERT_FILE.bind(path, namespaceOf(path), parentOf(path), nameOf(path), input.sha256, input.size, input.mtime, at, id));
   }
 
   async putFile(input: PutFileInput): Promise<PutFileResult> {
@@ -447,9 +518,8 @@ export class SqlCatalog implements Catalog {
       const before = new Map<string, Row>();
       const newest = new Map<string, number>();
       for (const part of chunksOf(paths, IN_LIST_MAX)) {
-        const list = listOf(part);
-        for (const r of await tx.all(sql`select path, sha256, mtime from files where path in (${list})`)) before.set(str(r.path), r);
-        for (const r of await tx.all(sql`select path, max(uploaded_at) as "at" from versions where path in (${list}) group by path`)) newest.set(str(r.path), num(r.at));
+        for (const r of await tx.all(FILE_STATES.bind(part))) before.set(str(r.path), r);
+        for (const r of await tx.all(NEWEST_TIMES.bind(part))) newest.set(str(r.path), num(r.at));
       }
       // Quota and usage per namespace, read (and on PostgreSQL row-locked) once, counted here.
       const usage = new Map<string, { quota: number | null; used: number; delta: number }>();
@@ -487,17 +557,18 @@ export class SqlCatalog implements Catalog {
           u.delta += input.size;
           await this.upsertFile(tx, input, at, id);
           if (!b) fresh.push(input.path);
-          for (const d of ancestorsOf(input.path)) folders.add(d);
+          // A folder already added brought its own ancestors.
+          if (!folders.has(parentOf(input.path))) for (const d of ancestorsOf(input.path)) folders.add(d);
         }
         written.push({ i, created: !b, changed: !same, path: input.path });
       }
       // By name, like touchClients: two batches lock client rows in the same order.
       for (const [namespace, u] of [...usage].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) await this.addUsage(tx, namespace, u.delta);
-      for (const part of chunksOf(fresh, IN_LIST_MAX)) await tx.run(sql`delete from trash where path in (${listOf(part)})`);
+      for (const part of chunksOf(fresh, IN_LIST_MAX)) await tx.run(UNTRASH_ALL.bind(part));
       await this.addDirs(tx, [...folders].sort());
       const entries = new Map<string, FileEntry>();
       for (const part of chunksOf(written.map((w) => w.path), IN_LIST_MAX)) {
-        for (const r of await tx.all(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${listOf(part)})`)) entries.set(str(r.path), toEntry(r));
+        for (const r of await tx.all(FILE_ENTRIES.bind(part))) entries.set(str(r.path), toEntry(r));
       }
       for (const w of written) {
         const entry = entries.get(w.path);
@@ -517,7 +588,7 @@ export class SqlCatalog implements Catalog {
   private async putIn(tx: SqlTx, input: PutFileInput): Promise<PutFileResult> {
     // Taken again inside a batch (PostgreSQL's advisory locks stack within a transaction).
     await this.lockForPut(tx, input.path);
-    const before = await this.one(sql`select sha256, mtime from files where path = ${input.path}`, tx);
+    const before = await this.one(FILE_STATE.bind(input.path), tx);
     const same = before && before.sha256 === input.sha256 && numOrNull(before.mtime) === input.mtime;
     const namespace = namespaceOf(input.path);
     // Every version counts its full size, even when the content is shared (with another
@@ -529,20 +600,17 @@ export class SqlCatalog implements Catalog {
       const { id, at } = await this.addVersion(tx, input);
       await this.addUsage(tx, namespace, input.size);
       await this.upsertFile(tx, input, at, id);
-      if (!before) await tx.run(sql`delete from trash where path = ${input.path}`);
+      if (!before) await tx.run(UNTRASH.bind(input.path));
       await this.addDirs(tx, ancestorsOf(input.path));
     }
-    const entry = await this.one(sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path = ${input.path}`, tx);
+    const entry = await this.one(FILE_ENTRY.bind(input.path), tx);
     if (!entry) throw new Error('file row vanished inside its own transaction');
     return { created: !before, changed: !same, entry: toEntry(entry) };
   }
 
   /** Folder rows for these folders (those already there stay), three bound values per row. */
   private async addDirs(tx: SqlExec, folders: readonly string[]): Promise<void> {
-    for (const part of chunksOf(folders, IN_LIST_MAX / 3)) {
-      const rows = part.map((d) => sql`(${d}, ${parentOf(d)}, ${nameOf(d)})`);
-      await tx.run(sql`insert into dirs (path, parent, name) values ${sql.join(rows, sql`, `)} on conflict (path) do nothing`);
-    }
+    for (const part of chunksOf(folders, IN_LIST_MAX / 3)) await tx.run(INSERT_DIRS.bind(part.flatMap((d) => [d, parentOf(d), nameOf(d)])));
   }
 
   /** Removes the folder rows of `path` that no longer hold anything, deepest first. */
@@ -686,7 +754,7 @@ export class SqlCatalog implements Catalog {
   private async settleHead(tx: SqlExec, path: string): Promise<void> {
     const head = await this.head(tx, path);
     if (!head || head.sha256 !== null) {
-      await tx.run(sql`delete from trash where path = ${path}`);
+      await tx.run(UNTRASH.bind(path));
       return;
     }
     const content = await this.one(
@@ -695,7 +763,7 @@ export class SqlCatalog implements Catalog {
     );
     if (!content) {
       await tx.run(sql`delete from versions where path = ${path}`);
-      await tx.run(sql`delete from trash where path = ${path}`);
+      await tx.run(UNTRASH.bind(path));
       return;
     }
     await tx.run(sql`
@@ -748,7 +816,7 @@ export class SqlCatalog implements Catalog {
           freed.set(namespaceOf(path), (freed.get(namespaceOf(path)) ?? 0) + num(bytes?.n));
           removed += await tx.run(sql`delete from versions where path = ${path}`);
           if ((await tx.run(sql`delete from files where path = ${path}`)) > 0) await this.pruneDirs(tx, path);
-          await tx.run(sql`delete from trash where path = ${path}`);
+          await tx.run(UNTRASH.bind(path));
           orphans.push(...(await this.unreferenced(tx, shas)));
           paths++;
         }
@@ -900,7 +968,7 @@ export class SqlCatalog implements Catalog {
   // --- blobs ---
 
   async getBlob(sha256: string): Promise<BlobRecord | undefined> {
-    const r = await this.one(sql`select ${BLOB} from blobs where sha256 = ${sha256}`);
+    const r = await this.one(BLOB_ROW.bind(sha256));
     return r && toBlob(r);
   }
 

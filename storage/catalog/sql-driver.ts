@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 
 /**
  * What the one catalog query layer (storage/catalog/sql-catalog.ts) needs from a database:
@@ -11,9 +11,54 @@ export type Row = Record<string, unknown>;
 
 export interface SqlExec {
   /** Rows of a query (or of `returning`). */
-  all(q: SQL): Promise<Row[]>;
+  all(q: SQL | Bound): Promise<Row[]>;
   /** Runs a statement; returns the number of rows it changed. */
-  run(q: SQL): Promise<number>;
+  run(q: SQL | Bound): Promise<number>;
+}
+
+/**
+ * A statement of fixed text with numbered slots for its values, built once (at module load):
+ * a driver renders it once and keeps it (SQLite: prepared), where a `sql` query is built and
+ * rendered again at every call (drizzle's rendering was most of the catalog's CPU per file of a
+ * batch). For the statements that run once per file.
+ */
+export class Template {
+  readonly query: SQL;
+  constructor(build: (slot: (n: number) => Placeholder) => SQL) {
+    this.query = build((n) => sql.placeholder(String(n)));
+  }
+
+  /** This statement with its slots' values (slot n takes values[n]). */
+  bind(...values: unknown[]): Bound {
+    return new Bound(this, values);
+  }
+}
+
+export class Bound {
+  constructor(
+    readonly template: Template,
+    readonly values: readonly unknown[],
+  ) {}
+}
+
+/** A template rendered by a dialect: its text, and which slot fills each parameter. */
+export interface RenderedTemplate {
+  sql: string;
+  slots: number[];
+}
+
+/** The rendered text's parameters in order, each naming its slot (drizzle renders a placeholder as a parameter). */
+export function slotsOf(params: readonly unknown[]): number[] {
+  return params.map((p) => {
+    const name = (p as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') throw new Error('a Template holds a bound value: use slot(n) for every value');
+    return Number(name);
+  });
+}
+
+/** The values of a bound template in the order of its rendered parameters. */
+export function paramsOf(r: RenderedTemplate, b: Bound): unknown[] {
+  return r.slots.map((n) => b.values[n]);
 }
 
 export interface SqlTx extends SqlExec {

@@ -116,6 +116,16 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
         expect(await catalog.getBlob(SHA(4))).toBeUndefined();
       });
 
+      it('putFiles of more paths than one IN list takes (1000, in any order), one of them back from the trash', async () => {
+        await put('alice/many/0007', 1, 10, 100);
+        expect(await catalog.deleteFile('alice/many/0007', 150)).toBe(true);
+        const inputs = Array.from({ length: 1000 }, (_, i) => ({ path: `alice/many/${String((i * 7919) % 1000).padStart(4, '0')}`, sha256: SHA(2 + (i % 3)), size: 5, mtime: i, now: 200 }));
+        const results = await catalog.putFiles(inputs);
+        expect(results.map((r) => ('entry' in r ? [r.entry.path, r.entry.mtime, r.created] : r))).toEqual(inputs.map((p) => [p.path, p.mtime, true]));
+        expect(await catalog.listDeleted({ prefix: 'alice/many/', limit: 10 })).toEqual([]);
+        expect((await catalog.listDir({ dir: 'alice/many', limit: 2000 })).files).toHaveLength(1000);
+      });
+
       it('overlapping batches and single puts of one namespace at once all go through (no lock cycle)', async () => {
         await catalog.addClient(client('alice', { quotaBytes: 1_000_000 }));
         for (let round = 0; round < 15; round++) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,4 +99,48 @@ describe('DiskBlobStore small bodies (written at once, issue 16.2)', () => {
       await rm(root, { recursive: true, force: true });
     }
   });
+});
+
+describe('DiskBlobStore deferred syncs (issue 16, third round)', () => {
+  const openFds = () => readdirSync('/proc/self/fd').length;
+  const bodyOf = (size: number) => new Blob([Buffer.alloc(size, 7)]).stream() as ReadableStream<Uint8Array>;
+  async function withStore(fn: (store: DiskBlobStore, root: string) => Promise<void>): Promise<void> {
+    const root = await mkdtemp(join(tmpdir(), 'cb-disk-defer-'));
+    try {
+      const store = new DiskBlobStore({ root, durable: true });
+      await store.init();
+      await fn(store, root);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }
+
+  it.runIf(process.platform === 'linux')('a deferred fsync runs on the descriptor the temp was written through, which is closed after it', () =>
+    withStore(async (store, root) => {
+      const fds = openFds();
+      // Small (written at once) and larger than SMALL_BODY_BYTES (written in batches).
+      for (const size of [4096, SMALL_BODY_BYTES + 1000]) {
+        const temp = await store.writeTemp(bodyOf(size), { deferSync: true });
+        // Moved away: a sync that opened the temp again by its path would fail (ENOENT).
+        const moved = join(root, `moved-${size}`);
+        await rename(temp.id, moved);
+        await store.syncTemps([temp]);
+        expect((await readFile(moved)).byteLength).toBe(size);
+      }
+      expect(openFds()).toBe(fds);
+    }));
+
+  it.runIf(process.platform === 'linux')('a deferred temp discarded or committed before syncTemps leaves no descriptor open; a commit waits for its sync', () =>
+    withStore(async (store, root) => {
+      const fds = openFds();
+      const dropped = await store.writeTemp(bodyOf(100), { deferSync: true });
+      await store.discard(dropped);
+      const kept = await store.writeTemp(bodyOf(200), { deferSync: true });
+      expect(await store.commit(kept)).toEqual({ stored: true });
+      expect((await readFile(store.plainPath(kept.sha256))).byteLength).toBe(200);
+      expect(openFds()).toBe(fds);
+      expect(await readdir(store.tmpDir)).toEqual([]);
+      // Nothing is left to take: syncing either again falls back to the path (gone) and fails loudly.
+      await expect(store.syncTemps([kept])).rejects.toThrow(/ENOENT/);
+    }));
 });

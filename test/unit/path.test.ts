@@ -111,3 +111,27 @@ describe('assertNoDotSegments: the request-target as sent', () => {
     else expect(() => assertNoDotSegments(target)).toThrow(BadRequestError);
   });
 });
+
+describe('name and path limits count UTF-8 bytes, not characters', () => {
+  it.each([
+    ['€'.repeat(85), true],
+    ['€'.repeat(86), false],
+    ['😀'.repeat(63), true],
+    ['😀'.repeat(64), false],
+    ['é'.repeat(127), true],
+    ['é'.repeat(128), false],
+  ])('a name of %j fits: %s', (name, fits) => {
+    const parse = () => parseDecodedPath(`alice/${name}`);
+    if (fits) expect(parse().segments[1]).toBe(name);
+    else expect(parse).toThrow(/longer than 255 bytes/);
+  });
+
+  it('a path of 4096 bytes fits, one more does not (multi-byte names)', () => {
+    const dirs = (n: number) => Array.from({ length: n }, () => '€'.repeat(84)).join('/');
+    // 'alice/' (6) + 16 names of 252 bytes with 15 slashes = 4053; fill up with ASCII.
+    const base = `alice/${dirs(16)}/`;
+    const fill = (bytes: number) => 'x'.repeat(bytes - Buffer.byteLength(base));
+    expect(parseDecodedPath(base + fill(4096)).path).toBe(base + fill(4096));
+    expect(() => parseDecodedPath(base + fill(4097))).toThrow(/longer than 4096 bytes/);
+  });
+});

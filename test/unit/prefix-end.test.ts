@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prefixEnd } from '../../storage/catalog/catalog-query.js';
+import { ancestorsOf, namespaceOf, prefixEnd } from '../../storage/catalog/catalog-query.js';
 import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 
 describe('prefixEnd: the exclusive upper bound of a path prefix', () => {
@@ -65,5 +65,15 @@ describe('SqliteCatalog.listFiles by prefix', () => {
     expect((await c.listFiles({ prefix: `alice/${top}/`, limit: 10 })).map((f) => f.path)).toEqual([`alice/${top}/a.txt`]);
     expect((await c.listFiles({ prefix: `alice/${top}`, limit: 10 })).map((f) => f.path)).toEqual([`alice/${top}/a.txt`, `alice/${top}b.txt`]);
     await c.close();
+  });
+});
+
+describe('ancestorsOf and namespaceOf (written with indexOf, issue 16 third round)', () => {
+  // The split-and-join definitions they replaced, as the reference.
+  const ancestorsRef = (path: string) => path.split('/').slice(1).map((_, i) => path.split('/').slice(0, i + 1).join('/'));
+  const namespaceRef = (path: string) => path.split('/')[0] ?? '';
+  it.each(['alice/a.txt', 'alice/docs/deep/b.txt', 'alice', '', 'a/b/', '/a', 'a//b', 'é/ü/€.txt'])('%j', (path) => {
+    expect(ancestorsOf(path)).toEqual(ancestorsRef(path));
+    expect(namespaceOf(path)).toBe(namespaceRef(path));
   });
 });

@@ -13,6 +13,8 @@ import { InsufficientStorageError, NotFoundError } from '../../../core/errors.js
 export interface DiskBlobFormsOptions {
   /** Folder of a blob's stored forms (`blobs/ab/cd`). */
   dirOf: (sha256: string) => string;
+  /** True when the blob's folder surely does not exist (so neither does any form); false when unsure. */
+  dirMissing?: (sha256: string) => boolean;
   /** A fresh path on the blobs' filesystem for a temporary object (tmp/, wiped at start-up). */
   newTempPath: (suffix: string) => string;
   /** Folder of the swap journal: one empty file per swap in progress (kept across restarts). */
@@ -40,7 +42,7 @@ export class DiskBlobForms implements BlobForms {
   constructor(readonly options: DiskBlobFormsOptions) {}
 
   pathOf(sha256: string, where: BlobLocation): string {
-    return join(this.options.dirOf(sha256), formName(sha256, where));
+    return `${this.options.dirOf(sha256)}/${formName(sha256, where)}`;
   }
 
   /** Opens the first form that exists, `where` first. Tried twice: a swap can move it mid-search. */
@@ -172,6 +174,7 @@ export class DiskBlobForms implements BlobForms {
    */
   async list(sha256: string): Promise<StoredForm[]> {
     const found: StoredForm[] = [];
+    if (this.options.dirMissing?.(sha256)) return found;
     for (const loc of ALL_FORMS) {
       const st = statSync(this.pathOf(sha256, loc), { throwIfNoEntry: false });
       if (st) found.push({ ...loc, storedSize: st.size });

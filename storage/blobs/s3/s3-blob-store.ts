@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { AppendOptions, BlobLocation, BlobStore, ByteRange, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from '../blob-store.js';
+import type { AppendOptions, BlobLocation, BodySource, BlobStore, ByteRange, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from '../blob-store.js';
 import { checkedCommit, quarantineIfCorrupt } from '../blob-verify.js';
 import { TooLargeError } from '../../../core/errors.js';
 import { S3BlobForms } from './s3-blob-forms.js';
@@ -85,7 +85,7 @@ export class S3BlobStore implements BlobStore {
     return `${this.tempPrefix}${this.clock().toString(36)}-${randomBytes(9).toString('base64url')}${suffix}`;
   }
 
-  async writeTemp(body: ReadableStream<Uint8Array> | null, options: WriteOptions = {}): Promise<TempBlob> {
+  async writeTemp(body: BodySource | null, options: WriteOptions = {}): Promise<TempBlob> {
     const { maxBytes, signal } = options;
     async function* chunks(): AsyncGenerator<Uint8Array> {
       if (!body) return;

@@ -1,7 +1,7 @@
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import type { Row, SqlDialect, SqlDriver, SqlTx } from '../sql-driver.js';
+import { Bound, paramsOf, slotsOf, type RenderedTemplate, type Row, type SqlDialect, type SqlDriver, type SqlTx, type Template } from '../sql-driver.js';
 
 const render = new PgDialect();
 
@@ -23,20 +23,34 @@ export class PgDriver implements SqlDriver {
   /** Told each statement outside a transaction before it runs (tests read query plans with it). */
   trace?: (sql: string, params: unknown[]) => void;
 
+  /** Templates are a fixed set built at module load: each rendered once. */
+  private readonly templates = new Map<Template, RenderedTemplate>();
+
   constructor(readonly pool: pg.Pool) {}
 
-  private rendered(q: SQL): { sql: string; params: unknown[] } {
-    const r = render.sqlToQuery(q);
+  private textOf(q: SQL | Bound): { sql: string; params: unknown[] } {
+    if (!(q instanceof Bound)) return render.sqlToQuery(q);
+    let t = this.templates.get(q.template);
+    if (!t) {
+      const { sql, params } = render.sqlToQuery(q.template.query);
+      t = { sql, slots: slotsOf(params) };
+      this.templates.set(q.template, t);
+    }
+    return { sql: t.sql, params: paramsOf(t, q) };
+  }
+
+  private rendered(q: SQL | Bound): { sql: string; params: unknown[] } {
+    const r = this.textOf(q);
     this.trace?.(r.sql, r.params);
     return r;
   }
 
-  async all(q: SQL): Promise<Row[]> {
+  async all(q: SQL | Bound): Promise<Row[]> {
     const { sql, params } = this.rendered(q);
     return (await this.pool.query(sql, params)).rows as Row[];
   }
 
-  async run(q: SQL): Promise<number> {
+  async run(q: SQL | Bound): Promise<number> {
     const { sql, params } = this.rendered(q);
     return (await this.pool.query(sql, params)).rowCount ?? 0;
   }
@@ -45,11 +59,11 @@ export class PgDriver implements SqlDriver {
     const client = await this.pool.connect();
     const tx: SqlTx = {
       all: async (q) => {
-        const { sql, params } = render.sqlToQuery(q);
+        const { sql, params } = this.textOf(q);
         return (await client.query(sql, params)).rows as Row[];
       },
       run: async (q) => {
-        const { sql, params } = render.sqlToQuery(q);
+        const { sql, params } = this.textOf(q);
         return (await client.query(sql, params)).rowCount ?? 0;
       },
       lock: async (key, mode = 'exclusive') => {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { SQL } from 'drizzle-orm';
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
-import type { Row, SqlDialect, SqlDriver, SqlTx } from '../sql-driver.js';
+import { Bound, paramsOf, slotsOf, type Row, type SqlDialect, type SqlDriver, type SqlTx, type Template } from '../sql-driver.js';
 
 const render = new SQLiteSyncDialect();
 
@@ -32,6 +32,8 @@ interface Group {
 export class SqliteDriver implements SqlDriver {
   readonly dialect: SqlDialect = { name: 'sqlite', likeFolded: 'like', greatest: 'max', forUpdate: '' };
   private readonly statements = new Map<string, Database.Statement>();
+  /** Templates are a fixed set built at module load: each prepared once, kept for good. */
+  private readonly templates = new Map<Template, { stmt: Database.Statement; sql: string; slots: number[] }>();
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
   private group: Group | undefined;
@@ -40,7 +42,18 @@ export class SqliteDriver implements SqlDriver {
 
   constructor(readonly sqlite: Database.Database) {}
 
-  private prepared(q: SQL): { stmt: Database.Statement; params: unknown[] } {
+  private prepared(q: SQL | Bound): { stmt: Database.Statement; params: unknown[] } {
+    if (q instanceof Bound) {
+      let t = this.templates.get(q.template);
+      if (!t) {
+        const { sql, params } = render.sqlToQuery(q.template.query);
+        t = { stmt: this.sqlite.prepare(sql), sql, slots: slotsOf(params) };
+        this.templates.set(q.template, t);
+      }
+      const params = paramsOf(t, q);
+      this.trace?.(t.sql, params);
+      return { stmt: t.stmt, params };
+    }
     const { sql, params } = render.sqlToQuery(q);
     this.trace?.(sql, params);
     let stmt = this.statements.get(sql);
@@ -53,14 +66,14 @@ export class SqliteDriver implements SqlDriver {
     return { stmt, params };
   }
 
-  private allNow(q: SQL): Row[] {
+  private allNow(q: SQL | Bound): Row[] {
     const { stmt, params } = this.prepared(q);
     if (stmt.reader) return stmt.all(...params) as Row[];
     stmt.run(...params);
     return [];
   }
 
-  private runNow(q: SQL): number {
+  private runNow(q: SQL | Bound): number {
     const { stmt, params } = this.prepared(q);
     return stmt.run(...params).changes;
   }
@@ -95,11 +108,11 @@ export class SqliteDriver implements SqlDriver {
     return this.queued === 0 ? run() : this.exclusive(run);
   }
 
-  async all(q: SQL): Promise<Row[]> {
+  async all(q: SQL | Bound): Promise<Row[]> {
     return this.outside(() => this.allNow(q));
   }
 
-  async run(q: SQL): Promise<number> {
+  async run(q: SQL | Bound): Promise<number> {
     return this.outside(() => this.runNow(q));
   }
 
