@@ -144,3 +144,59 @@ describe('DiskBlobStore deferred syncs (issue 16, third round)', () => {
       await expect(store.syncTemps([kept])).rejects.toThrow(/ENOENT/);
     }));
 });
+
+describe('DiskBlobStore new blob folders are durable entries too', () => {
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  /** The first content `${tag} ${i}` whose SHA-256 passes `ok`. */
+  function contentWhere(tag: string, ok: (h: string) => boolean): string {
+    for (let i = 0; ; i++) if (ok(sha(`${tag} ${i}`))) return `${tag} ${i}`;
+  }
+  const first = sha('first');
+
+  it('a commit that created `ab` or `ab/cd` also syncs the folder that gained it, before it answers; a failed sync is retried by the next commit', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'cb-disk-parents-'));
+    try {
+      let synced: string[] = [];
+      let failing: string | undefined;
+      const store = new DiskBlobStore({
+        root,
+        durable: true,
+        syncDir: async (dir) => {
+          if (dir === failing) throw new Error(`EIO: sync of ${dir}`);
+          synced.push(dir);
+        },
+      });
+      await store.init();
+      const blobs = store.blobDir;
+      const put = async (text: string, deferSync = false) => {
+        synced = [];
+        const temp = await store.writeTemp(new Blob([text]).stream() as ReadableStream<Uint8Array>, { deferSync });
+        await store.commit(temp, undefined, { deferSync });
+        if (deferSync) await store.syncCommits([temp.sha256]);
+        return { dir: store.dirOf(temp.sha256), ab: store.dirOf(temp.sha256).slice(0, -3), synced: [...synced].sort() };
+      };
+      // New ab and ab/cd: the blob's folder, ab (gained cd) and blobs/ (gained ab).
+      const a = await put('first');
+      expect(a.synced).toEqual([blobs, a.ab, a.dir].sort());
+      // Same ab, a new cd: ab gained it; blobs/ did not change.
+      const b = await put(contentWhere('b', (h) => h.slice(0, 2) === first.slice(0, 2) && h.slice(2, 4) !== first.slice(2, 4)));
+      expect(b.ab).toBe(a.ab);
+      expect(b.synced).toEqual([b.ab, b.dir].sort());
+      // Into a folder that exists: only that folder.
+      const c = await put(contentWhere('c', (h) => h.slice(0, 4) === first.slice(0, 4)));
+      expect(c.synced).toEqual([a.dir]);
+      // The batch path (deferred syncs, then syncCommits) does the same.
+      const newAb = (h: string) => h.slice(0, 2) !== first.slice(0, 2);
+      const d = await put(contentWhere('d', newAb), true);
+      expect(d.synced).toEqual([blobs, d.ab, d.dir].sort());
+      // blobs/ cannot be synced: that commit fails; the next one syncs it.
+      failing = blobs;
+      await expect(put(contentWhere('e', (h) => newAb(h) && h.slice(0, 2) !== sha(contentWhere('d', newAb)).slice(0, 2)))).rejects.toThrow(/EIO/);
+      failing = undefined;
+      const f = await put(contentWhere('f', (h) => h.slice(0, 4) === first.slice(0, 4)));
+      expect(f.synced).toContain(blobs);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

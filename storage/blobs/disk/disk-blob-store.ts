@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fsync, open as openCb, openSync, renameSync, statSync, writevSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { AppendOptions, BlobLocation, BodySource, BlobStore, ByteRange, CommitOptions, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from '../blob-store.js';
 import { checkedCommit, quarantineIfCorrupt } from '../blob-verify.js';
 import { BatchedWriter } from './batched-writer.js';
@@ -37,6 +37,8 @@ export interface DiskBlobStoreOptions {
   root: string;
   /** fsync files and folders before a commit is reported (default true). */
   durable?: boolean;
+  /** fsync of a folder (tests watch which folders are synced); the real one by default. */
+  syncDir?: (dir: string) => Promise<void>;
 }
 
 /**
@@ -64,12 +66,21 @@ export class DiskBlobStore implements BlobStore {
   /** Temporary names: a random part per store and a counter (random bytes per name cost a call into OpenSSL each). */
   readonly #tempBase = randomBytes(6).toString('base64url');
   #tempSeq = 0;
+  /**
+   * Folders that gained an entry when a blob folder was created (`blobs/` for a new `ab`, `ab`
+   * for a new `cd`) and are not synced yet: fsync of `ab/cd` makes its own entries durable, not
+   * its entry in `ab`. Every durable commit waits until they are synced (#syncParents).
+   */
+  readonly #unsyncedParents = new Set<string>();
+  #parentsSynced: Promise<void> = Promise.resolve();
+  readonly #syncDir: (dir: string) => Promise<void>;
 
   constructor(options: DiskBlobStoreOptions) {
     this.root = options.root;
     this.blobDir = join(options.root, 'blobs');
     this.tmpDir = join(options.root, 'tmp');
     this.durable = options.durable ?? true;
+    this.#syncDir = options.syncDir ?? syncDir;
     this.parts = new DiskUploadParts({ dir: join(options.root, 'uploads'), durable: this.durable, isDiskFull });
     this.forms = new DiskBlobForms({
       dirOf: (sha) => this.dirOf(sha),
@@ -79,7 +90,7 @@ export class DiskBlobStore implements BlobStore {
       quarantineDir: join(options.root, 'quarantine'),
       durable: this.durable,
       isDiskFull,
-      syncDir,
+      syncDir: this.#syncDir,
     });
     this.inventory = new DiskInventory({ root: options.root, forms: this.forms });
   }
@@ -232,7 +243,26 @@ export class DiskBlobStore implements BlobStore {
   async syncCommits(sha256s: readonly string[]): Promise<void> {
     if (!this.durable) return;
     // The first fsync commits the journal that holds every rename; the others find little left.
-    await Promise.all([...new Set(sha256s.map((sha) => this.dirOf(sha)))].map((dir) => syncDir(dir)));
+    await Promise.all([...[...new Set(sha256s.map((sha) => this.dirOf(sha)))].map((dir) => this.#syncDir(dir)), this.#syncParents()]);
+  }
+
+  /**
+   * Syncs the folders that gained a blob folder since the last call, and waits for any such sync
+   * still running: a commit into a folder another commit just created is durable only once the
+   * new folder's own entry is. A failed sync leaves its folders to the next call.
+   */
+  #syncParents(): Promise<void> {
+    if (this.#unsyncedParents.size > 0) {
+      const dirs = [...this.#unsyncedParents];
+      this.#unsyncedParents.clear();
+      const before = this.#parentsSynced.catch(() => {});
+      const now = Promise.all(dirs.map((d) => this.#syncDir(d))).catch((err: unknown) => {
+        for (const d of dirs) this.#unsyncedParents.add(d);
+        throw err;
+      });
+      this.#parentsSynced = Promise.all([before, now]).then(() => {});
+    }
+    return this.#parentsSynced;
   }
 
   async #install(temp: TempBlob, deferSync: boolean): Promise<void> {
@@ -241,7 +271,7 @@ export class DiskBlobStore implements BlobStore {
       // A temp committed before syncTemps took its fsync is not made visible before it is synced.
       await this.#takeSync(temp.id);
       await this.#renameIntoFolder(temp.id, this.plainPath(temp.sha256), temp.sha256);
-      if (this.durable && !deferSync) await syncDir(dir);
+      if (this.durable && !deferSync) await Promise.all([this.#syncDir(dir), this.#syncParents()]);
     } catch (err) {
       await this.discard(temp);
       if (isDiskFull(err)) throw new InsufficientStorageError();
@@ -256,17 +286,30 @@ export class DiskBlobStore implements BlobStore {
    */
   async #renameIntoFolder(from: string, to: string, sha256: string): Promise<void> {
     const known = this.#dirKnown(sha256);
-    if (!known) await mkdir(this.dirOf(sha256), { recursive: true });
+    if (!known) await this.#makeFolder(sha256);
     // A rename within one filesystem changes two directory entries: cheaper done here than the
     // thread-pool round trip it would take.
     try {
       renameSync(from, to);
     } catch (err) {
       if (!known || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(this.dirOf(sha256), { recursive: true });
+      await this.#makeFolder(sha256);
       await rename(from, to);
     }
     this.#noteDir(sha256);
+  }
+
+  /** Creates the blob's `ab/cd` folder (and `ab`) as needed; the folders that gained an entry are kept for the commit's sync. */
+  async #makeFolder(sha256: string): Promise<void> {
+    const dir = this.dirOf(sha256);
+    // The first folder mkdir created, undefined when all were there.
+    const first = await mkdir(dir, { recursive: true });
+    if (first === undefined || !this.durable) return;
+    // Each folder created, from `dir` up to `first`, is a new entry in its parent.
+    for (let d = dir; ; d = dirname(d)) {
+      this.#unsyncedParents.add(dirname(d));
+      if (d === first || d.length <= first.length) break;
+    }
   }
 
   async discard(temp: TempBlob): Promise<void> {
