@@ -5,7 +5,7 @@
  *
  * The new server process is loaded before the kill (preloadServer) and started once the restore
  * has retried into the dead port: a start through tsx takes seconds on a busy machine (3.5-5 s
- * beside one CPU hog on 2 cores) and the retry policy gives up after about 15.5 s at the least,
+ * beside two CPU hogs on 2 cores) and the retry policy gives up after about 15.5 s at the least,
  * so the outcome would otherwise depend on how loaded the machine is.
  */
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
