@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +6,7 @@ import { runOnce } from '../../client/backup.js';
 import { startWatching } from '../../client/watcher.js';
 import { waitFor } from '../helpers/wait.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startRouteProxy, type RouteProxy } from '../helpers/route-proxy.js';
 import { age, captureOutput, CHILD_TEST_MS, clientConfig, QUICK, runClient } from '../client/helpers.js';
 
 // Issue 17.1: the client reports each pass, so the admin sees who backed up when.
@@ -42,29 +41,11 @@ async function folderWith(name: string, files: Record<string, string>): Promise<
 }
 
 /** The real server behind a proxy that answers POST /api/passes itself with `status` (an older or broken server). */
-async function passProxy(status: number): Promise<{ url: string; asked: () => number; close(): Promise<void> }> {
-  const target = new URL(s.url);
-  let asked = 0;
-  const proxy = http.createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/api/passes') {
-      asked++;
-      req.resume();
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: status === 404 ? 'not found' : 'database on fire' }));
-      return;
-    }
-    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    asked: () => asked,
-    close: () => new Promise<void>((r) => proxy.close(() => r())),
-  };
+async function passProxy(status: number): Promise<RouteProxy & { asked: () => number }> {
+  const proxy = await startRouteProxy(s.url, (req) =>
+    req.method === 'POST' && req.url === '/api/passes' ? { status, body: { error: status === 404 ? 'not found' : 'database on fire' } } : undefined,
+  );
+  return { ...proxy, asked: () => proxy.seen.filter((l) => l === 'POST /api/passes').length };
 }
 
 describe('pass reports', () => {

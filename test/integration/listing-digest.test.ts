@@ -1,12 +1,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRemotePath } from '../../client/remote-path.js';
 import { ListingDigest } from '../../shared/listing-digest.js';
 import { age, CHILD_TEST_MS, listServer, runClient } from '../client/helpers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startRouteProxy } from '../helpers/route-proxy.js';
 
 let s: TestServer;
 let work: string;
@@ -113,33 +112,6 @@ describe('a full scan with nothing to repair', () => {
   }, CHILD_TEST_MS);
 });
 
-/** A server of an older version, as far as the digest goes: the route answers 404, the rest is passed through. */
-async function withoutDigestRoute<T>(fn: (url: string, seen: string[]) => Promise<T>): Promise<T> {
-  const target = new URL(s.url);
-  const seen: string[] = [];
-  const proxy = http.createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    if (req.url?.startsWith('/api/files/digest')) {
-      req.resume();
-      res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
-      return;
-    }
-    const out = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    out.once('error', () => res.destroy());
-    req.pipe(out);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  try {
-    return await fn(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, seen);
-  } finally {
-    proxy.closeAllConnections();
-    await new Promise((resolve) => proxy.close(resolve));
-  }
-}
-
 describe('against a server without the digest route', () => {
   it('the full scan falls back to the paged listing and still repairs', async () => {
     const folder = join(work, 'older');
@@ -147,8 +119,11 @@ describe('against a server without the digest route', () => {
     await writeFile(join(folder, 'kept.txt'), 'kept');
     await age(join(folder, 'kept.txt'));
     const state = join(work, 'older-state', 'client.sqlite');
-    await withoutDigestRoute(async (url, seen) => {
-      const run = () => runClient([folder, '--once', '--state', state, '--server', url], { CB_TOKEN: s.tokens.alice });
+    // A server of an older version, as far as the digest goes: the route answers 404.
+    const proxy = await startRouteProxy(s.url, (req) => (req.url?.startsWith('/api/files/digest') ? { status: 404, body: { error: 'not found' } } : undefined));
+    const seen = proxy.seen;
+    try {
+      const run = () => runClient([folder, '--once', '--state', state, '--server', proxy.url], { CB_TOKEN: s.tokens.alice });
       expect((await run()).code).toBe(0);
       await put('alice/older/kept.txt', 'changed on the server');
       seen.length = 0;
@@ -158,6 +133,8 @@ describe('against a server without the digest route', () => {
       expect(seen.filter((l) => /^GET \/api\/files\?/.test(l))).toHaveLength(1);
       expect(r.output).toMatch(/^repaired {2}kept\.txt \(the server held other content/m);
       expect(r.output).not.toMatch(/warning/);
-    });
+    } finally {
+      await proxy.close();
+    }
   }, CHILD_TEST_MS);
 });
