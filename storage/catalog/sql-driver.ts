@@ -41,24 +41,31 @@ export class Bound {
   ) {}
 }
 
-/** A template rendered by a dialect: its text, and which slot fills each parameter. */
-export interface RenderedTemplate {
-  sql: string;
-  slots: number[];
-}
+/**
+ * A driver's templates, each rendered by its dialect once: the text, and which slot fills each
+ * parameter (drizzle renders a placeholder as a parameter naming it). Templates are a fixed set
+ * built at module load, so the cache only grows to that.
+ */
+export class TemplateCache {
+  readonly #rendered = new Map<Template, { sql: string; slots: number[] }>();
 
-/** The rendered text's parameters in order, each naming its slot (drizzle renders a placeholder as a parameter). */
-export function slotsOf(params: readonly unknown[]): number[] {
-  return params.map((p) => {
-    const name = (p as { name?: unknown } | null)?.name;
-    if (typeof name !== 'string') throw new Error('a Template holds a bound value: use slot(n) for every value');
-    return Number(name);
-  });
-}
+  constructor(private readonly dialect: { sqlToQuery(q: SQL): { sql: string; params: unknown[] } }) {}
 
-/** The values of a bound template in the order of its rendered parameters. */
-export function paramsOf(r: RenderedTemplate, b: Bound): unknown[] {
-  return r.slots.map((n) => b.values[n]);
+  /** The text and the parameters, in the text's order, of a bound template. */
+  render(b: Bound): { sql: string; params: unknown[] } {
+    let t = this.#rendered.get(b.template);
+    if (!t) {
+      const { sql, params } = this.dialect.sqlToQuery(b.template.query);
+      const slots = params.map((p) => {
+        const name = (p as { name?: unknown } | null)?.name;
+        if (typeof name !== 'string') throw new Error('a Template holds a bound value: use slot(n) for every value');
+        return Number(name);
+      });
+      t = { sql, slots };
+      this.#rendered.set(b.template, t);
+    }
+    return { sql: t.sql, params: t.slots.map((n) => b.values[n]) };
+  }
 }
 
 export interface SqlTx extends SqlExec {

@@ -4,7 +4,8 @@ import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DiskBlobStore, SMALL_BODY_BYTES } from '../../storage/blobs/disk/disk-blob-store.js';
+import { SMALL_BODY_BYTES } from '../../core/sizes.js';
+import { DiskBlobStore } from '../../storage/blobs/disk/disk-blob-store.js';
 import { blobStoreContract, damaged } from './blob-store-contract.js';
 
 blobStoreContract(

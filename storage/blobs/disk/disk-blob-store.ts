@@ -15,13 +15,6 @@ import { SMALL_BODY_BYTES } from '../../../core/sizes.js';
 
 /** A durable upload starts an fdatasync after every this many bytes (see BatchedWriter). */
 const SYNC_BEHIND_BYTES = 64 << 20;
-/**
- * A body that ends within SMALL_BODY_BYTES is gathered and written with one write: two
- * thread-pool round trips (open, fsync) instead of five for open, write, flush, fsync and close,
- * each of which costs more than the write of a few KiB itself.
- */
-export { SMALL_BODY_BYTES };
-
 const openFd = promisify(openCb);
 const fsyncFd = promisify(fsync);
 const NEW_FILE = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
@@ -131,7 +124,9 @@ export class DiskBlobStore implements BlobStore {
         }
         hash.update(chunk);
       };
-      // The first SMALL_BODY_BYTES are gathered: a body that ends within them is written at once.
+      // The first SMALL_BODY_BYTES are gathered: a body that ends within them is written with one
+      // write, two thread-pool round trips (open, fsync) instead of five for open, write, flush,
+      // fsync and close, each of which costs more than the write of a few KiB itself.
       const head: Uint8Array[] = [];
       let ended = !chunks;
       while (chunks && size <= SMALL_BODY_BYTES) {
@@ -148,15 +143,9 @@ export class DiskBlobStore implements BlobStore {
         // Created off the main thread (a new inode can be slow), written with one writev.
         fd = await openFd(path, NEW_FILE, 0o600);
         writeAllSync(fd, head);
-        if (this.durable && options.deferSync) {
-          const open = fd;
-          fd = undefined;
-          this.#syncLater(path, () => fsyncFd(open).finally(() => closeSync(open)));
-        } else {
-          if (this.durable) await fsyncFd(fd);
-          closeSync(fd);
-          fd = undefined;
-        }
+        const written = fd;
+        fd = undefined;
+        await this.#finishTemp(path, options, () => fsyncFd(written), () => closeSync(written));
         return { id: path, sha256: hash.digest('hex'), size };
       }
       fh = await open(path, NEW_FILE, 0o600);
@@ -171,15 +160,9 @@ export class DiskBlobStore implements BlobStore {
         await out.write(next.value);
       }
       await out.flush();
-      if (this.durable && options.deferSync) {
-        const open = fh;
-        fh = undefined;
-        this.#syncLater(path, () => open.sync().finally(() => open.close()));
-      } else {
-        if (this.durable) await fh.sync();
-        await fh.close();
-        fh = undefined;
-      }
+      const written = fh;
+      fh = undefined;
+      await this.#finishTemp(path, options, () => written.sync(), () => written.close());
       return { id: path, sha256: hash.digest('hex'), size };
     } catch (err) {
       if (fd !== undefined) closeSync(fd);
@@ -197,6 +180,16 @@ export class DiskBlobStore implements BlobStore {
   async syncTemps(temps: readonly TempBlob[]): Promise<void> {
     if (!this.durable) return;
     await Promise.all(temps.map((t) => this.#takeSync(t.id) ?? syncFile(t.id)));
+  }
+
+  /** A written temp synced (when durable) and closed; with `deferSync` its fsync is left running for syncTemps. */
+  async #finishTemp(path: string, options: WriteOptions, sync: () => Promise<void>, close: () => unknown): Promise<void> {
+    if (this.durable && options.deferSync) return this.#syncLater(path, () => sync().finally(close));
+    try {
+      if (this.durable) await sync();
+    } finally {
+      await close();
+    }
   }
 
   /**
@@ -243,7 +236,8 @@ export class DiskBlobStore implements BlobStore {
   async syncCommits(sha256s: readonly string[]): Promise<void> {
     if (!this.durable) return;
     // The first fsync commits the journal that holds every rename; the others find little left.
-    await Promise.all([...[...new Set(sha256s.map((sha) => this.dirOf(sha)))].map((dir) => this.#syncDir(dir)), this.#syncParents()]);
+    const dirs = new Set(sha256s.map((sha) => this.dirOf(sha)));
+    await Promise.all([this.#syncParents(), ...Array.from(dirs, (dir) => this.#syncDir(dir))]);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { Bound, paramsOf, slotsOf, type RenderedTemplate, type Row, type SqlDialect, type SqlDriver, type SqlTx, type Template } from '../sql-driver.js';
+import { Bound, TemplateCache, type Row, type SqlDialect, type SqlDriver, type SqlTx } from '../sql-driver.js';
 
 const render = new PgDialect();
 
@@ -23,20 +23,12 @@ export class PgDriver implements SqlDriver {
   /** Told each statement outside a transaction before it runs (tests read query plans with it). */
   trace?: (sql: string, params: unknown[]) => void;
 
-  /** Templates are a fixed set built at module load: each rendered once. */
-  private readonly templates = new Map<Template, RenderedTemplate>();
+  private readonly templates = new TemplateCache(render);
 
   constructor(readonly pool: pg.Pool) {}
 
   private textOf(q: SQL | Bound): { sql: string; params: unknown[] } {
-    if (!(q instanceof Bound)) return render.sqlToQuery(q);
-    let t = this.templates.get(q.template);
-    if (!t) {
-      const { sql, params } = render.sqlToQuery(q.template.query);
-      t = { sql, slots: slotsOf(params) };
-      this.templates.set(q.template, t);
-    }
-    return { sql: t.sql, params: paramsOf(t, q) };
+    return q instanceof Bound ? this.templates.render(q) : render.sqlToQuery(q);
   }
 
   private rendered(q: SQL | Bound): { sql: string; params: unknown[] } {

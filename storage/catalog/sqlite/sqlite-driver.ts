@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { SQL } from 'drizzle-orm';
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
-import { Bound, paramsOf, slotsOf, type Row, type SqlDialect, type SqlDriver, type SqlTx, type Template } from '../sql-driver.js';
+import { Bound, TemplateCache, type Row, type SqlDialect, type SqlDriver, type SqlTx } from '../sql-driver.js';
 
 const render = new SQLiteSyncDialect();
 
@@ -32,8 +32,8 @@ interface Group {
 export class SqliteDriver implements SqlDriver {
   readonly dialect: SqlDialect = { name: 'sqlite', likeFolded: 'like', greatest: 'max', forUpdate: '' };
   private readonly statements = new Map<string, Database.Statement>();
-  /** Templates are a fixed set built at module load: each prepared once, kept for good. */
-  private readonly templates = new Map<Template, { stmt: Database.Statement; sql: string; slots: number[] }>();
+  /** Rendered once each; their statements are prepared once through `statements` like any other text. */
+  private readonly templates = new TemplateCache(render);
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
   private group: Group | undefined;
@@ -43,18 +43,7 @@ export class SqliteDriver implements SqlDriver {
   constructor(readonly sqlite: Database.Database) {}
 
   private prepared(q: SQL | Bound): { stmt: Database.Statement; params: unknown[] } {
-    if (q instanceof Bound) {
-      let t = this.templates.get(q.template);
-      if (!t) {
-        const { sql, params } = render.sqlToQuery(q.template.query);
-        t = { stmt: this.sqlite.prepare(sql), sql, slots: slotsOf(params) };
-        this.templates.set(q.template, t);
-      }
-      const params = paramsOf(t, q);
-      this.trace?.(t.sql, params);
-      return { stmt: t.stmt, params };
-    }
-    const { sql, params } = render.sqlToQuery(q);
+    const { sql, params } = q instanceof Bound ? this.templates.render(q) : render.sqlToQuery(q);
     this.trace?.(sql, params);
     let stmt = this.statements.get(sql);
     if (!stmt) {
