@@ -11,11 +11,12 @@ catalogContract('SqliteCatalog', async () => {
 });
 
 describe('SqliteCatalog durability', () => {
-  it('syncs the WAL at every commit unless durable is off (synchronous FULL vs NORMAL)', async () => {
+  // What waits for the WAL's sync, durable or not: test/unit/wal-sync.test.ts.
+  it('runs the WAL with synchronous NORMAL: durable commits sync it off the main thread (WalSync), --durable false not at all', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cb-sync-'));
     try {
       const durable = new SqliteCatalog({ file: join(dir, 'a.sqlite') });
-      expect(durable.sqlite.pragma('synchronous', { simple: true })).toBe(2);
+      expect(durable.sqlite.pragma('synchronous', { simple: true })).toBe(1);
       await durable.close();
       const fast = new SqliteCatalog({ file: join(dir, 'b.sqlite'), durable: false });
       expect(fast.sqlite.pragma('synchronous', { simple: true })).toBe(1);

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { SQL } from 'drizzle-orm';
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import { Bound, TemplateCache, type Row, type SqlDialect, type SqlDriver, type SqlTx } from '../sql-driver.js';
+import type { WalSync } from './wal-sync.js';
 
 const render = new SQLiteSyncDialect();
 
@@ -28,6 +29,12 @@ interface Group {
  * COMMIT (or at once when its own work fails: its savepoint is rolled back, the others go on).
  * Reads and single statements never see uncommitted work (see `outside`). An idle server's
  * transaction commits one setImmediate later than it would alone.
+ *
+ * Durable commits (`walSync`, storage/catalog/sqlite/wal-sync.ts): the connection runs with
+ * `synchronous = NORMAL`, the COMMIT only writes the WAL, and the WAL is fdatasynced in the
+ * thread pool while the main thread goes on; a transaction, a write outside one, and a read
+ * settle only once every commit before them is on disk, so nobody is told of (or shown) work
+ * that a power cut could still take back. The next group forms and commits while a sync runs.
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect: SqlDialect = { name: 'sqlite', likeFolded: 'like', greatest: 'max', forUpdate: '' };
@@ -39,8 +46,14 @@ export class SqliteDriver implements SqlDriver {
   private group: Group | undefined;
   /** Told each statement before it runs (tests read query plans with it). */
   trace?: (sql: string, params: unknown[]) => void;
+  /** Set by a statement that wrote (outside a transaction that is its own commit). */
+  #wrote = false;
 
-  constructor(readonly sqlite: Database.Database) {}
+  constructor(
+    readonly sqlite: Database.Database,
+    /** Makes commits durable off the main thread; absent: SQLite's own setting decides (FULL syncs in the COMMIT). */
+    private readonly walSync?: WalSync,
+  ) {}
 
   private prepared(q: SQL | Bound): { stmt: Database.Statement; params: unknown[] } {
     const { sql, params } = q instanceof Bound ? this.templates.render(q) : render.sqlToQuery(q);
@@ -58,12 +71,14 @@ export class SqliteDriver implements SqlDriver {
   private allNow(q: SQL | Bound): Row[] {
     const { stmt, params } = this.prepared(q);
     if (stmt.reader) return stmt.all(...params) as Row[];
+    this.#wrote = true;
     stmt.run(...params);
     return [];
   }
 
   private runNow(q: SQL | Bound): number {
     const { stmt, params } = this.prepared(q);
+    this.#wrote = true;
     return stmt.run(...params).changes;
   }
 
@@ -91,10 +106,18 @@ export class SqliteDriver implements SqlDriver {
     if (open && this.queued === 0) await open.committed.catch(() => {});
     const run = () => {
       if (this.group) this.commitGroup(this.group);
-      return now();
+      this.#wrote = false;
+      const result = now();
+      // A write outside a transaction is a commit of its own.
+      if (this.#wrote) this.walSync?.committed();
+      return result;
     };
     // Synchronously when idle: nothing can start in between.
-    return this.queued === 0 ? run() : this.exclusive(run);
+    const result = this.queued === 0 ? run() : await this.exclusive(run);
+    // What it wrote, or read, is answered once it is on disk (outside the queue: others go on).
+    const durable = this.walSync?.durable();
+    if (durable) await durable;
+    return result;
   }
 
   async all(q: SQL | Bound): Promise<Row[]> {
@@ -164,12 +187,22 @@ export class SqliteDriver implements SqlDriver {
 
   /**
    * A member is done: the COMMIT is queued at the end of this turn, or now when the group is full.
-   * A COMMIT queued for a group that is already over (committed, broken) does nothing.
+   * While a WAL sync runs, the COMMIT waits for its end, so that the transactions arriving
+   * meanwhile join this group: one COMMIT and one sync for all of them, as many as a COMMIT that
+   * synced on the main thread gathered (committing each turn's group at once made groups of one
+   * or two, each writing the same index pages again). A COMMIT queued for a group that is already
+   * over (committed, broken) does nothing.
    */
   private leaveGroup(g: Group): void {
     const commit = () => void this.exclusive(() => this.commitGroup(g));
     if (g.members >= GROUP_MAX) commit();
-    else if (g.members === 1) setImmediate(commit);
+    else if (g.members === 1) {
+      setImmediate(() => {
+        const syncing = this.walSync?.inFlight();
+        if (syncing) syncing.then(commit, commit);
+        else commit();
+      });
+    }
   }
 
   /** The whole transaction is rolled back (the first member failed, or SQLite ended it): every member fails with it. */
@@ -183,16 +216,21 @@ export class SqliteDriver implements SqlDriver {
     this.group = undefined;
     try {
       this.sqlite.exec('commit');
-      g.resolve();
     } catch (err) {
       if (this.sqlite.inTransaction) this.sqlite.exec('rollback');
       g.reject(err);
+      return;
     }
+    this.walSync?.committed();
+    const durable = this.walSync?.durable();
+    if (durable) durable.then(g.resolve, g.reject);
+    else g.resolve();
   }
 
   async close(): Promise<void> {
     await this.tail;
     if (this.group) this.commitGroup(this.group);
+    await this.walSync?.close();
     if (this.sqlite.open) this.sqlite.close();
   }
 }

@@ -1,0 +1,143 @@
+/**
+ * Durable commits with the WAL synced off the main thread (storage/catalog/sqlite/wal-sync.ts):
+ * nothing a commit wrote is answered, to its writer or to a reader, before an fdatasync of the
+ * WAL that began after it has ended; commits made during one sync share the next; a failed sync
+ * fails its waiters and the next commit syncs again. The syncs are held by the test (the
+ * catalog's `dataSync` seam) and released by hand.
+ */
+import { fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
+import type { DataSync } from '../../storage/catalog/sqlite/wal-sync.js';
+
+const SHA = (i: number) => i.toString(16).padStart(64, '0');
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wal-sync-'));
+  dirs.push(dir);
+  return join(dir, 'catalog.sqlite');
+}
+
+/** A dataSync that holds every call until the test ends it. */
+function heldSyncs() {
+  const calls: { fd: number; done: (err: NodeJS.ErrnoException | null) => void }[] = [];
+  const sync: DataSync = (fd, done) => void calls.push({ fd, done });
+  return { sync, calls };
+}
+
+/** Lets the event loop run a few turns (timers, immediates, the thread pool). */
+const turns = (n = 5) => new Promise<void>((r) => setTimeout(r, 5 * n));
+
+/** Whether a promise has settled, without waiting for it. */
+function watch<T>(p: Promise<T>) {
+  const state = { settled: false, value: undefined as T | undefined, error: undefined as unknown };
+  p.then(
+    (v) => Object.assign(state, { settled: true, value: v }),
+    (e) => Object.assign(state, { settled: true, error: e }),
+  );
+  return state;
+}
+
+const put = (c: SqliteCatalog, i: number) => c.putFile({ path: `alice/f${i}.txt`, sha256: SHA(i), size: 1, mtime: null, now: 1 + i });
+
+describe('WalSync: durable commits', () => {
+  it('answers a write and a later read only after an fdatasync of the WAL file that began after the commit', async () => {
+    const file = tempFile();
+    const held = heldSyncs();
+    const catalog = new SqliteCatalog({ file, dataSync: held.sync });
+    try {
+      const write = watch(put(catalog, 1));
+      await turns();
+      // Committed (another connection would see it), not yet answered: its sync is held.
+      expect(held.calls.length).toBe(1);
+      expect(write.settled).toBe(false);
+      // The sync is of the WAL file itself.
+      const { fd } = held.calls[0] as { fd: number };
+      expect(fstatSync(fd).ino).toBe(statSync(`${file}-wal`).ino);
+      // A read now sees the row, so it too waits until the row is durable.
+      const read = watch(catalog.listFiles({ prefix: 'alice/', limit: 10 }));
+      await turns();
+      expect(read.settled).toBe(false);
+      held.calls[0]?.done(null);
+      await turns();
+      expect(write.settled && write.error === undefined).toBe(true);
+      expect(read.settled && (read.value as unknown[]).length).toBe(1);
+      // Nothing owed: a read goes on at once, with no sync.
+      await catalog.listFiles({ prefix: 'alice/', limit: 10 });
+      expect(held.calls.length).toBe(1);
+    } finally {
+      for (const c of held.calls) c.done(null);
+      await catalog.close();
+    }
+  });
+
+  it('lets commits made while a sync runs share the next one, and answers them after it', async () => {
+    const held = heldSyncs();
+    const catalog = new SqliteCatalog({ file: tempFile(), dataSync: held.sync });
+    try {
+      const first = watch(put(catalog, 0));
+      await turns();
+      expect(held.calls.length).toBe(1);
+      // Five more commit (one group or several) while the first sync is held.
+      const more = Array.from({ length: 5 }, (_, i) => watch(put(catalog, i + 1)));
+      await turns();
+      expect(held.calls.length).toBe(1);
+      held.calls[0]?.done(null);
+      await turns();
+      expect(first.settled).toBe(true);
+      // Their frames may have been written after the first sync began: they wait for a second.
+      expect(more.some((m) => m.settled)).toBe(false);
+      expect(held.calls.length).toBe(2);
+      held.calls[1]?.done(null);
+      await turns();
+      expect(more.every((m) => m.settled && m.error === undefined)).toBe(true);
+      expect(held.calls.length).toBe(2);
+    } finally {
+      for (const c of held.calls) c.done(null);
+      await catalog.close();
+    }
+  });
+
+  it('fails the writes waiting for a failed sync, and syncs again for the next commit', async () => {
+    const held = heldSyncs();
+    const catalog = new SqliteCatalog({ file: tempFile(), dataSync: held.sync });
+    try {
+      const write = watch(put(catalog, 1));
+      await turns();
+      held.calls[0]?.done(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await turns();
+      expect(write.settled).toBe(true);
+      expect((write.error as NodeJS.ErrnoException).code).toBe('EIO');
+      const again = watch(put(catalog, 2));
+      await turns();
+      expect(held.calls.length).toBe(2);
+      held.calls[1]?.done(null);
+      await turns();
+      expect(again.settled && again.error === undefined).toBe(true);
+    } finally {
+      for (const c of held.calls) c.done(null);
+      await catalog.close();
+    }
+  });
+
+  it('never syncs with durable off, and syncs for real by default (the file is there after a reopen)', async () => {
+    const held = heldSyncs();
+    const fast = new SqliteCatalog({ file: tempFile(), durable: false, dataSync: held.sync });
+    await put(fast, 1);
+    await fast.close();
+    expect(held.calls.length).toBe(0);
+    const file = tempFile();
+    const real = new SqliteCatalog({ file });
+    await Promise.all([put(real, 1), put(real, 2)]);
+    await real.close();
+    const reopened = new SqliteCatalog({ file });
+    expect((await reopened.listFiles({ prefix: 'alice/', limit: 10 })).map((f) => f.path)).toEqual(['alice/f1.txt', 'alice/f2.txt']);
+    await reopened.close();
+  });
+});
