@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SMALL_BODY_BYTES } from '../../core/sizes.js';
+import type { TempBlob } from '../../storage/blobs/blob-store.js';
 import { DiskBlobStore } from '../../storage/blobs/disk/disk-blob-store.js';
 import { blobStoreContract, damaged } from './blob-store-contract.js';
 
@@ -119,16 +120,50 @@ describe('DiskBlobStore deferred syncs (issue 16, third round)', () => {
   it.runIf(process.platform === 'linux')('a deferred fsync runs on the descriptor the temp was written through, which is closed after it', () =>
     withStore(async (store, root) => {
       const fds = openFds();
-      // Small (written at once) and larger than SMALL_BODY_BYTES (written in batches).
-      for (const size of [4096, SMALL_BODY_BYTES + 1000]) {
-        const temp = await store.writeTemp(bodyOf(size), { deferSync: true });
-        // Moved away: a sync that opened the temp again by its path would fail (ENOENT).
-        const moved = join(root, `moved-${size}`);
-        await rename(temp.id, moved);
-        await store.syncTemps([temp]);
-        expect((await readFile(moved)).byteLength).toBe(size);
-      }
+      // Larger than SMALL_BODY_BYTES (written in batches; a small one is created in the background, below).
+      const size = SMALL_BODY_BYTES + 1000;
+      const temp = await store.writeTemp(bodyOf(size), { deferSync: true });
+      // Moved away: a sync that opened the temp again by its path would fail (ENOENT).
+      const moved = join(root, `moved-${size}`);
+      await rename(temp.id, moved);
+      await store.syncTemps([temp]);
+      expect((await readFile(moved)).byteLength).toBe(size);
       expect(openFds()).toBe(fds);
+    }));
+
+  it.runIf(process.platform === 'linux')('small deferred temps are created in the background: syncTemps and commit wait for them, discard leaves nothing behind', () =>
+    withStore(async (store) => {
+      const fds = openFds();
+      // Each discarded the moment it is written, before its file may exist: none is created after its removal.
+      for (let i = 0; i < 40; i++) await store.discard(await store.writeTemp(bodyOf(100 + i), { deferSync: true }));
+      // More at once than are created at a time (the rest wait for a place).
+      const temps = [
+        ...Array(40),
+        ...(await Promise.all(Array.from({ length: 40 }, (_, i) => store.writeTemp(bodyOf(140 + i), { deferSync: true })))),
+      ] as TempBlob[];
+      await store.syncTemps(temps.slice(40, 60));
+      for (const t of temps.slice(40, 60)) expect((await readFile(t.id)).byteLength).toBe(t.size);
+      // Committed without syncTemps: the commit waits for the file.
+      for (const t of temps.slice(60)) await store.commit(t);
+      for (const t of temps.slice(60)) expect((await readFile(store.plainPath(t.sha256))).byteLength).toBe(t.size);
+      await Promise.all(temps.slice(40, 60).map((t) => store.discard(t)));
+      expect(await readdir(store.tmpDir)).toEqual([]);
+      expect(openFds()).toBe(fds);
+    }));
+
+  it('a small temp whose background creation fails fails syncTemps and its commit, and leaves no file', () =>
+    withStore(async (store) => {
+      // tmp/ is a file now: creating anything in it fails (ENOTDIR).
+      await rm(store.tmpDir, { recursive: true });
+      await writeFile(store.tmpDir, 'not a folder');
+      const a = await store.writeTemp(bodyOf(10), { deferSync: true });
+      const b = await store.writeTemp(bodyOf(20), { deferSync: true });
+      await expect(store.syncTemps([a])).rejects.toThrow(/ENOTDIR/);
+      await expect(store.commit(b)).rejects.toThrow(/ENOTDIR/);
+      expect(await store.has(b.sha256)).toBe(false);
+      await rm(store.tmpDir);
+      await store.init();
+      expect(await readdir(store.tmpDir)).toEqual([]);
     }));
 
   it.runIf(process.platform === 'linux')('a deferred temp discarded or committed before syncTemps leaves no descriptor open; a commit waits for its sync', () =>

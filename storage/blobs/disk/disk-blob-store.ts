@@ -15,6 +15,11 @@ import { SMALL_BODY_BYTES } from '../../../core/sizes.js';
 
 /** A durable upload starts an fdatasync after every this many bytes (see BatchedWriter). */
 const SYNC_BEHIND_BYTES = 64 << 20;
+/**
+ * Small temps of a batch being created in the background at most (see writeTemp): enough to keep
+ * the thread pool busy with them, few enough that other file work does not queue behind them.
+ */
+const BACKGROUND_CREATES = 32;
 const openFd = promisify(openCb);
 const fsyncFd = promisify(fsync);
 const NEW_FILE = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
@@ -56,6 +61,9 @@ export class DiskBlobStore implements BlobStore {
    * descriptor (closed once it is done): syncTemps waits for it instead of opening the file again.
    */
   readonly #syncing = new Map<string, Promise<void>>();
+  /** Background creations of small temps running now, and writers waiting for one to end. */
+  #creating = 0;
+  readonly #createWaiters: (() => void)[] = [];
   /** Temporary names: a random part per store and a counter (random bytes per name cost a call into OpenSSL each). */
   readonly #tempBase = randomBytes(6).toString('base64url');
   #tempSeq = 0;
@@ -139,6 +147,14 @@ export class DiskBlobStore implements BlobStore {
         head.push(next.value);
       }
       options.signal?.throwIfAborted();
+      if (ended && options.deferSync) {
+        // The whole body is here and hashed: the file is created, written, synced and closed in
+        // the background (syncTemps, commit and discard wait for it), so that a batch goes on to
+        // its next file instead of waiting for each new inode in turn.
+        await this.#createSlot();
+        this.#syncLater(path, () => this.#createInBackground(path, head));
+        return { id: path, sha256: hash.digest('hex'), size };
+      }
       if (ended) {
         // Created off the main thread (a new inode can be slow), written with one writev.
         fd = await openFd(path, NEW_FILE, 0o600);
@@ -178,8 +194,37 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async syncTemps(temps: readonly TempBlob[]): Promise<void> {
-    if (!this.durable) return;
-    await Promise.all(temps.map((t) => this.#takeSync(t.id) ?? syncFile(t.id)));
+    // Not durable, a temp may still be being created in the background: waited for, not synced.
+    if (!this.durable) await Promise.all(temps.map((t) => this.#takeSync(t.id)));
+    else await Promise.all(temps.map((t) => this.#takeSync(t.id) ?? syncFile(t.id)));
+  }
+
+  /** Waits until fewer than BACKGROUND_CREATES small temps are being created, and takes a place. */
+  async #createSlot(): Promise<void> {
+    while (this.#creating >= BACKGROUND_CREATES) await new Promise<void>((r) => this.#createWaiters.push(r));
+    this.#creating++;
+  }
+
+  /**
+   * Creates a small temp from its gathered bytes: open (off the main thread: a new inode can be
+   * slow), one writev, fsync when durable, close. On failure the partial file is removed and a
+   * full disk is InsufficientStorageError, as writeTemp would throw it.
+   */
+  async #createInBackground(path: string, chunks: Uint8Array[]): Promise<void> {
+    let fd: number | undefined;
+    try {
+      fd = await openFd(path, NEW_FILE, 0o600);
+      writeAllSync(fd, chunks);
+      if (this.durable) await fsyncFd(fd);
+    } catch (err) {
+      await rm(path, { force: true }).catch(() => {});
+      if (isDiskFull(err)) throw new InsufficientStorageError();
+      throw err;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+      this.#creating--;
+      this.#createWaiters.shift()?.();
+    }
   }
 
   /** A written temp synced (when durable) and closed; with `deferSync` its fsync is left running for syncTemps. */
@@ -307,8 +352,9 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async discard(temp: TempBlob): Promise<void> {
-    // A deferred fsync still running closes its descriptor when it ends; its outcome is moot.
-    this.#takeSync(temp.id);
+    // A deferred fsync (or background creation) still running is waited for, so that the file
+    // is not created after it was removed; its outcome is moot.
+    await this.#takeSync(temp.id)?.catch(() => {});
     await rm(temp.id, { force: true }).catch(() => {});
   }
 
