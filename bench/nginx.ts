@@ -3,11 +3,12 @@
  * a random loopback port with a config generated into the benchmark's temp dir.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startChild, stopChild } from './children.js';
 import { childPids, freePort, hasCommand, waitForPort } from './proc.js';
+import { discard } from './discard.js';
 
 /** PROPFIND for rclone comes from this Debian module (libnginx-mod-http-dav-ext). */
 export const DAV_EXT_MODULE = '/usr/lib/nginx/modules/ngx_http_dav_ext_module.so';
@@ -121,7 +122,7 @@ export async function startNginx(dir: string): Promise<Nginx> {
       pids: () => [master, ...childPids(master)],
       hasPropfind: davExtModule !== null,
       clear: async () => {
-        await rm(join(dir, 'root'), { recursive: true, force: true });
+        await discard(join(dir, 'root'));
         await mkdir(join(dir, 'root'));
       },
       stop: () => stopChild(child, 'SIGTERM', 5_000),

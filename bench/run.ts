@@ -25,6 +25,7 @@ import { startupRows } from './rows/startup.js';
 import { transferRows } from './rows/transfer.js';
 import { markdownTable, notesOf, type BenchRow } from './table.js';
 import { ensureFreshBuild } from '../scripts/ensure-build.js';
+import { deleteDiscarded } from './discard.js';
 
 const GROUPS: Record<string, RowGroup> = {
   transfer: transferRows,
@@ -64,7 +65,10 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   const started = Date.now();
   const tmp = mkdtempSync(join(tmpdir(), 'cb-bench-'));
-  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  const cleanup = () => {
+    deleteDiscarded();
+    rmSync(tmp, { recursive: true, force: true });
+  };
   const onSignal = (sig: NodeJS.Signals) => {
     cleanup();
     process.exit(sig === 'SIGINT' ? 130 : 143);

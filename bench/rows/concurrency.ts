@@ -3,7 +3,6 @@
  * alternating an upload of a small file and a listing of its folder, for a fixed time.
  * Reference: nginx WebDAV PUT + autoindex JSON of the same folders.
  */
-import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import type { BenchContext, RowGroup } from '../context.js';
@@ -12,6 +11,7 @@ import type { Nginx } from '../nginx.js';
 import { startOurServer, type OurServer } from '../our-server.js';
 import { summarize } from '../stats.js';
 import type { BenchRow } from '../table.js';
+import { discard } from '../discard.js';
 
 /** 4 KiB whose first bytes name the file, so that every upload is new content (no dedup). */
 function bodyFor(level: number, worker: number, i: number): Buffer {
@@ -90,8 +90,8 @@ export const concurrencyRows: RowGroup = async (ctx: BenchContext) => {
   } finally {
     await durable.stop();
     await lazy.stop();
-    await rm(durable.dataDir, { recursive: true, force: true });
-    await rm(lazy.dataDir, { recursive: true, force: true });
+    await discard(durable.dataDir);
+    await discard(lazy.dataDir);
     await nginx?.clear();
   }
   return rows;

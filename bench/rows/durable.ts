@@ -6,7 +6,7 @@
  * folder, as many at a time. Runs are interleaved (durable, not durable, copy, ...) and the median
  * of each is reported, so that other work on the machine hits all three alike.
  */
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDir } from '../../storage/blobs/disk/disk-blob-store.js';
 import { sizeLabel, type BenchContext, type RowGroup } from '../context.js';
@@ -14,6 +14,7 @@ import { writeSmallTree } from '../data.js';
 import { startOurServer } from '../our-server.js';
 import { median } from '../stats.js';
 import type { BenchRow } from '../table.js';
+import { discard } from '../discard.js';
 
 /** Runs `job` over `items`, `parallel` at a time; resolves with the wall-clock seconds. */
 async function timedPool<T>(items: readonly T[], parallel: number, job: (item: T) => Promise<void>): Promise<number> {
@@ -38,7 +39,7 @@ async function putAll(ctx: BenchContext, tree: string, rel: readonly string[], a
     });
   } finally {
     await s.stop();
-    await rm(s.dataDir, { recursive: true, force: true });
+    await discard(s.dataDir);
   }
 }
 
@@ -57,7 +58,7 @@ async function copyWithFsync(tree: string, rel: readonly string[], dest: string,
       await syncDir(dirname(join(dest, r)));
     });
   } finally {
-    await rm(dest, { recursive: true, force: true });
+    await discard(dest);
   }
 }
 
@@ -77,7 +78,7 @@ export const durableRows: RowGroup = async (ctx: BenchContext) => {
       copy.push(await copyWithFsync(tree, rel, join(ctx.tmp, 'durable-copy'), transfers));
     }
   } finally {
-    await rm(tree, { recursive: true, force: true });
+    await discard(tree);
   }
   const rate = (seconds: number[]) => count / median(seconds);
   const label = `PUT ${count.toLocaleString('en')} files of ${sizeLabel(size)}, one request each, ${transfers} at a time`;

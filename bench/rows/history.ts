@@ -6,7 +6,6 @@
  * the current one the `files` table, so the ratio is what the history costs.
  */
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
@@ -19,6 +18,7 @@ import { startOurServer } from '../our-server.js';
 import { summarize } from '../stats.js';
 import type { BenchRow } from '../table.js';
 import { latencies, walkPages as walk } from './listing.js';
+import { discard } from '../discard.js';
 
 export interface HistoryShape {
   files: number;
@@ -213,6 +213,6 @@ export const historyRows: RowGroup = async (ctx: BenchContext) => {
   } finally {
     agent.destroy();
     await s.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await discard(dataDir);
   }
 };

@@ -23,6 +23,7 @@ import { startOurServer, type OurServer } from '../our-server.js';
 import { sleep } from '../proc.js';
 import { mbPerSec, median, summarize } from '../stats.js';
 import type { BenchRow } from '../table.js';
+import { discard } from '../discard.js';
 
 const COLD_ARGS = ['--hot-time', '1s', '--sweep-interval', '200ms'];
 const RANGE_BYTES = 10e6;
@@ -99,7 +100,7 @@ async function coldDownloadRows(ctx: BenchContext): Promise<BenchRow[]> {
     ];
   } finally {
     await s.stop();
-    await rm(s.dataDir, { recursive: true, force: true });
+    await discard(s.dataDir);
     await rm(a, { force: true });
     await rm(b, { force: true });
   }
@@ -214,7 +215,7 @@ async function sweepRows(ctx: BenchContext): Promise<BenchRow[]> {
     ];
   } finally {
     await s.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await discard(dataDir);
     await rm(allFile, { force: true });
   }
 }
@@ -267,7 +268,7 @@ export async function seekRows(ctx: BenchContext): Promise<BenchRow[]> {
       { id: 'cold-seek-ratio', name: name('seekable gzip'), ours: seekable / plain, reference: old / plain, refName: 'before: single-member gzip', unit: 'ratio', better: 'lower', note: `per range: plain ${plain.toFixed(2)} ms, seekable ${seekable.toFixed(1)} ms, before ${old.toFixed(0)} ms` },
     ];
   } finally {
-    await rm(root, { recursive: true, force: true });
+    await discard(root);
     await rm(source, { force: true });
   }
 }

@@ -6,7 +6,6 @@
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { blobs, dirs, files } from '../../drizzle/schema.js';
@@ -18,6 +17,7 @@ import type { Nginx } from '../nginx.js';
 import { startOurServer } from '../our-server.js';
 import { summarize } from '../stats.js';
 import type { BenchRow } from '../table.js';
+import { discard } from '../discard.js';
 
 const PER_DIR = 1000;
 /** Rows of our HTML folder page (handlers/browse PAGE_SIZE); nginx lists a folder this big. */
@@ -159,8 +159,8 @@ export const listingRows: RowGroup = async (ctx: BenchContext) => {
         html: summarize(await latencies(agent, `${nginx.url}/html/`, {}, reqs)),
         walk: await walkNginx(agent, nginx, folders),
       };
-      await rm(join(nginx.root, 'big'), { recursive: true, force: true });
-      await rm(join(nginx.root, 'html'), { recursive: true, force: true });
+      await discard(join(nginx.root, 'big'));
+      await discard(join(nginx.root, 'html'));
     }
     const k = `${Math.round(count / 1000)}k`;
     const rowOf = (id: string, name: string, ours: number, ref: number | undefined, refName: string, unit: string): BenchRow => ({
@@ -182,7 +182,7 @@ export const listingRows: RowGroup = async (ctx: BenchContext) => {
   } finally {
     agent.destroy();
     await s.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await discard(dataDir);
   }
 };
 

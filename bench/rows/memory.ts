@@ -3,7 +3,6 @@
  * rate). RSS is sampled every 50 ms for ours and for nginx alike.
  */
 import { randomFillSync } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,6 +12,7 @@ import { startOurServer } from '../our-server.js';
 import { memoryMB, syncDisks } from '../proc.js';
 import { mbPerSec } from '../stats.js';
 import type { BenchRow } from '../table.js';
+import { discard } from '../discard.js';
 
 const CHUNK = 1 << 20;
 const POOL = Buffer.alloc(8 * CHUNK);
@@ -106,7 +106,7 @@ export const memoryRows: RowGroup = async (ctx: BenchContext) => {
     }
   } finally {
     await s.stop();
-    await rm(s.dataDir, { recursive: true, force: true });
+    await discard(s.dataDir);
     await nginx?.clear();
   }
   const label = `${clients} × ${sizeLabel(bytes)} uploads at once`;

@@ -3,7 +3,6 @@
  * and the systemd unit run) next to the same server from source through tsx, as it ran before
  * the build: restarts on one data dir (catalog migrated), interleaved, medians.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchContext, RowGroup } from '../context.js';
@@ -11,6 +10,7 @@ import { startOurServer } from '../our-server.js';
 import { memoryMB } from '../proc.js';
 import { median } from '../stats.js';
 import type { BenchRow } from '../table.js';
+import { discard } from '../discard.js';
 
 /** Settling time before the first reading: start-up garbage collected, timers armed. */
 const IDLE_AFTER_MS = 2000;
@@ -56,10 +56,10 @@ export const startupRows: RowGroup = async (ctx: BenchContext) => {
     } finally {
       await compiled.stop();
       await other.stop();
-      await rm(otherDir, { recursive: true, force: true });
+      await discard(otherDir);
     }
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    await discard(dataDir);
   }
   const ms = (r: 'dist' | 'tsx') => median(samples[r].map((x) => x.ms));
   const mb = (r: 'dist' | 'tsx') => median(samples[r].flatMap((x) => (x.idleMB === null ? [] : [x.idleMB])));

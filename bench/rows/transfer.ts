@@ -13,6 +13,7 @@ import { startOurServer, type OurServer } from '../our-server.js';
 import { cpuSeconds, syncDisks } from '../proc.js';
 import { mbPerSec, median } from '../stats.js';
 import type { BenchRow } from '../table.js';
+import { discard } from '../discard.js';
 
 const NO_EXPECT = ['-H', 'Expect:'];
 
@@ -127,8 +128,8 @@ export const transferRows: RowGroup = async (ctx: BenchContext) => {
     await durable.stop();
     await lazy.stop();
     await rm(file, { force: true });
-    await rm(durable.dataDir, { recursive: true, force: true });
-    await rm(lazy.dataDir, { recursive: true, force: true });
+    await discard(durable.dataDir);
+    await discard(lazy.dataDir);
   }
   const ng = 'nginx WebDAV';
   return [
