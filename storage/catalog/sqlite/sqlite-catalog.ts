@@ -9,6 +9,9 @@ import { SqlCatalog } from '../sql-catalog.js';
 import { SqliteDriver } from './sqlite-driver.js';
 import { WalSync, type DataSync } from './wal-sync.js';
 
+/** The catalog connection's page cache, KiB. */
+const CACHE_KIB = 32 * 1024;
+
 export const MIGRATIONS_FOLDER = findUp(import.meta.url, 'drizzle/migrations');
 
 export interface SqliteCatalogOptions {
@@ -36,6 +39,11 @@ export class SqliteCatalog extends SqlCatalog {
     sqlite.pragma('synchronous = NORMAL');
     const walSync = options.durable !== false && options.file !== ':memory:' ? new WalSync(`${options.file}-wal`, options.dataSync) : undefined;
     sqlite.pragma('foreign_keys = ON');
+    // Page cache of up to 32 MiB (SQLite's default is 2 MiB), filled only as pages are read: the
+    // five indexes keyed by SHA-256 put each new file on random pages, and with 2 MiB nearly every
+    // insert of a batch read its pages back from the OS (putFiles here: 170-180 -> 110-130 us of
+    // CPU per file for 20k-60k files).
+    sqlite.pragma(`cache_size = -${CACHE_KIB}`);
     sqlite.pragma('busy_timeout = 5000');
     // Statement journals (every statement inside the driver's savepoints has one) and sorts in
     // memory, not in files under /tmp: a systemd unit with ProtectSystem=strict may not write there.
