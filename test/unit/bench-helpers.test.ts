@@ -1,6 +1,10 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sizeLabel } from '../../bench/context.js';
 import { parseWriteOut } from '../../bench/curl.js';
+import { deleteDiscarded, discard } from '../../bench/discard.js';
 import { nginxConfig } from '../../bench/nginx.js';
 import { parseSweepLine } from '../../bench/rows/hotcold.js';
 import { mbPerSec, median, percentile, ratio, summarize } from '../../bench/stats.js';
@@ -143,5 +147,29 @@ describe('parseSweepLine (the sweeper log line the hot/cold rows read)', () => {
   });
   it('is null before any sweep line', () => {
     expect(parseSweepLine('cloud-backup listening on http://127.0.0.1:1234')).toBeNull();
+  });
+});
+
+describe('discard (set aside during the run, deleted at its end)', () => {
+  it('renames a tree out of the way, frees its name at once, deletes it only when asked; a missing path is fine', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-discard-'));
+    try {
+      const tree = join(dir, 'tree');
+      mkdirSync(join(tree, 'sub'), { recursive: true });
+      writeFileSync(join(tree, 'sub', 'f'), 'x');
+      await discard(tree);
+      await discard(join(dir, 'never-there'));
+      expect(existsSync(tree)).toBe(false);
+      // Still on disk (no inode freed yet), under another name.
+      const aside = readdirSync(dir);
+      expect(aside).toHaveLength(1);
+      expect(existsSync(join(dir, aside[0] as string, 'sub', 'f'))).toBe(true);
+      // The name can be used again at once.
+      mkdirSync(tree);
+      deleteDiscarded();
+      expect(readdirSync(dir)).toEqual(['tree']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
