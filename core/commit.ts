@@ -1,5 +1,5 @@
 import type { CommitOptions, TempBlob } from '../storage/blobs/blob-store.js';
-import type { PutFileResult } from '../storage/catalog/catalog.js';
+import type { BlobRecord, PutFileResult } from '../storage/catalog/catalog.js';
 import { NotFoundError, type QuotaExceededError } from './errors.js';
 import type { AppDeps } from './deps.js';
 
@@ -64,7 +64,9 @@ export async function commitFiles(
   const firsts = [...bySha.values()];
   try {
     return await deps.locks.runAll([...bySha.keys()], async () => {
-      const settled = await Promise.allSettled(firsts.map((f) => commitChecked(deps, f, { deferSync: true })));
+      // The catalog's rows of the batch's contents in one query, not one per file.
+      const rows = await deps.catalog.getBlobs(firsts.map((f) => f.temp.sha256));
+      const settled = await Promise.allSettled(firsts.map((f) => commitChecked(deps, f, { deferSync: true }, rows.get(f.temp.sha256) ?? null)));
       const stored = firsts.filter((_, i) => settled[i]?.status === 'fulfilled' && settled[i].value.stored).map((f) => f.temp.sha256);
       // Bytes nothing points at are taken back (a full disk gets its space back).
       const takeBack = async () => {
@@ -102,9 +104,15 @@ export async function commitFiles(
  * BlobStore.commit with the catalog's record of the blob, so a stored copy that fails its check
  * is replaced by the verified upload; the catalog then names the plain form the store left.
  */
-async function commitChecked(deps: AppDeps, input: { path: string; temp: TempBlob }, options?: CommitOptions): Promise<{ stored: boolean; known: boolean }> {
+async function commitChecked(
+  deps: AppDeps,
+  input: { path: string; temp: TempBlob },
+  options?: CommitOptions,
+  /** The catalog's row of the content when the caller read it already (null: none); read here when undefined. */
+  prefetched?: BlobRecord | null,
+): Promise<{ stored: boolean; known: boolean }> {
   const sha = input.temp.sha256;
-  const row = await deps.catalog.getBlob(sha);
+  const row = prefetched === undefined ? await deps.catalog.getBlob(sha) : (prefetched ?? undefined);
   const known = row && { where: { state: row.state, codec: row.codec }, storedSize: row.storedSize };
   const outcome = await deps.blobs.commit(input.temp, known, options);
   if (outcome.healed) {

@@ -371,6 +371,8 @@ export interface Catalog {
 
   // --- blobs ---
   getBlob(sha256: string): Promise<BlobRecord | undefined>;
+  /** getBlob for many at once (a batch's contents): the rows found, by SHA-256. */
+  getBlobs(sha256s: readonly string[]): Promise<Map<string, BlobRecord>>;
   /** Versions (current or past) that reference the blob. */
   blobRefCount(sha256: string): Promise<number>;
   /** Deletes the blob row if no version references it; returns whether it did. */

@@ -144,6 +144,7 @@ const INSERT_DIRS = new ListTemplate(
 const FILE_STATES = new ListTemplate((list) => sql`select path, sha256, mtime from files where path in (${list})`);
 const NEWEST_TIMES = new ListTemplate((list) => sql`select path, max(uploaded_at) as "at" from versions where path in (${list}) group by path`);
 const UNTRASH_ALL = new ListTemplate((list) => sql`delete from trash where path in (${list})`);
+const BLOB_ROWS = new ListTemplate((list) => sql`select ${BLOB} from blobs where sha256 in (${list})`);
 const FILE_ENTRIES = new ListTemplate((list) => sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path in (${list})`);
 
 /** Same expression as the files_dir_mtime index, so that index serves this order. */
@@ -970,6 +971,14 @@ export class SqlCatalog implements Catalog {
   async getBlob(sha256: string): Promise<BlobRecord | undefined> {
     const r = await this.one(BLOB_ROW.bind(sha256));
     return r && toBlob(r);
+  }
+
+  async getBlobs(sha256s: readonly string[]): Promise<Map<string, BlobRecord>> {
+    const found = new Map<string, BlobRecord>();
+    for (const part of chunksOf([...new Set(sha256s)], IN_LIST_MAX)) {
+      for (const r of await this.driver.all(BLOB_ROWS.bind(part))) found.set(str(r.sha256), toBlob(r));
+    }
+    return found;
   }
 
   async blobRefCount(sha256: string): Promise<number> {

@@ -279,6 +279,17 @@ export function catalogContract(name: string, open: () => Promise<CatalogFixture
     });
 
     describe('blobs', () => {
+      it('getBlobs answers the rows of many contents at once, as getBlob does each; unknown ones are left out', async () => {
+        await put('alice/a', 1, 10, 100);
+        await put('alice/b', 2, 20, 200);
+        const many = Array.from({ length: 1000 }, (_, i) => SHA(1000 + i));
+        const rows = await catalog.getBlobs([SHA(2), SHA(9), SHA(1), SHA(2), ...many]);
+        expect([...rows.keys()].sort()).toEqual([SHA(1), SHA(2)]);
+        expect(rows.get(SHA(1))).toEqual(await catalog.getBlob(SHA(1)));
+        expect(rows.get(SHA(2))).toEqual(await catalog.getBlob(SHA(2)));
+        expect((await catalog.getBlobs([])).size).toBe(0);
+      });
+
       it('getBlob, refcounts and deleteBlobIfUnreferenced', async () => {
         await put('alice/a', 1, 10, 100);
         await put('alice/b', 1, 10, 200);
