@@ -8,6 +8,7 @@
 import { fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import type { DataSync } from '../../storage/catalog/sqlite/wal-sync.js';
@@ -120,6 +121,29 @@ describe('WalSync: durable commits', () => {
       held.calls[1]?.done(null);
       await turns();
       expect(again.settled && again.error === undefined).toBe(true);
+    } finally {
+      for (const c of held.calls) c.done(null);
+      await catalog.close();
+    }
+  });
+
+  it('a write outside a transaction, `returning` rows or not, is a commit of its own: answered after its sync', async () => {
+    const held = heldSyncs();
+    const catalog = new SqliteCatalog({ file: tempFile(), dataSync: held.sync });
+    try {
+      const create = watch(catalog.driver.run(sql`create table t (k text primary key)`));
+      await turns();
+      expect(create.settled).toBe(false);
+      held.calls[0]?.done(null);
+      await turns();
+      expect(create.settled).toBe(true);
+      const returning = watch(catalog.driver.all(sql`insert into t values ('a') returning k`));
+      await turns();
+      expect(held.calls.length).toBe(2);
+      expect(returning.settled).toBe(false);
+      held.calls[1]?.done(null);
+      await turns();
+      expect(returning.value).toEqual([{ k: 'a' }]);
     } finally {
       for (const c of held.calls) c.done(null);
       await catalog.close();

@@ -70,8 +70,9 @@ export class SqliteDriver implements SqlDriver {
 
   private allNow(q: SQL | Bound): Row[] {
     const { stmt, params } = this.prepared(q);
+    // A write with `returning` is a reader too: SQLite's own answer says whether it writes.
+    if (!stmt.readonly) this.#wrote = true;
     if (stmt.reader) return stmt.all(...params) as Row[];
-    this.#wrote = true;
     stmt.run(...params);
     return [];
   }
