@@ -1,7 +1,7 @@
 /**
  * Deleting a big tree between rows slows the rows after it: on ext4 without a journal (this
- * box's disk), a new inode is never one freed in the last 60 s (5 min while its inode table
- * block is unwritten), and the allocator looks at each of them in turn, so after 100k files are
+ * box's disk), a new inode is never one freed in the last 60 s (6 min while its inode table
+ * block is not yet written back), and the allocator looks at each of them in turn, so after 100k files are
  * deleted every file created takes ~10x longer for minutes (perf: `recently_deleted` in
  * `__ext4_new_inode`). Rows therefore set what they are done with aside with a rename (no inode
  * is freed), and everything set aside is deleted once the run is over.
