@@ -71,7 +71,7 @@ export class SqliteDriver implements SqlDriver {
   private allNow(q: SQL | Bound): Row[] {
     const { stmt, params } = this.prepared(q);
     // A write with `returning` is a reader too: SQLite's own answer says whether it writes.
-    if (!stmt.readonly) this.#wrote = true;
+    if (!stmt.readonly) this.#writing();
     if (stmt.reader) return stmt.all(...params) as Row[];
     stmt.run(...params);
     return [];
@@ -79,8 +79,15 @@ export class SqliteDriver implements SqlDriver {
 
   private runNow(q: SQL | Bound): number {
     const { stmt, params } = this.prepared(q);
-    this.#wrote = true;
+    this.#writing();
     return stmt.run(...params).changes;
+  }
+
+  /** A statement is about to write: outside a transaction (its own commit) refused once WAL syncs have failed. */
+  #writing(): void {
+    this.#wrote = true;
+    const failed = this.sqlite.inTransaction ? undefined : this.walSync?.failure;
+    if (failed) throw failed;
   }
 
   /** Runs `fn` when every earlier queued unit of work has finished. */
@@ -105,18 +112,20 @@ export class SqliteDriver implements SqlDriver {
   private async outside<T>(now: () => T): Promise<T> {
     const open = this.group;
     if (open && this.queued === 0) await open.committed.catch(() => {});
+    let wrote = false;
     const run = () => {
       if (this.group) this.commitGroup(this.group);
       this.#wrote = false;
       const result = now();
       // A write outside a transaction is a commit of its own.
-      if (this.#wrote) this.walSync?.committed();
+      wrote = this.#wrote;
+      if (wrote) this.walSync?.committed();
       return result;
     };
     // Synchronously when idle: nothing can start in between.
     const result = this.queued === 0 ? run() : await this.exclusive(run);
     // What it wrote, or read, is answered once it is on disk (outside the queue: others go on).
-    const durable = this.walSync?.durable();
+    const durable = wrote ? this.walSync?.durable() : this.walSync?.readable();
     if (durable) await durable;
     return result;
   }
@@ -132,6 +141,9 @@ export class SqliteDriver implements SqlDriver {
   async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     let group: Group | undefined;
     const result = await this.exclusive(async () => {
+      // Once WAL syncs have failed nothing more is committed (wal-sync.ts says why).
+      const failed = this.walSync?.failure;
+      if (failed) throw failed;
       const tx: SqlTx = {
         all: async (q) => this.allNow(q),
         run: async (q) => this.runNow(q),

@@ -1,4 +1,5 @@
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { StorageUnavailableError } from '../../../core/errors.js';
 
 /** fdatasync as node:fs has it (a test passes its own to see when syncs start and to end them). */
 export type DataSync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
@@ -21,7 +22,11 @@ const noop = () => {};
  * closes, so the descriptor kept here stays the file's while the catalog is open.
  *
  * Commits are counted; syncs never overlap, and the commits made while one runs share the next.
- * A failed sync fails whoever waits for it, and the next call tries again.
+ * A failed sync fails whoever waits for it, and from then on `failure` is set: the driver refuses
+ * writes until the server restarts (fail-stop, as PostgreSQL does on a failed fsync). After a
+ * failed fsync Linux may have dropped the unwritten pages and a later fsync may succeed without
+ * them, and WAL frames are chained by checksum, so a commit acknowledged after that could vanish
+ * with the ones before it. Reads go on (`readable`): what is on disk can still be restored from.
  */
 export class WalSync {
   #fd: number | undefined;
@@ -30,6 +35,7 @@ export class WalSync {
   #durable = 0;
   #running: { upTo: number; done: Promise<void> } | undefined;
   #queued: Promise<void> | undefined;
+  #failed: StorageUnavailableError | undefined;
 
   constructor(
     /** The `-wal` file: the database file's path with `-wal` appended. */
@@ -40,6 +46,16 @@ export class WalSync {
   /** A COMMIT has just written its frames (call right after it). */
   committed(): void {
     this.#committed++;
+  }
+
+  /** Set once a sync has failed: writes are refused from then on (see the class comment). */
+  get failure(): StorageUnavailableError | undefined {
+    return this.#failed;
+  }
+
+  /** What a read waits for: durable(), or nothing once syncs have failed (reads are served as they are). */
+  readable(): Promise<void> | undefined {
+    return this.#failed ? undefined : this.durable();
   }
 
   /** Commits that are written but not yet known to be durable. */
@@ -54,6 +70,7 @@ export class WalSync {
   durable(): Promise<void> | undefined {
     const target = this.#committed;
     if (this.#durable >= target) return undefined;
+    if (this.#failed) return Promise.reject(this.#failed);
     const running = this.#running;
     if (running && running.upTo >= target) return running.done;
     if (this.#queued) return this.#queued;
@@ -100,9 +117,18 @@ export class WalSync {
       if (fd === undefined) resolve();
       else this.sync(fd, (err) => (err ? reject(err) : resolve()));
     })
-      .then(() => {
-        if (upTo > this.#durable) this.#durable = upTo;
-      })
+      .then(
+        () => {
+          if (upTo > this.#durable) this.#durable = upTo;
+        },
+        (err: NodeJS.ErrnoException) => {
+          this.#failed ??= new StorageUnavailableError(
+            `the catalog's write-ahead log ${this.path} could not be synced to disk (${err.code ?? err.message}): writes are refused until the server is restarted`,
+            'the catalog could not write to its disk: writes are refused until the server is restarted',
+          );
+          throw err;
+        },
+      )
       .finally(() => {
         if (this.#running?.done === done) this.#running = undefined;
       });
