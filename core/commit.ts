@@ -16,7 +16,7 @@ export async function commitFile(
   let result: PutFileResult;
   try {
     result = await deps.locks.run(input.temp.sha256, async () => {
-      const { stored, known } = await commitChecked(deps, input);
+      const { stored, known } = await commitChecked(deps, input, await deps.catalog.getBlob(input.temp.sha256));
       try {
         const put = await deps.catalog.putFile({
           path: input.path,
@@ -66,7 +66,7 @@ export async function commitFiles(
     return await deps.locks.runAll([...bySha.keys()], async () => {
       // The catalog's rows of the batch's contents in one query, not one per file.
       const rows = await deps.catalog.getBlobs(firsts.map((f) => f.temp.sha256));
-      const settled = await Promise.allSettled(firsts.map((f) => commitChecked(deps, f, { deferSync: true }, rows.get(f.temp.sha256) ?? null)));
+      const settled = await Promise.allSettled(firsts.map((f) => commitChecked(deps, f, rows.get(f.temp.sha256), { deferSync: true })));
       const stored = firsts.filter((_, i) => settled[i]?.status === 'fulfilled' && settled[i].value.stored).map((f) => f.temp.sha256);
       // Bytes nothing points at are taken back (a full disk gets its space back).
       const takeBack = async () => {
@@ -107,12 +107,11 @@ export async function commitFiles(
 async function commitChecked(
   deps: AppDeps,
   input: { path: string; temp: TempBlob },
+  /** The catalog's row of the content, read under the blob's lock (undefined: none). */
+  row: BlobRecord | undefined,
   options?: CommitOptions,
-  /** The catalog's row of the content when the caller read it already (null: none); read here when undefined. */
-  prefetched?: BlobRecord | null,
 ): Promise<{ stored: boolean; known: boolean }> {
   const sha = input.temp.sha256;
-  const row = prefetched === undefined ? await deps.catalog.getBlob(sha) : (prefetched ?? undefined);
   const known = row && { where: { state: row.state, codec: row.codec }, storedSize: row.storedSize };
   const outcome = await deps.blobs.commit(input.temp, known, options);
   if (outcome.healed) {

@@ -32,6 +32,19 @@ function heldSyncs() {
   return { sync, calls };
 }
 
+/** A durable catalog on a temp file whose WAL syncs the test holds; afterwards every held sync is ended and the catalog closed. */
+async function withHeldCatalog(fn: (catalog: SqliteCatalog, held: ReturnType<typeof heldSyncs>, file: string) => Promise<void>): Promise<void> {
+  const file = tempFile();
+  const held = heldSyncs();
+  const catalog = new SqliteCatalog({ file, dataSync: held.sync });
+  try {
+    await fn(catalog, held, file);
+  } finally {
+    for (const c of held.calls) c.done(null);
+    await catalog.close();
+  }
+}
+
 /** Lets the event loop run a few turns (timers, immediates, the thread pool). */
 const turns = (n = 5) => new Promise<void>((r) => setTimeout(r, 5 * n));
 
@@ -48,11 +61,8 @@ function watch<T>(p: Promise<T>) {
 const put = (c: SqliteCatalog, i: number) => c.putFile({ path: `alice/f${i}.txt`, sha256: SHA(i), size: 1, mtime: null, now: 1 + i });
 
 describe('WalSync: durable commits', () => {
-  it('answers a write and a later read only after an fdatasync of the WAL file that began after the commit', async () => {
-    const file = tempFile();
-    const held = heldSyncs();
-    const catalog = new SqliteCatalog({ file, dataSync: held.sync });
-    try {
+  it('answers a write and a later read only after an fdatasync of the WAL file that began after the commit', () =>
+    withHeldCatalog(async (catalog, held, file) => {
       const write = watch(put(catalog, 1));
       await turns();
       // Committed (another connection would see it), not yet answered: its sync is held.
@@ -72,16 +82,10 @@ describe('WalSync: durable commits', () => {
       // Nothing owed: a read goes on at once, with no sync.
       await catalog.listFiles({ prefix: 'alice/', limit: 10 });
       expect(held.calls.length).toBe(1);
-    } finally {
-      for (const c of held.calls) c.done(null);
-      await catalog.close();
-    }
-  });
+    }));
 
-  it('lets commits made while a sync runs share the next one, and answers them after it', async () => {
-    const held = heldSyncs();
-    const catalog = new SqliteCatalog({ file: tempFile(), dataSync: held.sync });
-    try {
+  it('lets commits made while a sync runs share the next one, and answers them after it', () =>
+    withHeldCatalog(async (catalog, held) => {
       const first = watch(put(catalog, 0));
       await turns();
       expect(held.calls.length).toBe(1);
@@ -99,16 +103,10 @@ describe('WalSync: durable commits', () => {
       await turns();
       expect(more.every((m) => m.settled && m.error === undefined)).toBe(true);
       expect(held.calls.length).toBe(2);
-    } finally {
-      for (const c of held.calls) c.done(null);
-      await catalog.close();
-    }
-  });
+    }));
 
-  it('fails the writes waiting for a failed sync, then refuses every write (503) and still serves reads', async () => {
-    const held = heldSyncs();
-    const catalog = new SqliteCatalog({ file: tempFile(), dataSync: held.sync });
-    try {
+  it('fails the writes waiting for a failed sync, then refuses every write (503) and still serves reads', () =>
+    withHeldCatalog(async (catalog, held) => {
       await Promise.all([watch(put(catalog, 0)), turns()]);
       held.calls[0]?.done(null);
       await turns();
@@ -125,16 +123,10 @@ describe('WalSync: durable commits', () => {
       // Reads go on, without waiting for a sync that will not come.
       expect((await catalog.listFiles({ prefix: 'alice/', limit: 10 })).map((f) => f.path)).toContain('alice/f0.txt');
       expect((await catalog.listFiles({ prefix: 'alice/', limit: 10 })).map((f) => f.path)).not.toContain('alice/f2.txt');
-    } finally {
-      for (const c of held.calls) c.done(null);
-      await catalog.close();
-    }
-  });
+    }));
 
-  it('a write outside a transaction, `returning` rows or not, is a commit of its own: answered after its sync', async () => {
-    const held = heldSyncs();
-    const catalog = new SqliteCatalog({ file: tempFile(), dataSync: held.sync });
-    try {
+  it('a write outside a transaction, `returning` rows or not, is a commit of its own: answered after its sync', () =>
+    withHeldCatalog(async (catalog, held) => {
       const create = watch(catalog.driver.run(sql`create table t (k text primary key)`));
       await turns();
       expect(create.settled).toBe(false);
@@ -148,11 +140,7 @@ describe('WalSync: durable commits', () => {
       held.calls[1]?.done(null);
       await turns();
       expect(returning.value).toEqual([{ k: 'a' }]);
-    } finally {
-      for (const c of held.calls) c.done(null);
-      await catalog.close();
-    }
-  });
+    }));
 
   it('never syncs with durable off, and syncs for real by default (the file is there after a reopen)', async () => {
     const held = heldSyncs();

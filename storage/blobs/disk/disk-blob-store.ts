@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fsync, open as openCb, openSync, renameSync, statSync, writevSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import PQueue from 'p-queue';
 import { dirname, join } from 'node:path';
 import type { AppendOptions, BlobLocation, BodySource, BlobStore, ByteRange, CommitOptions, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from '../blob-store.js';
 import { checkedCommit, quarantineIfCorrupt } from '../blob-verify.js';
@@ -61,9 +62,8 @@ export class DiskBlobStore implements BlobStore {
    * descriptor (closed once it is done): syncTemps waits for it instead of opening the file again.
    */
   readonly #syncing = new Map<string, Promise<void>>();
-  /** Background creations of small temps running now, and writers waiting for one to end. */
-  #creating = 0;
-  readonly #createWaiters: (() => void)[] = [];
+  /** Background creations of small temps (a batch's), BACKGROUND_CREATES at a time. */
+  readonly #creates = new PQueue({ concurrency: BACKGROUND_CREATES });
   /** Temporary names: a random part per store and a counter (random bytes per name cost a call into OpenSSL each). */
   readonly #tempBase = randomBytes(6).toString('base64url');
   #tempSeq = 0;
@@ -120,7 +120,6 @@ export class DiskBlobStore implements BlobStore {
     const path = this.newTempPath();
     const hash = createHash('sha256');
     let size = 0;
-    let fd: number | undefined;
     let fh: FileHandle | undefined;
     try {
       const chunks = body ? (body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]() : undefined;
@@ -147,21 +146,15 @@ export class DiskBlobStore implements BlobStore {
         head.push(next.value);
       }
       options.signal?.throwIfAborted();
-      if (ended && options.deferSync) {
-        // The whole body is here and hashed: the file is created, written, synced and closed in
-        // the background (syncTemps, commit and discard wait for it), so that a batch goes on to
-        // its next file instead of waiting for each new inode in turn.
-        await this.#createSlot();
-        this.#syncLater(path, () => this.#createInBackground(path, head));
-        return { id: path, sha256: hash.digest('hex'), size };
-      }
       if (ended) {
-        // Created off the main thread (a new inode can be slow), written with one writev.
-        fd = await openFd(path, NEW_FILE, 0o600);
-        writeAllSync(fd, head);
-        const written = fd;
-        fd = undefined;
-        await this.#finishTemp(path, options, () => fsyncFd(written), () => closeSync(written));
+        // The whole body is here and hashed. Deferred (a batch), the file is created, written,
+        // synced and closed in the background (syncTemps, commit and discard wait for it), so
+        // that the batch goes on to its next file instead of waiting for each new inode in turn.
+        if (!options.deferSync) await this.#writeSmall(path, head);
+        else {
+          await this.#creates.onSizeLessThan(1);
+          this.#syncLater(path, () => this.#creates.add(() => this.#writeSmall(path, head)));
+        }
         return { id: path, sha256: hash.digest('hex'), size };
       }
       fh = await open(path, NEW_FILE, 0o600);
@@ -181,7 +174,6 @@ export class DiskBlobStore implements BlobStore {
       await this.#finishTemp(path, options, () => written.sync(), () => written.close());
       return { id: path, sha256: hash.digest('hex'), size };
     } catch (err) {
-      if (fd !== undefined) closeSync(fd);
       await fh?.close().catch(() => {});
       await rm(path, { force: true });
       if (isDiskFull(err)) throw new InsufficientStorageError();
@@ -194,23 +186,17 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async syncTemps(temps: readonly TempBlob[]): Promise<void> {
-    // Not durable, a temp may still be being created in the background: waited for, not synced.
-    if (!this.durable) await Promise.all(temps.map((t) => this.#takeSync(t.id)));
-    else await Promise.all(temps.map((t) => this.#takeSync(t.id) ?? syncFile(t.id)));
-  }
-
-  /** Waits until fewer than BACKGROUND_CREATES small temps are being created, and takes a place. */
-  async #createSlot(): Promise<void> {
-    while (this.#creating >= BACKGROUND_CREATES) await new Promise<void>((r) => this.#createWaiters.push(r));
-    this.#creating++;
+    // A temp may still be being created in the background: waited for (and synced, when durable).
+    await Promise.all(temps.map((t) => this.#takeSync(t.id) ?? (this.durable ? syncFile(t.id) : undefined)));
   }
 
   /**
-   * Creates a small temp from its gathered bytes: open (off the main thread: a new inode can be
-   * slow), one writev, fsync when durable, close. On failure the partial file is removed and a
-   * full disk is InsufficientStorageError, as writeTemp would throw it.
+   * A small temp from its gathered bytes: created off the main thread (a new inode can be slow),
+   * written with one writev (two thread-pool round trips in all instead of five), fsynced when
+   * durable, closed. On failure the partial file is removed and a full disk is
+   * InsufficientStorageError, as writeTemp throws it.
    */
-  async #createInBackground(path: string, chunks: Uint8Array[]): Promise<void> {
+  async #writeSmall(path: string, chunks: Uint8Array[]): Promise<void> {
     let fd: number | undefined;
     try {
       fd = await openFd(path, NEW_FILE, 0o600);
@@ -222,8 +208,6 @@ export class DiskBlobStore implements BlobStore {
       throw err;
     } finally {
       if (fd !== undefined) closeSync(fd);
-      this.#creating--;
-      this.#createWaiters.shift()?.();
     }
   }
 

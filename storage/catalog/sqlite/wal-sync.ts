@@ -58,11 +58,6 @@ export class WalSync {
     return this.#failed ? undefined : this.durable();
   }
 
-  /** Commits that are written but not yet known to be durable. */
-  get pending(): boolean {
-    return this.#durable < this.#committed;
-  }
-
   /**
    * Resolves once every commit counted so far is on disk; undefined when they already are, so
    * that a caller with nothing to wait for goes on without a turn of the event loop.
