@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureFreshBuild } from '../../scripts/ensure-build.js';
+import { BUNDLE_BANNER, CHUNK_FOLDER, META_FILE } from '../../scripts/bundle-server.js';
+import { DIST, ensureFreshBuild } from '../../scripts/ensure-build.js';
 import { sha256, sha256File } from '../helpers/bytes.js';
 import { addClientToDataDir, awaitListening, ROOT } from '../helpers/server.js';
 
@@ -150,6 +151,8 @@ describe.skipIf(process.platform !== 'linux')('the compiled build through npm, w
   });
 });
 
+const METRICS_TOKEN = 'compiled-build-metrics-0123';
+
 describe('the README systemd unit', () => {
   let unit: Unit;
   beforeAll(async () => {
@@ -170,7 +173,7 @@ describe('the README systemd unit', () => {
     // The unit's own script, from this checkout instead of /opt/cloud-backup.
     const script = (unit.execStart[1] as string).replace('/opt/cloud-backup', ROOT);
     // node as this test runs it (it need not be /usr/bin/node here), started as systemd would: no npm, no shell left.
-    const child = spawnLocked(process.execPath, [script, ...unit.execStart.slice(2)], { ...unit.env, CB_DATA_DIR: dataDir, CB_PORT: '0', CB_HOST: '127.0.0.1' });
+    const child = spawnLocked(process.execPath, [script, ...unit.execStart.slice(2)], { ...unit.env, CB_DATA_DIR: dataDir, CB_PORT: '0', CB_HOST: '127.0.0.1', CB_METRICS_TOKEN: METRICS_TOKEN });
     const server = await awaitListening(child);
     try {
       const auth = { Authorization: `Bearer ${token}` };
@@ -179,9 +182,51 @@ describe('the README systemd unit', () => {
       expect(put.status).toBe(201);
       const got = await fetch(`${server.url}/files/alice/unit.bin`, { headers: auth });
       expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(body));
+      // What the bundle loads on first use (the pages' chunk, the embedded assets' chunk) and at
+      // run time from node_modules (prom-client's classes) is there.
+      const page = await fetch(`${server.url}/browse/alice/`, { headers: auth });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('unit.bin');
+      const css = await fetch(`${server.url}/assets/browse.css`);
+      expect(css.status).toBe(200);
+      expect((await css.text()).length).toBeGreaterThan(100);
+      const metrics = await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+      expect(await metrics.text()).toMatch(/^process_cpu_seconds_total \d/m);
     } finally {
       expect(await server.stop()).toBe(0);
     }
     expect(server.output()).toContain('SIGTERM: shutting down');
+  });
+});
+
+/** esbuild's metafile of the server bundle: each output's inputs and imports. */
+interface BundleMeta {
+  outputs: Record<string, { inputs: Record<string, unknown>; imports: { path: string; kind: string; external?: boolean }[] }>;
+}
+
+describe('the server bundle (scripts/bundle-server.ts)', () => {
+  it('is what dist/adapters/node/main.js holds, and loads the pages, S3, PostgreSQL and the assets only on first use', async () => {
+    expect((await readFile(join(DIST, 'adapters/node/main.js'), 'utf8')).startsWith(BUNDLE_BANNER)).toBe(true);
+    const meta = JSON.parse(await readFile(join(DIST, 'adapters/node', CHUNK_FOLDER, META_FILE), 'utf8')) as BundleMeta;
+    const entry = Object.keys(meta.outputs).find((o) => o.endsWith('adapters/node/main.js')) as string;
+    expect(entry).toBeDefined();
+    // Everything node loads before the first line of main runs: the static import closure.
+    const loaded = new Set<string>([entry]);
+    const externals = new Set<string>();
+    const dynamic = new Set<string>();
+    for (const out of loaded) {
+      for (const imp of meta.outputs[out]?.imports ?? []) {
+        if (imp.kind === 'dynamic-import') dynamic.add(imp.path);
+        else if (imp.external) externals.add(imp.path);
+        else loaded.add(imp.path);
+      }
+    }
+    const inputs = [...loaded].flatMap((o) => Object.keys(meta.outputs[o]?.inputs ?? {}));
+    expect(inputs.some((i) => i.endsWith('handlers/files/files.js'))).toBe(true);
+    for (const lazy of ['handlers/browse/pages.js', 'handlers/browse/assets.js', 'adapters/node/s3-backend.js', 'adapters/node/pg-backend.js']) {
+      expect(inputs.filter((i) => i.endsWith(lazy)), lazy).toEqual([]);
+    }
+    expect([...externals].filter((e) => !e.startsWith('node:')).sort()).toEqual(['better-sqlite3']);
+    expect(dynamic.size).toBeGreaterThanOrEqual(3);
   });
 });
