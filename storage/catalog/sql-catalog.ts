@@ -39,8 +39,9 @@ import { bool, num, numOrNull, str, strOrNull, Template, type Bound, type Row, t
  * test/unit/schema-parity.test.ts).
  */
 
+/** A file's namespace, folder and name are its path's (toEntry): not read back as three more strings per row. */
 const ENTRY = sql.raw(
-  `f.path, f.namespace, f.dir, f.name, f.sha256, f.size, f.mtime, f.uploaded_at as "uploadedAt", ` +
+  `f.path, f.sha256, f.size, f.mtime, f.uploaded_at as "uploadedAt", ` +
     `f.version_id as "version", b.state, b.codec, b.stored_size as "storedSize", coalesce(fv.read_at, f.uploaded_at) as "lastAccess"`,
 );
 /** A file's last access is its own version's (never the shared blob's: that is other namespaces' too). */
@@ -48,7 +49,7 @@ const FILES_WITH_BLOBS = sql.raw('files f join blobs b on b.sha256 = f.sha256 le
 const VERSION = sql.raw(`v.id as "version", v.path, v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt"`);
 /** A version with its blob's state, shaped like a file entry (null blob columns for deletions). */
 const VERSION_ENTRY = sql.raw(
-  `v.id as "version", v.path, v.namespace, v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt", ` +
+  `v.id as "version", v.path, v.sha256, v.size, v.mtime, v.uploaded_at as "uploadedAt", ` +
     `b.state, b.codec, b.stored_size as "storedSize", coalesce(v.read_at, v.uploaded_at) as "lastAccess"`,
 );
 /** A path's newest version first: uploaded_at never goes back within a path, so id breaks ties. */
@@ -151,11 +152,12 @@ const FILE_ENTRIES = new ListTemplate((list) => sql`select ${ENTRY} from ${FILES
 const MTIME_KEY = sql.raw('case when f.mtime is null then f.uploaded_at else f.mtime end');
 
 function toEntry(r: Row): FileEntry {
+  const path = str(r.path);
   return {
-    path: str(r.path),
-    namespace: str(r.namespace),
-    dir: str(r.dir),
-    name: str(r.name),
+    path,
+    namespace: namespaceOf(path),
+    dir: parentOf(path),
+    name: nameOf(path),
     sha256: str(r.sha256),
     size: num(r.size),
     mtime: numOrNull(r.mtime),
@@ -168,11 +170,6 @@ function toEntry(r: Row): FileEntry {
   };
 }
 
-/** A VERSION_ENTRY row of a content version as a FileEntry. */
-function versionToEntry(r: Row): FileEntry {
-  const path = str(r.path);
-  return toEntry({ ...r, namespace: namespaceOf(path), dir: parentOf(path), name: nameOf(path) });
-}
 
 function toVersion(r: Row): VersionRecord {
   const sha256 = strOrNull(r.sha256);
@@ -289,26 +286,77 @@ export function prefixCondition(column: SQL, prefix: string): SQL {
   return pageCondition(column, prefix, undefined) ?? sql`1 = 1`;
 }
 
+/** The bounds of a page of a listing by path, as values: pageCondition's, or a template's. */
+interface PageBounds<V> {
+  after?: V;
+  from?: V;
+  below?: V;
+  like?: V;
+}
+
 /**
  * A page of a listing by path: under `prefix` (when not ''), after the cursor `after`. One
  * lower bound only: given `path >= prefix and path > after`, SQLite seeks on the first and
  * steps over every row before the cursor, which made a walk quadratic. Byte order, as the
  * catalogs compare (SQLite BINARY, PostgreSQL COLLATE "C").
  */
-export function pageCondition(column: SQL, prefix: string, after: string | undefined): SQL | undefined {
+function pageBounds(prefix: string, after: string | undefined): PageBounds<string> {
   const fromCursor = after !== undefined && (prefix === '' || Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0);
-  const conds: SQL[] = [];
-  if (fromCursor) conds.push(sql`${column} > ${after}`);
+  const b: PageBounds<string> = {};
+  if (fromCursor) b.after = after;
   if (prefix !== '') {
-    if (!fromCursor) conds.push(sql`${column} >= ${prefix}`);
+    if (!fromCursor) b.from = prefix;
     const end = prefixEnd(prefix);
     // The range alone is exact (byte order is code point order). LIKE only where it has no end:
     // with a bound pattern SQLite re-compiles the statement on every run (~50 us each).
-    if (end !== null) conds.push(sql`${column} < ${end}`);
-    else conds.push(sql`${column} like ${likePrefix(prefix)} escape '\\'`);
+    if (end !== null) b.below = end;
+    else b.like = likePrefix(prefix);
   }
+  return b;
+}
+
+function boundsCondition(column: SQL, b: PageBounds<unknown>): SQL | undefined {
+  const conds: SQL[] = [];
+  if (b.after !== undefined) conds.push(sql`${column} > ${b.after}`);
+  if (b.from !== undefined) conds.push(sql`${column} >= ${b.from}`);
+  if (b.below !== undefined) conds.push(sql`${column} < ${b.below}`);
+  if (b.like !== undefined) conds.push(sql`${column} like ${b.like} escape '\\'`);
   return conds.length ? sql.join(conds, sql` and `) : undefined;
 }
+
+/** pageBounds as a condition on `column`. */
+export function pageCondition(column: SQL, prefix: string, after: string | undefined): SQL | undefined {
+  return boundsCondition(column, pageBounds(prefix, after));
+}
+
+/**
+ * A paged statement as one template per shape of its page condition (which bounds it has: at
+ * most four shapes occur), so that a listing is not rendered and hashed again at each request.
+ * `build` gets the condition, or undefined for no bounds, and the slot after the bounds' slots.
+ */
+class PagedTemplate {
+  readonly #byShape = new Map<string, Template>();
+  constructor(private readonly build: (cond: SQL | undefined, next: Placeholder) => SQL) {}
+
+  bind(prefix: string, after: string | undefined, next: unknown): Bound {
+    const b = pageBounds(prefix, after);
+    const values = [b.after, b.from, b.below, b.like].filter((v) => v !== undefined);
+    const shape = [b.after, b.from, b.below, b.like].map((v) => (v === undefined ? '-' : '+')).join('');
+    let t = this.#byShape.get(shape);
+    if (!t) {
+      t = new Template((v) => {
+        let n = 0;
+        const slot = (x: unknown) => (x === undefined ? undefined : v(n++));
+        const cond = boundsCondition(sql.raw('f.path'), { after: slot(b.after), from: slot(b.from), below: slot(b.below), like: slot(b.like) });
+        return this.build(cond, v(n));
+      });
+      this.#byShape.set(shape, t);
+    }
+    return t.bind(...values, next);
+  }
+}
+
+const LIST_FILES = new PagedTemplate((cond, limit) => sql`select ${ENTRY} from ${FILES_WITH_BLOBS}${where(cond ? [cond] : [])} order by f.path limit ${limit}`);
 
 const BOOL = (b: boolean) => (b ? 1 : 0);
 /** A pass that backed everything up: nothing failed and it ran to the end. */
@@ -650,8 +698,7 @@ export class SqlCatalog implements Catalog {
   async listFiles(query: ListFilesQuery): Promise<FileEntry[]> {
     if (query.at !== undefined) return this.listFilesAt({ ...query, at: query.at });
     // The range uses the path index and is case-sensitive; LIKE alone matched 'Alice/' for 'alice/'.
-    const cond = pageCondition(sql.raw('f.path'), query.prefix, query.after);
-    const rows = await this.driver.all(sql`select ${ENTRY} from ${FILES_WITH_BLOBS}${where(cond ? [cond] : [])} order by f.path limit ${query.limit}`);
+    const rows = await this.driver.all(LIST_FILES.bind(query.prefix, query.after, query.limit));
     return rows.map(toEntry);
   }
 
@@ -684,7 +731,7 @@ export class SqlCatalog implements Catalog {
       for (const r of rows) {
         // No version yet at `at`, or a deletion: not in the tree then.
         if (r.sha256 === null || r.sha256 === undefined) continue;
-        out.push(versionToEntry(r));
+        out.push(toEntry(r));
         if (out.length >= query.limit) return out;
       }
       const last = rows[rows.length - 1];
@@ -713,7 +760,7 @@ export class SqlCatalog implements Catalog {
     const id = versionId(version);
     if (id === undefined) return undefined;
     const r = await this.one(sql`select ${VERSION_ENTRY} from versions v join blobs b on b.sha256 = v.sha256 where v.id = ${id} and v.path = ${path}`);
-    return r && versionToEntry(r);
+    return r && toEntry(r);
   }
 
   async listDeleted(query: { prefix: string; limit: number; after?: string }): Promise<DeletedEntry[]> {
