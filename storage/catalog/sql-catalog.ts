@@ -102,6 +102,8 @@ const ADD_USAGE = new Template((v) => sql`update clients set used_bytes = used_b
 const UNTRASH = new Template((v) => sql`delete from trash where path = ${v(0)}`);
 const FILE_ENTRY = new Template((v) => sql`select ${ENTRY} from ${FILES_WITH_BLOBS} where f.path = ${v(0)}`);
 const BLOB_ROW = new Template((v) => sql`select ${BLOB} from blobs where sha256 = ${v(0)}`);
+/** Read by every upload before its body (quotaOf reads it again, locked, in the transaction). */
+const QUOTA_USAGE = new Template((v) => sql`select quota_bytes as "quotaBytes", used_bytes as "usedBytes" from clients where name = ${v(0)}`);
 const CLIENT_BY_TOKEN = new Template((v) => sql`select ${CLIENT} from clients where token_id = ${v(0)}`);
 
 /**
@@ -415,7 +417,7 @@ export class SqlCatalog implements Catalog {
   }
 
   async quotaUsage(namespace: string): Promise<QuotaUsage> {
-    const r = await this.one(sql`select quota_bytes as "quotaBytes", used_bytes as "usedBytes" from clients where name = ${namespace}`);
+    const r = await this.one(QUOTA_USAGE.bind(namespace));
     return { quotaBytes: numOrNull(r?.quotaBytes), usedBytes: num(r?.usedBytes) };
   }
 
