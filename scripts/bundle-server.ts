@@ -20,7 +20,7 @@ export const BUNDLE_BANNER = '// cloud-backup server: bundled by scripts/bundle-
  * Left to node at run time: a native addon (better-sqlite3), and the backends only some servers
  * load (pg; the AWS SDK, large, resolved from node_modules when the S3 backend is chosen).
  */
-const EXTERNAL = ['better-sqlite3', 'pg', 'pg-native', '@aws-sdk/*'];
+const EXTERNAL = ['better-sqlite3', 'pg', '@aws-sdk/*'];
 
 /** esbuild's account of the bundle (inputs and imports of each output), written next to the chunks. */
 export const META_FILE = 'meta.json';

@@ -172,7 +172,6 @@ function toEntry(r: Row): FileEntry {
   };
 }
 
-
 function toVersion(r: Row): VersionRecord {
   const sha256 = strOrNull(r.sha256);
   return {
@@ -332,8 +331,8 @@ export function pageCondition(column: SQL, prefix: string, after: string | undef
 }
 
 /**
- * A paged statement as one template per shape of its page condition (which bounds it has: at
- * most four shapes occur), so that a listing is not rendered and hashed again at each request.
+ * A paged statement as one template per shape of its page condition (which bounds it has: six
+ * shapes at most), so that a listing is not rendered and hashed again at each request.
  * `build` gets the condition, or undefined for no bounds, and the slot after the bounds' slots.
  */
 class PagedTemplate {
