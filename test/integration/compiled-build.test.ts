@@ -7,6 +7,10 @@ import { BUNDLE_BANNER, CHUNK_FOLDER, META_FILE } from '../../scripts/bundle-ser
 import { DIST, ensureFreshBuild } from '../../scripts/ensure-build.js';
 import { sha256, sha256File } from '../helpers/bytes.js';
 import { addClientToDataDir, awaitListening, ROOT } from '../helpers/server.js';
+import { createClient } from '../../adapters/node/tokens.js';
+import { PgCatalog } from '../../storage/catalog/pg/pg-catalog.js';
+import { postgresUnavailable, startPostgres } from '../helpers/postgres.js';
+import { startS3rver } from '../helpers/s3rver.js';
 
 interface Unit {
   lines: string[];
@@ -228,5 +232,39 @@ describe('the server bundle (scripts/bundle-server.ts)', () => {
     }
     expect([...externals].filter((e) => !e.startsWith('node:')).sort()).toEqual(['better-sqlite3']);
     expect(dynamic.size).toBeGreaterThanOrEqual(3);
+  });
+});
+
+const pgMissing = postgresUnavailable();
+
+describe.skipIf(pgMissing !== undefined)(`the bundled server on PostgreSQL and S3${pgMissing ? ` (skipped: ${pgMissing})` : ''}`, () => {
+  it('loads both backends from their chunks and the packages they leave to node: a file goes in and comes back', async () => {
+    const s3 = await startS3rver('compiled');
+    const pg = await startPostgres();
+    const dataDir = join(work, 'pg-s3-data');
+    await mkdir(dataDir);
+    let server: Awaited<ReturnType<typeof awaitListening>> | undefined;
+    try {
+      const url = await pg.createDatabase();
+      const env = { ...process.env, ...s3.env('compiled'), CB_DATABASE_URL: url };
+      const child = spawn(process.execPath, [join(DIST, 'adapters/node/main.js'), '--host', '127.0.0.1', '--port', '0', '--data', dataDir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      server = await awaitListening(child);
+      const catalog = await PgCatalog.open({ url });
+      let auth: Record<string, string>;
+      try {
+        auth = { Authorization: `Bearer ${await createClient(catalog, 'alice')}` };
+      } finally {
+        await catalog.close();
+      }
+      const body = randomBytes(150_000);
+      expect((await fetch(`${server.url}/files/alice/pg-s3.bin`, { method: 'PUT', headers: auth, body })).status).toBe(201);
+      const got = await fetch(`${server.url}/files/alice/pg-s3.bin`, { headers: auth });
+      expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(body));
+      expect(server.output()).toMatch(/blobs in s3:\/\/compiled/);
+    } finally {
+      if (server) expect(await server.stop()).toBe(0);
+      await pg.stop();
+      await s3.stop();
+    }
   });
 });
