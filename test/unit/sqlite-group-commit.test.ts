@@ -3,26 +3,15 @@
  * WAL fsync), each settles only after that COMMIT, a failing one is rolled back alone, and
  * nothing uncommitted is ever read.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempCatalogFile } from '../helpers/temp-catalog.js';
 import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import { SqliteDriver } from '../../storage/catalog/sqlite/sqlite-driver.js';
 
 const SHA = (i: number) => i.toString(16).padStart(64, '0');
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
-  dirs.push(dir);
-  return join(dir, 'catalog.sqlite');
-}
+const tempFile = () => tempCatalogFile('group-commit');
 
 /** Counts the COMMITs a connection runs. */
 function countCommits(db: Database.Database): { commits: number } {

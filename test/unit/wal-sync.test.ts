@@ -5,25 +5,15 @@
  * fails its waiters and the next commit syncs again. The syncs are held by the test (the
  * catalog's `dataSync` seam) and released by hand.
  */
-import { fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fstatSync, statSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempCatalogFile } from '../helpers/temp-catalog.js';
 import { SqliteCatalog } from '../../storage/catalog/sqlite/sqlite-catalog.js';
 import type { DataSync } from '../../storage/catalog/sqlite/wal-sync.js';
 
 const SHA = (i: number) => i.toString(16).padStart(64, '0');
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wal-sync-'));
-  dirs.push(dir);
-  return join(dir, 'catalog.sqlite');
-}
+const tempFile = () => tempCatalogFile('wal-sync');
 
 /** A dataSync that holds every call until the test ends it. */
 function heldSyncs() {
