@@ -22,15 +22,16 @@ export function catalogFile(dataDir: string): string {
 }
 
 /** The blob store of a config (disk or S3, checked to be reachable), described for logs. */
-export async function openBlobStore(config: ServerConfig): Promise<{ blobs: BlobStore; where: string; close: () => Promise<void> }> {
+export async function openBlobStore(config: ServerConfig, log?: (line: string) => void): Promise<{ blobs: BlobStore; where: string; close: () => Promise<void> }> {
   if (config.storage === 's3') {
     // Loaded only when chosen (PostgreSQL too): the AWS SDK alone adds some 20 MB and 150 ms to every start.
     const { openS3Blobs } = await import('./s3-backend.js');
     return openS3Blobs(config);
   }
-  const disk = new DiskBlobStore({ root: config.dataDir, durable: config.durable });
+  const disk = new DiskBlobStore({ root: config.dataDir, durable: config.durable, log: { onMessage: log } });
   await disk.init();
-  return { blobs: disk, where: config.dataDir, close: async () => {} };
+  // A clean stop checkpoints the blob log, so that the next start-up has nothing to replay.
+  return { blobs: disk, where: config.dataDir, close: () => disk.close() };
 }
 
 /**
@@ -45,7 +46,7 @@ export async function openBackends(config: ServerConfig, log: (line: string) => 
     for (const c of closers.reverse()) await c().catch(() => {});
   };
   try {
-    const store = await openBlobStore(config);
+    const store = await openBlobStore(config, log);
     closers.push(store.close);
     const { blobs, where } = store;
 

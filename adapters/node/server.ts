@@ -7,6 +7,7 @@ import { AccessTracker } from '../../storage/hot-cold/access-tracker.js';
 import type { BlobStore } from '../../storage/blobs/blob-store.js';
 import type { Catalog } from '../../storage/catalog/catalog.js';
 import { repairSwaps } from '../../storage/hot-cold/form-swap.js';
+import { replayBlobLog } from '../../storage/blobs/log-replay.js';
 import { SlidingLoginLimiter } from '../../storage/clients/login-limiter.js';
 import { Pruner } from '../../storage/history/pruner.js';
 import { Sweeper } from '../../storage/hot-cold/sweeper.js';
@@ -63,6 +64,8 @@ export async function startServer(config: ServerConfig, writeLine?: (line: strin
   log(`storage: ${backends.describe}`);
   const cleaned = await blobs.cleanupTemp();
   if (cleaned > 0) log(`start-up: removed ${cleaned} temporary leftover(s) of an earlier run`);
+  const replayed = await replayBlobLog({ blobs, catalog, locks, log });
+  if (replayed.segments > 0) log(`start-up: replayed ${replayed.segments} blob log segment(s) of an earlier run: ${replayed.records} record(s), ${replayed.restored} put back`);
   const swaps = { blobs, catalog, locks, clock: Date.now, log };
   const repaired = await repairSwaps(swaps);
   if (repaired.swaps > 0) {

@@ -102,8 +102,6 @@ export function batchRoutes(deps: AppDeps): Hono {
     const signal = c.req.raw.signal;
     const results: (BatchResult | undefined)[] = [];
     const accepted: { index: number; path: string; temp: TempBlob; mtime: number | null }[] = [];
-    // Each file's fsync starts as soon as it is written, while the next one arrives.
-    const syncs: Promise<void>[] = [];
     const seen = new Set<string>();
     let bytes = 0;
     try {
@@ -128,14 +126,14 @@ export function batchRoutes(deps: AppDeps): Hono {
           continue;
         }
         accepted.push({ index, path: entry.fp.path, temp, mtime: entry.mtime });
-        syncs.push(deps.blobs.syncTemps([temp]));
         results.push(undefined);
       }
       if (results.length === 0) throw new BadRequestError('the batch is empty: no files in the body');
-      await Promise.all(syncs);
+      // One sync for the lot: the disk store's blob log takes the small files with one fdatasync,
+      // and a larger file's fsync started as soon as it was written.
+      await deps.blobs.syncTemps(accepted.map((a) => a.temp));
     } catch (err) {
       await frames.cancel();
-      await Promise.allSettled(syncs);
       await Promise.all(accepted.map((a) => deps.blobs.discard(a.temp)));
       throw err;
     }

@@ -117,8 +117,26 @@ export interface BlobStore {
 
   /** Parts of resumable uploads: bytes that arrive over many requests, kept across restarts. */
   readonly parts: UploadParts;
+  /**
+   * Disk only: the blob log a batch's small files are made durable through before their own
+   * files are (storage/blobs/disk/blob-log.ts). Start-up replays what a crash left of it
+   * (storage/blobs/log-replay.ts). Absent where every write is durable by itself (S3).
+   */
+  readonly logReplay?: LogReplay;
   /** Stored forms (hot plain / cold compressed); the swap protocol is in storage/hot-cold/form-swap.ts. */
   readonly forms: BlobForms;
+}
+
+/** A blob log's leftovers after a crash, for the start-up replay (storage/blobs/log-replay.ts). */
+export interface LogReplay {
+  /** Segments an earlier run left (none after a clean stop). */
+  leftovers(): Promise<string[]>;
+  /** A segment's intact records, in order. */
+  records(segment: string): AsyncIterable<{ sha256: string; bytes: Uint8Array }>;
+  /** Writes a record's blob as its plain form, durably, over whatever is there. */
+  restore(record: { sha256: string; bytes: Uint8Array }): Promise<void>;
+  /** Deletes replayed segments once what was put back is durable. */
+  retire(segments: readonly string[]): Promise<void>;
 }
 
 /** Resumable-upload parts (disk: storage/blobs/disk/disk-upload-parts.ts, S3: storage/blobs/s3/s3-upload-parts.ts). */

@@ -10,6 +10,7 @@ import type { BlobRecord, Catalog } from '../catalog/catalog.js';
 import type { CatalogIntegrity } from '../catalog/sql-integrity.js';
 import { NotFoundError } from '../../core/errors.js';
 import { repairSwaps } from '../hot-cold/form-swap.js';
+import { replayBlobLog } from '../blobs/log-replay.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import {
   classifyBlob,
@@ -86,7 +87,19 @@ export async function runFsck(options: FsckOptions): Promise<FsckReport> {
     await report({ kind: 'catalog-corrupt', severity: 'error', subject: 'catalog', message: problem });
   }
 
-  // Interrupted hot/cold swaps first: repairing them settles which form each blob keeps.
+  // The blob log first: what its replay puts back is then not reported as lost.
+  const segments = options.live ? [] : ((await options.blobs.logReplay?.leftovers()) ?? []);
+  if (segments.length > 0) {
+    await report({
+      kind: 'unreplayed-log',
+      severity: 'warning',
+      subject: 'blob-log',
+      message: `${segments.length} segment(s) of the blob log were left by a crash: the next start-up (or --repair) puts back the small files whose stored copies the crash took`,
+      repair: { kind: 'replay-blob-log' },
+    });
+  }
+
+  // Interrupted hot/cold swaps next: repairing them settles which form each blob keeps.
   if (!options.live) {
     for (const sha of await options.blobs.forms.unfinishedSwaps()) {
       await report({
@@ -252,6 +265,9 @@ async function applyRepair(action: RepairAction, options: FsckOptions): Promise<
       return;
     case 'recount-usage':
       await integrity.recountUsage(action.namespace);
+      return;
+    case 'replay-blob-log':
+      await replayBlobLog({ blobs: options.blobs, catalog, locks: new KeyedMutex(), log: () => {} });
       return;
     case 'finish-swaps':
       // Idempotent: the first call finishes every journaled swap, later ones find none.

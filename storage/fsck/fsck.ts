@@ -48,7 +48,9 @@ export type RepairAction =
   /** Count a client's usage (what its quota checks) afresh from its versions. */
   | { kind: 'recount-usage'; namespace: string }
   /** Finish the hot/cold swaps a crash interrupted, as start-up does (storage/hot-cold/form-swap.ts). */
-  | { kind: 'finish-swaps' };
+  | { kind: 'finish-swaps' }
+  /** Put back the small files a crash left only in the blob log, as start-up does (storage/blobs/log-replay.ts). */
+  | { kind: 'replay-blob-log' };
 
 export type FindingKind =
   | 'missing-blob'
@@ -67,6 +69,7 @@ export type FindingKind =
   | 'missing-part'
   | 'part-short'
   | 'unfinished-swap'
+  | 'unreplayed-log'
   | 'usage-drift'
   | 'catalog-corrupt';
 

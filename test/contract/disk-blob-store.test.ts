@@ -148,6 +148,8 @@ describe('DiskBlobStore deferred syncs (issue 16, third round)', () => {
       for (const t of temps.slice(60)) expect((await readFile(store.plainPath(t.sha256))).byteLength).toBe(t.size);
       await Promise.all(temps.slice(40, 60).map((t) => store.discard(t)));
       expect(await readdir(store.tmpDir)).toEqual([]);
+      // Small deferred temps went through the blob log: its checkpoint closes the segment.
+      await store.blobLog?.checkpoint();
       expect(openFds()).toBe(fds);
     }));
 
@@ -174,6 +176,7 @@ describe('DiskBlobStore deferred syncs (issue 16, third round)', () => {
       const kept = await store.writeTemp(bodyOf(200), { deferSync: true });
       expect(await store.commit(kept)).toEqual({ stored: true });
       expect((await readFile(store.plainPath(kept.sha256))).byteLength).toBe(200);
+      await store.blobLog?.checkpoint();
       expect(openFds()).toBe(fds);
       expect(await readdir(store.tmpDir)).toEqual([]);
       // Nothing is left to take: syncing either again falls back to the path (gone) and fails loudly.
@@ -188,6 +191,11 @@ describe('DiskBlobStore new blob folders are durable entries too', () => {
     for (let i = 0; ; i++) if (ok(sha(`${tag} ${i}`))) return `${tag} ${i}`;
   }
   const first = sha('first');
+  /** The first content over SMALL_BODY_BYTES tagged `tag` whose SHA-256 passes `ok`. */
+  function bigWhere(tag: string, ok: (h: string) => boolean): string {
+    const pad = 'x'.repeat(SMALL_BODY_BYTES);
+    for (let i = 0; ; i++) if (ok(sha(`${tag} ${i} ${pad}`))) return `${tag} ${i} ${pad}`;
+  }
 
   it('a commit that created `ab` or `ab/cd` also syncs the folder that gained it, before it answers; a failed sync is retried by the next commit', async () => {
     const root = await mkdtemp(join(tmpdir(), 'cb-disk-parents-'));
@@ -221,13 +229,19 @@ describe('DiskBlobStore new blob folders are durable entries too', () => {
       // Into a folder that exists: only that folder.
       const c = await put(contentWhere('c', (h) => h.slice(0, 4) === first.slice(0, 4)));
       expect(c.synced).toEqual([a.dir]);
-      // The batch path (deferred syncs, then syncCommits) does the same.
+      // The batch path (deferred syncs, then syncCommits) does the same for a file too big for
+      // the blob log; a small one syncs no blob folder (the log holds it until its checkpoint),
+      // only the log's folder, which gained a segment.
       const newAb = (h: string) => h.slice(0, 2) !== first.slice(0, 2);
-      const d = await put(contentWhere('d', newAb), true);
+      const dText = bigWhere('d', newAb);
+      const d = await put(dText, true);
       expect(d.synced).toEqual([blobs, d.ab, d.dir].sort());
+      const notD = (h: string) => newAb(h) && h.slice(0, 2) !== sha(dText).slice(0, 2);
+      const small = await put(contentWhere('s', notD), true);
+      expect(small.synced).toEqual([join(root, 'blob-log')]);
       // blobs/ cannot be synced: that commit fails; the next one syncs it.
       failing = blobs;
-      await expect(put(contentWhere('e', (h) => newAb(h) && h.slice(0, 2) !== sha(contentWhere('d', newAb)).slice(0, 2)))).rejects.toThrow(/EIO/);
+      await expect(put(contentWhere('e', (h) => notD(h) && h.slice(0, 2) !== sha(contentWhere('s', notD)).slice(0, 2)))).rejects.toThrow(/EIO/);
       failing = undefined;
       const f = await put(contentWhere('f', (h) => h.slice(0, 4) === first.slice(0, 4)));
       expect(f.synced).toContain(blobs);

@@ -347,7 +347,7 @@ describe(`bad input (seed ${SEED.toString(16)})`, () => {
 
     // Nothing outside the data dir changed, and inside it only the server's own entries exist.
     expect(await snapshot(base, dataDir)).toEqual(before);
-    const allowed = new Set(['blobs', 'tmp', 'uploads', 'swaps', 'catalog.sqlite', 'catalog.sqlite-wal', 'catalog.sqlite-shm', 'server.pid', 'space-reserve']);
+    const allowed = new Set(['blobs', 'blob-log', 'tmp', 'uploads', 'swaps', 'catalog.sqlite', 'catalog.sqlite-wal', 'catalog.sqlite-shm', 'server.pid', 'space-reserve']);
     expect((await readdir(dataDir)).filter((n) => !allowed.has(n))).toEqual([]);
   });
 

@@ -1,3 +1,4 @@
+import { writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 /** Bytes gathered into one writev: large enough that a 1 GiB body takes ~1000 writes, not 16k. */
@@ -103,4 +104,10 @@ async function writeAll(fh: FileHandle, bufs: Uint8Array[]): Promise<void> {
     if (bytesWritten === 0) throw new Error('writev wrote nothing');
     rest = dropWritten(rest, bytesWritten);
   }
+}
+
+/** Writes every chunk at the descriptor's position (a regular file takes them whole; partial writes are resumed). */
+export function writeAllSync(fd: number, chunks: readonly Uint8Array[]): void {
+  let rest = chunks.filter((c) => c.byteLength > 0);
+  while (rest.length > 0) rest = dropWritten(rest, writevSync(fd, rest));
 }

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fsync, open as openCb, openSync, renameSync, statSync, writevSync } from 'node:fs';
+import { closeSync, constants, fsync, open as openCb, openSync, renameSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import PQueue from 'p-queue';
 import { dirname, join } from 'node:path';
-import type { AppendOptions, BlobLocation, BodySource, BlobStore, ByteRange, CommitOptions, KnownBlob, PendingForm, ReadOptions, StoredForm, TempBlob, WriteOptions } from '../blob-store.js';
+import type { AppendOptions, BlobLocation, BodySource, BlobStore, ByteRange, CommitOptions, KnownBlob, PendingForm, ReadOptions, StoredForm, LogReplay, TempBlob, WriteOptions } from '../blob-store.js';
 import { checkedCommit, quarantineIfCorrupt } from '../blob-verify.js';
-import { BatchedWriter } from './batched-writer.js';
+import { BatchedWriter, writeAllSync } from './batched-writer.js';
+import { BlobLog, type LogRecord, type LogTicket } from './blob-log.js';
 import { DiskBlobForms } from './disk-blob-forms.js';
 import { DiskInventory } from './disk-inventory.js';
 import { DiskUploadParts } from './disk-upload-parts.js';
@@ -38,6 +39,12 @@ export interface DiskBlobStoreOptions {
   durable?: boolean;
   /** fsync of a folder (tests watch which folders are synced); the real one by default. */
   syncDir?: (dir: string) => Promise<void>;
+  /**
+   * The blob log of a batch's small files (storage/blobs/disk/blob-log.ts): checkpoint delay
+   * (default 1 s) and the filesystem flush (default syncfs by `sync -f`); tests stop
+   * checkpoints with `checkpointMs: Infinity` to leave the log as a power cut would.
+   */
+  log?: { checkpointMs?: number; syncFilesystem?: (path: string) => Promise<void>; onMessage?: (line: string) => void };
 }
 
 /**
@@ -75,6 +82,14 @@ export class DiskBlobStore implements BlobStore {
   readonly #unsyncedParents = new Set<string>();
   #parentsSynced: Promise<void> = Promise.resolve();
   readonly #syncDir: (dir: string) => Promise<void>;
+  /** The write-ahead log of small deferred temps (durable stores only). */
+  readonly blobLog: BlobLog | undefined;
+  /** Log records of temps not yet renamed into place or discarded, by temp id. */
+  readonly #tickets = new Map<string, LogTicket>();
+  /** Blobs renamed into place from a logged temp since the last syncCommits: the log holds them, no folder fsync is due. */
+  readonly #logged = new Set<string>();
+  /** What start-up replays from the blob log after a crash; undefined when not durable. */
+  readonly logReplay: LogReplay | undefined;
 
   constructor(options: DiskBlobStoreOptions) {
     this.root = options.root;
@@ -94,11 +109,35 @@ export class DiskBlobStore implements BlobStore {
       syncDir: this.#syncDir,
     });
     this.inventory = new DiskInventory({ root: options.root, forms: this.forms });
+    this.blobLog = this.durable
+      ? new BlobLog({
+          dir: join(options.root, 'blob-log'),
+          blobDir: this.blobDir,
+          syncDir: this.#syncDir,
+          syncFile,
+          checkpointMs: options.log?.checkpointMs,
+          syncFilesystem: options.log?.syncFilesystem,
+          log: options.log?.onMessage,
+        })
+      : undefined;
+    const blobLog = this.blobLog;
+    this.logReplay = blobLog && {
+      leftovers: () => blobLog.segmentFiles(),
+      records: (segment) => blobLog.records(segment),
+      restore: (record) => this.#restore(record),
+      retire: (segments) => blobLog.retire(segments),
+    };
   }
 
   async init(): Promise<void> {
     await mkdir(this.blobDir, { recursive: true });
     await mkdir(this.tmpDir, { recursive: true });
+    await this.blobLog?.init();
+  }
+
+  /** Checkpoints the blob log (the data dir is then left with no log to replay). */
+  async close(): Promise<void> {
+    await this.blobLog?.close();
   }
 
   /** Folder of a blob's stored forms. */
@@ -150,12 +189,16 @@ export class DiskBlobStore implements BlobStore {
         // The whole body is here and hashed. Deferred (a batch), the file is created, written,
         // synced and closed in the background (syncTemps, commit and discard wait for it), so
         // that the batch goes on to its next file instead of waiting for each new inode in turn.
-        if (!options.deferSync) await this.#writeSmall(path, head);
+        const sha256 = hash.digest('hex');
+        if (!options.deferSync) await this.#writeSmall(path, head, this.durable);
         else {
+          // Logged: the log's one fdatasync for the whole batch stands for this file's fsync.
+          const ticket = this.blobLog?.append(sha256, head, size);
+          if (ticket) this.#tickets.set(path, ticket);
           await this.#creates.onSizeLessThan(1);
-          this.#syncLater(path, () => this.#creates.add(() => this.#writeSmall(path, head)));
+          this.#syncLater(path, () => this.#creates.add(() => this.#writeSmall(path, head, this.durable && !ticket)));
         }
-        return { id: path, sha256: hash.digest('hex'), size };
+        return { id: path, sha256, size };
       }
       fh = await open(path, NEW_FILE, 0o600);
       // Batched writes overlap with receiving (one awaited write per chunk made them take turns);
@@ -186,8 +229,16 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async syncTemps(temps: readonly TempBlob[]): Promise<void> {
-    // A temp may still be being created in the background: waited for (and synced, when durable).
-    await Promise.all(temps.map((t) => this.#takeSync(t.id) ?? (this.durable ? syncFile(t.id) : undefined)));
+    const tickets: LogTicket[] = [];
+    // A temp may still be being created in the background: waited for (and synced, when durable
+    // and not logged; a logged one stays for its commit to take: it waits for the log's sync).
+    const files = temps.map((t) => {
+      const ticket = this.#tickets.get(t.id);
+      if (!ticket) return this.#takeSync(t.id) ?? (this.durable ? syncFile(t.id) : undefined);
+      tickets.push(ticket);
+      return this.#syncing.get(t.id);
+    });
+    await Promise.all([...files, tickets.length > 0 ? this.blobLog?.sync(tickets) : undefined]);
   }
 
   /**
@@ -196,12 +247,12 @@ export class DiskBlobStore implements BlobStore {
    * durable, closed. On failure the partial file is removed and a full disk is
    * InsufficientStorageError, as writeTemp throws it.
    */
-  async #writeSmall(path: string, chunks: Uint8Array[]): Promise<void> {
+  async #writeSmall(path: string, chunks: Uint8Array[], sync: boolean): Promise<void> {
     let fd: number | undefined;
     try {
       fd = await openFd(path, NEW_FILE, 0o600);
       writeAllSync(fd, chunks);
-      if (this.durable) await fsyncFd(fd);
+      if (sync) await fsyncFd(fd);
     } catch (err) {
       await rm(path, { force: true }).catch(() => {});
       if (isDiskFull(err)) throw new InsufficientStorageError();
@@ -264,8 +315,11 @@ export class DiskBlobStore implements BlobStore {
 
   async syncCommits(sha256s: readonly string[]): Promise<void> {
     if (!this.durable) return;
+    // Blobs put in place from the blob log are durable through it until its checkpoint.
+    const rest = sha256s.filter((sha) => !this.#logged.delete(sha));
+    if (rest.length === 0) return;
     // The first fsync commits the journal that holds every rename; the others find little left.
-    const dirs = new Set(sha256s.map((sha) => this.dirOf(sha)));
+    const dirs = new Set(rest.map((sha) => this.dirOf(sha)));
     await Promise.all([this.#syncParents(), ...Array.from(dirs, (dir) => this.#syncDir(dir))]);
   }
 
@@ -290,10 +344,20 @@ export class DiskBlobStore implements BlobStore {
 
   async #install(temp: TempBlob, deferSync: boolean): Promise<void> {
     const dir = this.dirOf(temp.sha256);
+    const ticket = this.#tickets.get(temp.id);
     try {
-      // A temp committed before syncTemps took its fsync is not made visible before it is synced.
+      // A temp committed before syncTemps took its fsync is not made visible before it is synced
+      // (a logged one: before its record is).
       await this.#takeSync(temp.id);
-      await this.#renameIntoFolder(temp.id, this.plainPath(temp.sha256), temp.sha256);
+      if (ticket) await this.blobLog?.sync([ticket]);
+      const to = this.plainPath(temp.sha256);
+      await this.#renameIntoFolder(temp.id, to, temp.sha256);
+      if (ticket) {
+        this.#tickets.delete(temp.id);
+        this.#logged.add(temp.sha256);
+        this.blobLog?.settle(ticket, to);
+        return;
+      }
       if (this.durable && !deferSync) await Promise.all([this.#syncDir(dir), this.#syncParents()]);
     } catch (err) {
       await this.discard(temp);
@@ -340,6 +404,26 @@ export class DiskBlobStore implements BlobStore {
     // is not created after it was removed; its outcome is moot.
     await this.#takeSync(temp.id)?.catch(() => {});
     await rm(temp.id, { force: true }).catch(() => {});
+    const ticket = this.#tickets.get(temp.id);
+    if (ticket) {
+      this.#tickets.delete(temp.id);
+      this.blobLog?.settle(ticket);
+    }
+  }
+
+  /**
+   * Puts a blob back from a record of the blob log (start-up after a crash): a new plain form,
+   * fsynced with its folders, in place of whatever torn file may be there.
+   */
+  async #restore(record: LogRecord): Promise<void> {
+    const temp = await this.writeTemp((async function* () {
+      yield record.bytes;
+    })());
+    if (temp.sha256 !== record.sha256) {
+      await this.discard(temp);
+      throw new Error(`blob log record of ${record.sha256} hashes to ${temp.sha256}`);
+    }
+    await this.#install(temp, false);
   }
 
   async read(sha256: string, range?: ByteRange, where?: BlobLocation, options?: ReadOptions): Promise<ReadableStream<Uint8Array>> {
@@ -383,22 +467,5 @@ async function syncFile(path: string): Promise<void> {
     await fsyncFd(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Writes every chunk at the descriptor's position (a regular file takes them whole; partial writes are resumed). */
-function writeAllSync(fd: number, chunks: Uint8Array[]): void {
-  let left = chunks.filter((c) => c.byteLength > 0);
-  while (left.length > 0) {
-    let n = writevSync(fd, left);
-    const rest: Uint8Array[] = [];
-    for (const c of left) {
-      if (n >= c.byteLength) n -= c.byteLength;
-      else {
-        rest.push(n > 0 ? c.subarray(n) : c);
-        n = 0;
-      }
-    }
-    left = rest;
   }
 }
