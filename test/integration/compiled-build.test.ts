@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_BANNER, CHUNK_FOLDER, META_FILE } from '../../scripts/bundle-server.js';
+import { BATCH_CONTENT_TYPE } from '../../handlers/files/batch.js';
 import { DIST, ensureFreshBuild } from '../../scripts/ensure-build.js';
 import { sha256, sha256File } from '../helpers/bytes.js';
 import { addClientToDataDir, awaitListening, ROOT } from '../helpers/server.js';
@@ -196,10 +197,23 @@ describe('the README systemd unit', () => {
       expect((await css.text()).length).toBeGreaterThan(100);
       const metrics = await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
       expect(await metrics.text()).toMatch(/^process_cpu_seconds_total \d/m);
+      // A batch of small files: the blob log, its placer's worker thread and its checkpoint
+      // (sync -f) work under the unit's sandbox too.
+      const small = [randomBytes(100), randomBytes(2000), randomBytes(0)];
+      const frames = Buffer.concat(small.flatMap((b, i) => [Buffer.from(`${JSON.stringify({ path: `alice/small/${i}`, size: b.length, mtime: null, sha256: sha256(b) })}\n`), b]));
+      const batch = await fetch(`${server.url}/api/batch`, { method: 'POST', headers: { ...auth, 'Content-Type': BATCH_CONTENT_TYPE }, body: frames });
+      expect(((await batch.json()) as { stored: number }).stored).toBe(3);
+      for (const [i, b] of small.entries()) {
+        const back = await fetch(`${server.url}/files/alice/small/${i}`, { headers: auth });
+        expect(sha256(new Uint8Array(await back.arrayBuffer()))).toBe(sha256(b));
+      }
     } finally {
       expect(await server.stop()).toBe(0);
     }
     expect(server.output()).toContain('SIGTERM: shutting down');
+    expect(server.output()).not.toContain('blob log:');
+    // A clean stop checkpointed the log: nothing for the next start-up to replay.
+    expect(await readdir(join(dataDir, 'blob-log'))).toEqual([]);
   });
 });
 

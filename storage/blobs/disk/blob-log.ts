@@ -13,6 +13,8 @@ const MAGIC = 0x43424c31;
 const HEADER_BYTES = 40;
 /** A segment is sealed once it holds this much (it is also sealed `checkpointMs` after its first record). */
 const SEGMENT_BYTES = 64 << 20;
+/** Records are gathered up to this many bytes before they are written (sync writes them at once). */
+const WRITE_BATCH_BYTES = 256 * 1024;
 /** How long a failed checkpoint waits before it is tried again. */
 const RETRY_MS = 5_000;
 
@@ -30,6 +32,8 @@ export interface BlobLogOptions {
   /** Flushes the whole filesystem that holds `path` (default: `sync -f`, which is syncfs(2)). */
   syncFilesystem?: (path: string) => Promise<void>;
   log?: (line: string) => void;
+  /** Called before a checkpointed segment is deleted (the placer closes what it holds open of it). */
+  onRetire?: (segment: string) => void;
 }
 
 /** What a record in the log stands for until its blob is in place: see BlobLog.append. */
@@ -37,6 +41,9 @@ export interface LogTicket {
   readonly segment: Segment;
   /** Bytes of the segment up to the end of this record: a sync that covers them makes the record durable. */
   readonly end: number;
+  /** Where the content starts in the segment file, and its size. */
+  readonly offset: number;
+  readonly size: number;
 }
 
 /** One record found in a segment at start-up. */
@@ -50,7 +57,11 @@ interface Segment {
   readonly fd: number;
   /** The fsync of the log's folder that makes the segment's own entry durable. */
   readonly entrySynced: Promise<void>;
+  /** Bytes appended, written or not. */
   written: number;
+  /** Appended but not yet written: a write per WRITE_BATCH_BYTES, or at the next sync. */
+  buffered: Uint8Array[];
+  bufferedBytes: number;
   synced: number;
   syncing: Promise<void> | null;
   /** Records whose blob is neither renamed into place nor given up yet. */
@@ -103,9 +114,11 @@ export class BlobLog {
   }
 
   /**
-   * Appends one blob's bytes (SMALL_BODY_BYTES at most) to the current segment, written at once
-   * (small writes to the page cache cost less here than a thread-pool round trip). The ticket
-   * must be settled exactly once: after the blob is renamed into place, or when it is given up.
+   * Appends one blob's bytes (SMALL_BODY_BYTES at most; the chunks are kept, not copied, until
+   * written) to the current segment. Records are written together, WRITE_BATCH_BYTES at a time
+   * or at the next sync, with one write on this thread (small writes to the page cache cost less
+   * here than a thread-pool round trip). The ticket must be settled exactly once: after the blob
+   * is renamed into place, or when it is given up.
    */
   append(sha256: string, chunks: readonly Uint8Array[], size: number): LogTicket {
     if (size > SMALL_BODY_BYTES) throw new RangeError(`the blob log takes blobs of up to ${SMALL_BODY_BYTES} bytes`);
@@ -114,17 +127,28 @@ export class BlobLog {
     header.writeUInt32BE(MAGIC, 0);
     header.writeUInt32BE(size, 4);
     header.write(sha256, 8, 'hex');
-    try {
-      writeAllSync(seg.fd, [header, ...chunks]);
-    } catch (err) {
-      // A torn record ends what start-up reads of this segment: nothing more may follow it.
-      this.#fail(seg, err as Error);
-      throw err;
-    }
+    seg.buffered.push(header, ...chunks);
+    seg.bufferedBytes += HEADER_BYTES + size;
+    const offset = seg.written + HEADER_BYTES;
     seg.written += HEADER_BYTES + size;
     seg.unsettled++;
+    const ticket = { segment: seg, end: seg.written, offset, size };
+    if (seg.bufferedBytes >= WRITE_BATCH_BYTES) this.#write(seg);
     if (seg.written >= SEGMENT_BYTES) this.#seal(seg);
-    return { segment: seg, end: seg.written };
+    return ticket;
+  }
+
+  /** Writes what is buffered. A failure fails the segment: a torn record ends what start-up reads of it. */
+  #write(seg: Segment): void {
+    if (seg.bufferedBytes === 0 || seg.failed) return;
+    const chunks = seg.buffered;
+    seg.buffered = [];
+    seg.bufferedBytes = 0;
+    try {
+      writeAllSync(seg.fd, chunks);
+    } catch (err) {
+      this.#fail(seg, err as Error);
+    }
   }
 
   /** Resolves once every ticket's record is durable: one fdatasync per segment for all records written so far. */
@@ -216,7 +240,7 @@ export class BlobLog {
     const fd = openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
     const entrySynced = this.#options.syncDir(this.dir);
     entrySynced.catch(() => {});
-    const seg: Segment = { path, fd, entrySynced, written: 0, synced: 0, syncing: null, unsettled: 0, sealed: false, placed: [] };
+    const seg: Segment = { path, fd, entrySynced, written: 0, buffered: [], bufferedBytes: 0, synced: 0, syncing: null, unsettled: 0, sealed: false, placed: [] };
     this.#current = seg;
     // Infinity (tests): sealed only by checkpoint() or close(), as a power cut would find it.
     if (Number.isFinite(this.#checkpointMs)) setTimeout(() => this.#seal(seg), this.#checkpointMs).unref();
@@ -244,6 +268,8 @@ export class BlobLog {
         await seg.syncing.catch(() => {});
         continue;
       }
+      this.#write(seg);
+      if (seg.failed) throw seg.failed;
       const target = seg.written;
       seg.syncing = (async () => {
         try {
@@ -288,6 +314,7 @@ export class BlobLog {
         // A sync given up on (its batch failed) may still run on the descriptor.
         await seg.syncing?.catch(() => {});
         closeSync(seg.fd);
+        this.#options.onRetire?.(seg.path);
         this.#sealed.splice(this.#sealed.indexOf(seg), 1);
         // A deletion lost to a power cut only replays blobs that are in place already.
         await rm(seg.path, { force: true });

@@ -8,6 +8,7 @@ import type { AppendOptions, BlobLocation, BodySource, BlobStore, ByteRange, Com
 import { checkedCommit, quarantineIfCorrupt } from '../blob-verify.js';
 import { BatchedWriter, writeAllSync } from './batched-writer.js';
 import { BlobLog, type LogRecord, type LogTicket } from './blob-log.js';
+import { BlobPlacer } from './blob-placer.js';
 import { DiskBlobForms } from './disk-blob-forms.js';
 import { DiskInventory } from './disk-inventory.js';
 import { DiskUploadParts } from './disk-upload-parts.js';
@@ -84,7 +85,9 @@ export class DiskBlobStore implements BlobStore {
   readonly #syncDir: (dir: string) => Promise<void>;
   /** The write-ahead log of small deferred temps (durable stores only). */
   readonly blobLog: BlobLog | undefined;
-  /** Log records of temps not yet renamed into place or discarded, by temp id. */
+  /** Creates logged blobs' files on a worker thread, from the log. */
+  readonly #placer = new BlobPlacer();
+  /** Log records of temps not yet renamed into place or discarded, by temp id (such a temp has no file). */
   readonly #tickets = new Map<string, LogTicket>();
   /** Blobs renamed into place from a logged temp since the last syncCommits: the log holds them, no folder fsync is due. */
   readonly #logged = new Set<string>();
@@ -118,6 +121,7 @@ export class DiskBlobStore implements BlobStore {
           checkpointMs: options.log?.checkpointMs,
           syncFilesystem: options.log?.syncFilesystem,
           log: options.log?.onMessage,
+          onRetire: (segment) => this.#placer.forget(segment),
         })
       : undefined;
     const blobLog = this.blobLog;
@@ -138,6 +142,7 @@ export class DiskBlobStore implements BlobStore {
   /** Checkpoints the blob log (the data dir is then left with no log to replay). */
   async close(): Promise<void> {
     await this.blobLog?.close();
+    await this.#placer.close();
   }
 
   /** Folder of a blob's stored forms. */
@@ -191,12 +196,13 @@ export class DiskBlobStore implements BlobStore {
         // that the batch goes on to its next file instead of waiting for each new inode in turn.
         const sha256 = hash.digest('hex');
         if (!options.deferSync) await this.#writeSmall(path, head, this.durable);
-        else {
-          // Logged: the log's one fdatasync for the whole batch stands for this file's fsync.
-          const ticket = this.blobLog?.append(sha256, head, size);
-          if (ticket) this.#tickets.set(path, ticket);
+        else if (this.blobLog) {
+          // Logged: the log's one fdatasync for the whole batch stands for this file's fsync, and
+          // the file is created from the log when it is committed (#install), on the placer's thread.
+          this.#tickets.set(path, this.blobLog.append(sha256, head, size));
+        } else {
           await this.#creates.onSizeLessThan(1);
-          this.#syncLater(path, () => this.#creates.add(() => this.#writeSmall(path, head, this.durable && !ticket)));
+          this.#syncLater(path, () => this.#creates.add(() => this.#writeSmall(path, head, false)));
         }
         return { id: path, sha256, size };
       }
@@ -230,13 +236,13 @@ export class DiskBlobStore implements BlobStore {
 
   async syncTemps(temps: readonly TempBlob[]): Promise<void> {
     const tickets: LogTicket[] = [];
-    // A temp may still be being created in the background: waited for (and synced, when durable
-    // and not logged; a logged one stays for its commit to take: it waits for the log's sync).
+    // A temp may still be being created in the background: waited for (and synced, when durable).
+    // A logged one has no file yet: the log's sync makes it durable.
     const files = temps.map((t) => {
       const ticket = this.#tickets.get(t.id);
       if (!ticket) return this.#takeSync(t.id) ?? (this.durable ? syncFile(t.id) : undefined);
       tickets.push(ticket);
-      return this.#syncing.get(t.id);
+      return undefined;
     });
     await Promise.all([...files, tickets.length > 0 ? this.blobLog?.sync(tickets) : undefined]);
   }
@@ -348,16 +354,18 @@ export class DiskBlobStore implements BlobStore {
     try {
       // A temp committed before syncTemps took its fsync is not made visible before it is synced
       // (a logged one: before its record is).
-      await this.#takeSync(temp.id);
-      if (ticket) await this.blobLog?.sync([ticket]);
       const to = this.plainPath(temp.sha256);
-      await this.#renameIntoFolder(temp.id, to, temp.sha256);
       if (ticket) {
+        await this.blobLog?.sync([ticket]);
+        await this.#placer.place({ segment: ticket.segment.path, offset: ticket.offset, size: ticket.size, tmp: temp.id, to });
+        this.#noteDir(temp.sha256);
         this.#tickets.delete(temp.id);
         this.#logged.add(temp.sha256);
         this.blobLog?.settle(ticket, to);
         return;
       }
+      await this.#takeSync(temp.id);
+      await this.#renameIntoFolder(temp.id, to, temp.sha256);
       if (this.durable && !deferSync) await Promise.all([this.#syncDir(dir), this.#syncParents()]);
     } catch (err) {
       await this.discard(temp);
@@ -402,13 +410,15 @@ export class DiskBlobStore implements BlobStore {
   async discard(temp: TempBlob): Promise<void> {
     // A deferred fsync (or background creation) still running is waited for, so that the file
     // is not created after it was removed; its outcome is moot.
-    await this.#takeSync(temp.id)?.catch(() => {});
-    await rm(temp.id, { force: true }).catch(() => {});
     const ticket = this.#tickets.get(temp.id);
     if (ticket) {
+      // Logged: no file was made (a failed placement removed its own).
       this.#tickets.delete(temp.id);
       this.blobLog?.settle(ticket);
+      return;
     }
+    await this.#takeSync(temp.id)?.catch(() => {});
+    await rm(temp.id, { force: true }).catch(() => {});
   }
 
   /**
