@@ -87,7 +87,9 @@ export function fileRoutes(deps: AppDeps): Hono {
     if (conditional) await checkPreconditions();
     if (declared !== undefined) await refuseOverQuota(deps, fp, declared);
     await assertReserveHeld(deps);
-    const temp = await deps.blobs.writeTemp(await putBody(c.req.raw, declared), { maxBytes: max, signal: c.req.raw.signal });
+    // deferSync: the commit makes the temp durable before it is renamed into place; a small body
+    // goes to the disk store's blob log, whose one sync serves every PUT that arrives meanwhile.
+    const temp = await deps.blobs.writeTemp(await putBody(c.req.raw, declared), { maxBytes: max, signal: c.req.raw.signal, deferSync: true });
     if (declared !== undefined && temp.size !== declared) {
       await deps.blobs.discard(temp);
       throw new BadRequestError(`body ended after ${temp.size} of ${declared} bytes: nothing was stored`);

@@ -31,9 +31,11 @@ export interface WriteOptions {
   maxBytes?: number;
   signal?: AbortSignal;
   /**
-   * Do not wait for the fsync of the temporary object: `syncTemps` does, so a batch of small
-   * files syncs them side by side instead of waiting for each in turn (disk: the fsync starts at
-   * once on the descriptor the object was written through, which closes after it).
+   * Do not wait for the fsync of the temporary object: `syncTemps` does, or `commit` (which never
+   * makes a temp visible before it is durable), so that a batch of small files syncs them side
+   * by side instead of waiting for each in turn. Disk: a small body goes to the blob log, whose
+   * one fdatasync serves every such temp written meanwhile (storage/blobs/disk/blob-log.ts); a
+   * larger one's fsync starts at once on the descriptor it was written through.
    */
   deferSync?: boolean;
 }

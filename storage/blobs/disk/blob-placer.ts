@@ -91,6 +91,9 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** A worker idle this long is stopped (a thread and its heap are some megabytes of RSS). */
+const IDLE_MS = 10_000;
+
 interface Waiting {
   resolve: () => void;
   reject: (err: Error) => void;
@@ -108,6 +111,7 @@ export class BlobPlacer {
   #queue: { placement: Placement; waiting: Waiting }[] = [];
   #scheduled = false;
   #seq = 0;
+  #idle: NodeJS.Timeout | null = null;
   readonly #inFlight = new Map<number, Waiting[]>();
 
   /** Resolves once the blob is in place; rejects with an Error carrying the system call's `code`. */
@@ -128,6 +132,8 @@ export class BlobPlacer {
 
   /** Stops the worker once it has closed its descriptors (the ones it opened are the process's). */
   async close(): Promise<void> {
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
     const worker = this.#worker;
     if (!worker) return;
     this.#worker = null;
@@ -148,6 +154,8 @@ export class BlobPlacer {
       id,
       queue.map((q) => q.waiting),
     );
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
     const worker = this.#started();
     worker.ref();
     worker.postMessage({ id, items: queue.map((q) => q.placement) });
@@ -164,7 +172,10 @@ export class BlobPlacer {
         if (!f) w.resolve();
         else w.reject(Object.assign(new Error(f.message), { code: f.code }));
       });
-      if (this.#inFlight.size === 0) worker.unref();
+      if (this.#inFlight.size === 0) {
+        worker.unref();
+        this.#idle ??= setTimeout(() => void this.close(), IDLE_MS).unref();
+      }
     });
     const fail = (err: Error) => {
       // A worker that died takes its placements with it: each fails, the next one starts a new worker.
