@@ -20,6 +20,7 @@ import { StateDb, type FileRecord } from './state-db.js';
 import { TokenBucket } from './token-bucket.js';
 import { detectTus } from './tus-upload.js';
 import { LINK_MIN_BYTES, TUS_CHUNK, TUS_THRESHOLD, Uploader, type FileRef, type Outcome, type UploadContext } from './uploader.js';
+import { gatheredStdout } from './gathered-output.js';
 
 export interface ClientOptions {
   /** Where progress goes (default stdout) and whether it is a terminal. */
@@ -87,7 +88,7 @@ export class BackupClient {
   ) {
     this.clock = options.clock ?? systemClock;
     this.signal = options.signal ?? new AbortController().signal;
-    this.reporter = new Reporter(options.out ?? process.stdout, options.tty ?? false, this.clock.now);
+    this.reporter = new Reporter(options.out ?? gatheredStdout(), options.tty ?? false, this.clock.now);
     this.db = new StateDb(config.statePath);
     this.db.setMeta('server', config.server);
     this.db.setMeta('folder', config.folder);

@@ -15,6 +15,7 @@ import { collisionKey, decide, PARTS_DIR, partName, placeRemotePath, targetMtime
 import { emptyRestoreSummary, formatRestoreSummary, restoreSucceeded, type RestoreSummary } from './restore-report.js';
 import { UPLOAD_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { TokenBucket } from './token-bucket.js';
+import { gatheredStdout } from './gathered-output.js';
 
 export interface RestoreOptions {
   out?: Output;
@@ -98,7 +99,7 @@ class Restore {
   ) {
     this.clock = options.clock ?? systemClock;
     this.signal = options.signal ?? new AbortController().signal;
-    this.reporter = new Reporter(options.out ?? process.stdout, options.tty ?? false, this.clock.now, '↓');
+    this.reporter = new Reporter(options.out ?? gatheredStdout(), options.tty ?? false, this.clock.now, '↓');
     this.http = new HttpClient(config.server, config.token);
     if (config.limitRate !== null) this.bucket = new TokenBucket({ rate: config.limitRate, clock: this.clock });
     this.queue = new PQueue({ concurrency: config.concurrency });

@@ -37,8 +37,11 @@ function segmentFd(path) {
   }
   return fd;
 }
+// One buffer for every placement (blobs in the log are 64 KiB at most): no garbage per file.
+let scratch = Buffer.allocUnsafe(64 * 1024);
 function place(p) {
-  const bytes = Buffer.allocUnsafe(p.size);
+  if (scratch.length < p.size) scratch = Buffer.allocUnsafe(p.size);
+  const bytes = scratch;
   for (let got = 0; got < p.size; ) {
     const n = fs.readSync(segmentFd(p.segment), bytes, got, p.size - got, p.offset + got);
     if (n === 0) throw new Error('the blob log segment ends before the record does');
