@@ -188,6 +188,27 @@ describe('DiskBlobStore deferred syncs (issue 16, third round)', () => {
       expect(openFds()).toBe(fds);
     }));
 
+  it('durable: a small temp whose placement fails fails its commit, leaves nothing, and does not hold back the log\'s checkpoint', () =>
+    withStore(async (store) => {
+      const temp = await store.writeTemp(bodyOf(33), { deferSync: true });
+      await store.syncTemps([temp]);
+      // tmp/ is a file now: the placer cannot write the blob's file there (ENOTDIR).
+      await rm(store.tmpDir, { recursive: true });
+      await writeFile(store.tmpDir, 'not a folder');
+      await expect(store.commit(temp)).rejects.toThrow(/ENOTDIR/);
+      expect(await store.has(temp.sha256)).toBe(false);
+      await rm(store.tmpDir);
+      await store.init();
+      // Given up, the record no longer keeps its segment: the checkpoint deletes it.
+      await store.blobLog?.checkpoint();
+      expect(await readdir(join(store.root, 'blob-log'))).toEqual([]);
+      // And the next small temp is placed as usual.
+      const next = await store.writeTemp(bodyOf(34), { deferSync: true });
+      expect(await store.commit(next)).toEqual({ stored: true });
+      expect((await readFile(store.plainPath(next.sha256))).byteLength).toBe(34);
+      await store.close();
+    }));
+
   it.runIf(process.platform === 'linux')('a large deferred temp discarded or committed before syncTemps leaves no descriptor open; a commit waits for its sync', () =>
     withStore(async (store, root) => {
       const fds = openFds();

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BlobLog, type BlobLogOptions, type LogRecord } from '../../storage/blobs/disk/blob-log.js';
+import { BlobLog, syncFilesystem, type BlobLogOptions, type LogRecord } from '../../storage/blobs/disk/blob-log.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -160,5 +160,11 @@ describe('BlobLog (issue 16, sixth round)', () => {
     await log.retire(left);
     expect(calls.filesystem).toBe(1);
     expect(await readdir(log.dir)).toEqual(['notes.txt']);
+  });
+
+  it.runIf(process.platform === 'linux')('syncFilesystem runs sync -f (syncfs) on a folder, and fails for one that is not there', async () => {
+    const root = tempDir();
+    await expect(syncFilesystem(root)).resolves.toBeUndefined();
+    await expect(syncFilesystem(join(root, 'missing'))).rejects.toThrow(/sync -f exited with 1/);
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fdatasync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, fdatasync, openSync } from 'node:fs';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
@@ -346,10 +346,13 @@ export class BlobLog {
   }
 }
 
+/** coreutils' sync where it usually is (a search of PATH costs an exec attempt per entry), else by PATH. */
+const SYNC_COMMAND = ['/usr/bin/sync', '/bin/sync'].find((p) => existsSync(p)) ?? 'sync';
+
 /** syncfs(2) of the filesystem holding `path`, by coreutils' `sync -f` (Node has no binding for it). */
 export function syncFilesystem(path: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sync', ['-f', path], { stdio: 'ignore' });
+    const child = spawn(SYNC_COMMAND, ['-f', path], { stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`sync -f exited with ${signal ?? code}`))));
   });
