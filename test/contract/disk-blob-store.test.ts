@@ -46,6 +46,32 @@ describe('DiskBlobStore blob folders', () => {
   });
 });
 
+describe('DiskBlobStore blob folders made by the placer (issue 16, sixth round)', () => {
+  it('a small logged blob lands in its folder; folders lost behind the placer\'s back, and blobs/ itself, are made again', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'cb-disk-placer-'));
+    const store = new DiskBlobStore({ root, durable: true });
+    try {
+      await store.init();
+      const put = async (text: string) => {
+        const temp = await store.writeTemp(new Blob([text]).stream() as ReadableStream<Uint8Array>, { deferSync: true });
+        expect(await store.commit(temp)).toEqual({ stored: true });
+        expect(await readFile(store.plainPath(temp.sha256), 'utf8')).toBe(text);
+        return temp.sha256;
+      };
+      const first = await put('placed once');
+      await rm(store.dirOf(first), { recursive: true });
+      await store.delete(first);
+      expect(await put('placed once')).toBe(first);
+      await rm(store.blobDir, { recursive: true });
+      await put('placed once');
+      await put('and another');
+    } finally {
+      await store.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('DiskBlobStore small bodies (written at once, issue 16.2)', () => {
   /** A body of `size` bytes in chunks of `chunk`, like a socket delivers them. */
   function chunked(size: number, chunk: number): { stream: ReadableStream<Uint8Array>; bytes: Buffer } {

@@ -39,6 +39,30 @@ function segmentFd(path) {
 }
 // One buffer for every placement (blobs in the log are 64 KiB at most): no garbage per file.
 let scratch = Buffer.allocUnsafe(64 * 1024);
+// The blob folders (ab and ab/cd) this thread made or found: a new folder is made with one
+// mkdir each, not found missing by a failed rename first (most blobs of a young store need one).
+const known = new Set();
+function makeDir(dir) {
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+  known.add(dir);
+}
+function ensureFolder(dir) {
+  if (known.has(dir)) return;
+  const parent = dirname(dir);
+  try {
+    if (!known.has(parent)) makeDir(parent);
+    makeDir(dir);
+  } catch (err) {
+    // blobs/ itself is gone: everything up to the folder is made again.
+    if (err.code !== 'ENOENT') throw err;
+    fs.mkdirSync(dir, { recursive: true });
+    known.add(dir);
+  }
+}
 function place(p) {
   if (scratch.length < p.size) scratch = Buffer.allocUnsafe(p.size);
   const bytes = scratch;
@@ -57,9 +81,11 @@ function place(p) {
   }
   fs.closeSync(fd);
   try {
+    ensureFolder(dirname(p.to));
     try {
       fs.renameSync(p.tmp, p.to);
     } catch (err) {
+      // A folder removed behind this thread's back: made again.
       if (err.code !== 'ENOENT') throw err;
       fs.mkdirSync(dirname(p.to), { recursive: true });
       fs.renameSync(p.tmp, p.to);
