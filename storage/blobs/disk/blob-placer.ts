@@ -141,7 +141,8 @@ export class BlobPlacer {
   #scheduled = false;
   #seq = 0;
   #idle: NodeJS.Timeout | null = null;
-  readonly #inFlight = new Map<number, Waiting[]>();
+  /** Messages sent and not yet answered, with the worker each went to (an idle one may be closing while a new one works). */
+  readonly #inFlight = new Map<number, { worker: Worker; waiting: Waiting[] }>();
 
   /** Resolves once the blob is in place; rejects with an Error carrying the system call's `code`. */
   place(placement: Placement): Promise<void> {
@@ -179,13 +180,10 @@ export class BlobPlacer {
     this.#queue = [];
     if (queue.length === 0) return;
     const id = this.#seq++;
-    this.#inFlight.set(
-      id,
-      queue.map((q) => q.waiting),
-    );
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = null;
     const worker = this.#started();
+    this.#inFlight.set(id, { worker, waiting: queue.map((q) => q.waiting) });
     worker.ref();
     worker.postMessage({ id, items: queue.map((q) => q.placement) });
   }
@@ -194,23 +192,26 @@ export class BlobPlacer {
     if (this.#worker) return this.#worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.on('message', (m: { id: number; failures: (PlaceFailure | null)[] }) => {
-      const waiting = this.#inFlight.get(m.id) ?? [];
+      const waiting = this.#inFlight.get(m.id)?.waiting ?? [];
       this.#inFlight.delete(m.id);
       waiting.forEach((w, i) => {
         const f = m.failures[i];
         if (!f) w.resolve();
         else w.reject(Object.assign(new Error(f.message), { code: f.code }));
       });
-      if (this.#inFlight.size === 0) {
+      if (![...this.#inFlight.values()].some((sent) => sent.worker === worker)) {
         worker.unref();
-        this.#idle ??= setTimeout(() => void this.close(), IDLE_MS).unref();
+        if (worker === this.#worker) this.#idle ??= setTimeout(() => void this.close(), IDLE_MS).unref();
       }
     });
     const fail = (err: Error) => {
-      // A worker that died takes its placements with it: each fails, the next one starts a new worker.
+      // A worker that died takes its own placements with it: each fails, the next one starts a new worker.
       if (this.#worker === worker) this.#worker = null;
-      for (const waiting of this.#inFlight.values()) for (const w of waiting) w.reject(err);
-      this.#inFlight.clear();
+      for (const [id, sent] of this.#inFlight) {
+        if (sent.worker !== worker) continue;
+        this.#inFlight.delete(id);
+        for (const w of sent.waiting) w.reject(err);
+      }
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the blob placer's worker exited (${code})`)));
