@@ -42,7 +42,7 @@ export class PrometheusMetrics implements MetricsExposition {
   readonly #backupAge: Gauge<'client'>;
   #connections: (() => { open: number; peak: number; refused: number }) | undefined;
 
-  constructor(options: { catalog: Catalog; processMetrics?: boolean; clock?: () => number }) {
+  constructor(options: { catalog: Catalog; processMetrics?: boolean; clock?: () => number; blobLog?: () => { segments: number; checkpointFailures: number } }) {
     this.#catalog = options.catalog;
     this.#clock = options.clock ?? Date.now;
     const registers = [this.registry];
@@ -74,6 +74,11 @@ export class PrometheusMetrics implements MetricsExposition {
     new Gauge({ name: 'cloudbackup_http_connections_open', help: 'Client connections open now', registers, collect() { this.set(connections().open); } });
     new Gauge({ name: 'cloudbackup_http_connections_peak', help: 'The most client connections open at once since the server started', registers, collect() { this.set(connections().peak); } });
     new Gauge({ name: 'cloudbackup_http_connections_refused', help: 'Connections refused at --max-connections-per-address since the server started', registers, collect() { this.set(connections().refused); } });
+    const blobLog = options.blobLog;
+    if (blobLog) {
+      new Gauge({ name: 'cloudbackup_blob_log_segments', help: 'Segments of the blob log waiting for their checkpoint', registers, collect() { this.set(blobLog().segments); } });
+      new Gauge({ name: 'cloudbackup_blob_log_checkpoint_failures', help: 'Blob log checkpoints that could not flush since the server started', registers, collect() { this.set(blobLog().checkpointFailures); } });
+    }
     if (options.processMetrics ?? true) registerProcessMetrics(this.registry);
   }
 

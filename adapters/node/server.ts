@@ -75,7 +75,7 @@ export async function startServer(config: ServerConfig, writeLine?: (line: strin
   if (reserve && !(await reserve.restore())) {
     log(`start-up: the disk has no room for the ${config.diskReserveBytes}-byte space reserve: uploads get 507 until files are deleted`);
   }
-  const metrics = new PrometheusMetrics({ catalog });
+  const metrics = new PrometheusMetrics({ catalog, blobLog: blobs.logStatus && (() => blobs.logStatus?.() ?? { segments: 0, checkpointFailures: 0 }) });
   const sweeper = new Sweeper({
     ...swaps,
     hotTimeMs: config.hotTimeMs,

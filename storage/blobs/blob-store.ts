@@ -125,6 +125,8 @@ export interface BlobStore {
    * (storage/blobs/log-replay.ts). Absent where every write is durable by itself (S3).
    */
   readonly logReplay?: LogReplay;
+  /** Disk only: the blob log's segments waiting for their checkpoint, and checkpoints that failed since start (/metrics). */
+  logStatus?(): { segments: number; checkpointFailures: number };
   /** Stored forms (hot plain / cold compressed); the swap protocol is in storage/hot-cold/form-swap.ts. */
   readonly forms: BlobForms;
 }

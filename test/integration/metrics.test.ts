@@ -147,6 +147,17 @@ describe('GET /metrics', () => {
     await waitFor('a promotion', async () => value(await scrape(), 'cloudbackup_promotions_total') === 1);
   });
 
+  it("shows the blob log's segments waiting for a checkpoint, back to none after small uploads, and no failed checkpoint", async () => {
+    const names = (await scrape()).map((x) => x.name);
+    expect(names).toContain('cloudbackup_blob_log_segments');
+    expect(names).toContain('cloudbackup_blob_log_checkpoint_failures');
+    for (let i = 0; i < 3; i++) {
+      expect((await fetch(`${s.url}/files/bob/small/${i}.txt`, { method: 'PUT', headers: s.auth('bob'), body: `small ${i}` })).status).toBe(201);
+    }
+    await waitFor('the checkpoint', async () => value(await scrape(), 'cloudbackup_blob_log_segments') === 0);
+    expect(value(await scrape(), 'cloudbackup_blob_log_checkpoint_failures')).toBe(0);
+  });
+
   it("shows each client's age of its last successful backup (failed passes do not count)", async () => {
     const pass = (ago: number, failed: number) => {
       const at = Date.now() - ago;

@@ -101,6 +101,7 @@ export class BlobLog {
   #seq = 0;
   #warned = false;
   #closed = false;
+  #failures = 0;
 
   constructor(options: BlobLogOptions) {
     this.dir = options.dir;
@@ -166,9 +167,14 @@ export class BlobLog {
     if (seg.sealed && seg.unsettled === 0) this.#kick();
   }
 
-  /** Segments not yet checkpointed (a test and fsck look). */
+  /** Segments not yet checkpointed (tests and /metrics look). */
   get pendingSegments(): number {
     return this.#sealed.length + (this.#current ? 1 : 0);
+  }
+
+  /** Checkpoints that could not flush since start (each keeps its segments for the next try). */
+  get checkpointFailures(): number {
+    return this.#failures;
   }
 
   /** Seals the current segment and checkpoints every settled one now. */
@@ -306,6 +312,7 @@ export class BlobLog {
         // Every blob of these segments is renamed into place: one flush makes them all durable.
         await this.#flushPlaced(ready);
       } catch (err) {
+        this.#failures++;
         this.#options.log?.(`blob log: checkpoint failed (${(err as Error).message}); the log is kept and tried again`);
         if (!this.#closed) this.#retry ??= setTimeout(() => ((this.#retry = null), this.#kick()), RETRY_MS).unref();
         return;

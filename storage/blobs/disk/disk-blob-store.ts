@@ -139,6 +139,10 @@ export class DiskBlobStore implements BlobStore {
     await this.blobLog?.init();
   }
 
+  logStatus(): { segments: number; checkpointFailures: number } {
+    return { segments: this.blobLog?.pendingSegments ?? 0, checkpointFailures: this.blobLog?.checkpointFailures ?? 0 };
+  }
+
   /** Checkpoints the blob log (the data dir is then left with no log to replay). */
   async close(): Promise<void> {
     await this.blobLog?.close();
