@@ -152,6 +152,12 @@ export class BlobLog {
     }
   }
 
+  /** Writes the ticket's record (and any gathered before it) to the segment file now, without a sync. */
+  written(ticket: LogTicket): void {
+    this.#write(ticket.segment);
+    if (ticket.segment.failed) throw ticket.segment.failed;
+  }
+
   /** Resolves once every ticket's record is durable: one fdatasync per segment for all records written so far. */
   async sync(tickets: readonly LogTicket[]): Promise<void> {
     const ends = new Map<Segment, number>();

@@ -359,9 +359,21 @@ export class DiskBlobStore implements BlobStore {
       // A temp committed before syncTemps took its fsync is not made visible before it is synced
       // (a logged one: before its record is).
       const to = this.plainPath(temp.sha256);
-      if (ticket) {
-        await this.blobLog?.sync([ticket]);
-        await this.#placer.place({ segment: ticket.segment.path, offset: ticket.offset, size: ticket.size, tmp: temp.id, to });
+      if (ticket && this.blobLog) {
+        // The record goes to the file now (the placer reads it back from there); its sync and the
+        // placement then run side by side: a file placed before its record is durable is no
+        // catalog row's until both are done, and a crash leaves it as garbage at worst (fsck's
+        // orphan, or a stored copy the next upload of the content checks and replaces).
+        this.blobLog.written(ticket);
+        const [synced, placed] = await Promise.allSettled([
+          this.blobLog.sync([ticket]),
+          this.#placer.place({ segment: ticket.segment.path, offset: ticket.offset, size: ticket.size, tmp: temp.id, to }),
+        ]);
+        if (synced.status === 'rejected') {
+          if (placed.status === 'fulfilled') await rm(to, { force: true });
+          throw synced.reason;
+        }
+        if (placed.status === 'rejected') throw placed.reason;
         this.#noteDir(temp.sha256);
         this.#tickets.delete(temp.id);
         this.#logged.add(temp.sha256);
