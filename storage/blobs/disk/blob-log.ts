@@ -75,9 +75,10 @@ interface Segment {
 }
 
 /**
- * A write-ahead log for the small files of a batch (POST /api/batch). Each small blob's bytes are
- * appended to the current segment, and one fdatasync of the segment makes a whole batch durable;
- * the blob files themselves are created and renamed into place without an fsync each. A
+ * A write-ahead log for small uploads (a batch's files, a small PUT). Each small blob's bytes are
+ * appended to the current segment, and one fdatasync of the segment makes a whole batch durable
+ * (and every upload appended while it runs); the blob files themselves are created and renamed
+ * into place without an fsync each (storage/blobs/disk/blob-placer.ts). A
  * checkpoint then makes them durable all at once: syncfs(2) of the blobs' filesystem (`sync -f`),
  * or, where that fails, an fsync of each file and folder in the background. Only then is the
  * segment deleted. So a batch of 256 files costs two syncs (this log's and the catalog's) instead

@@ -129,7 +129,7 @@ interface Waiting {
 }
 
 /**
- * Creates the files of a batch's small blobs on a worker thread, from their records in the blob
+ * Creates the files of small logged blobs (a batch's, a PUT's) on a worker thread, from their records in the blob
  * log: read back (from the page cache), written to tmp/, renamed into place, folders created as
  * needed. Every placement asked for in one event-loop turn goes in one message, so a batch of 256
  * files costs the main thread two messages instead of some 1,000 file system calls and thread-pool

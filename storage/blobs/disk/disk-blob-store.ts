@@ -41,7 +41,7 @@ export interface DiskBlobStoreOptions {
   /** fsync of a folder (tests watch which folders are synced); the real one by default. */
   syncDir?: (dir: string) => Promise<void>;
   /**
-   * The blob log of a batch's small files (storage/blobs/disk/blob-log.ts): checkpoint delay
+   * The blob log of small deferred temps, a batch's or a PUT's (storage/blobs/disk/blob-log.ts): checkpoint delay
    * (default 1 s) and the filesystem flush (default syncfs by `sync -f`); tests stop
    * checkpoints with `checkpointMs: Infinity` to leave the log as a power cut would.
    */
@@ -195,14 +195,15 @@ export class DiskBlobStore implements BlobStore {
       }
       options.signal?.throwIfAborted();
       if (ended) {
-        // The whole body is here and hashed. Deferred (a batch), the file is created, written,
-        // synced and closed in the background (syncTemps, commit and discard wait for it), so
-        // that the batch goes on to its next file instead of waiting for each new inode in turn.
+        // The whole body is here and hashed. Deferred and durable, it goes to the blob log (its
+        // file is made when it is committed); deferred and not durable, the file is created and
+        // written in the background (syncTemps, commit and discard wait for it), so that a batch
+        // goes on to its next file instead of waiting for each new inode in turn.
         const sha256 = hash.digest('hex');
         if (!options.deferSync) await this.#writeSmall(path, head, this.durable);
         else if (this.blobLog) {
-          // Logged: the log's one fdatasync for the whole batch stands for this file's fsync, and
-          // the file is created from the log when it is committed (#install), on the placer's thread.
+          // The log's one fdatasync for every temp written meanwhile stands for this file's fsync;
+          // the file is made from the log when it is committed (#install), on the placer's thread.
           this.#tickets.set(path, this.blobLog.append(sha256, head, size));
         } else {
           await this.#creates.onSizeLessThan(1);
@@ -356,8 +357,6 @@ export class DiskBlobStore implements BlobStore {
     const dir = this.dirOf(temp.sha256);
     const ticket = this.#tickets.get(temp.id);
     try {
-      // A temp committed before syncTemps took its fsync is not made visible before it is synced
-      // (a logged one: before its record is).
       const to = this.plainPath(temp.sha256);
       if (ticket && this.blobLog) {
         // The record goes to the file now (the placer reads it back from there); its sync and the
@@ -377,9 +376,10 @@ export class DiskBlobStore implements BlobStore {
         this.#noteDir(temp.sha256);
         this.#tickets.delete(temp.id);
         this.#logged.add(temp.sha256);
-        this.blobLog?.settle(ticket, to);
+        this.blobLog.settle(ticket, to);
         return;
       }
+      // A temp committed before syncTemps took its fsync is not made visible before it is synced.
       await this.#takeSync(temp.id);
       await this.#renameIntoFolder(temp.id, to, temp.sha256);
       if (this.durable && !deferSync) await Promise.all([this.#syncDir(dir), this.#syncParents()]);
@@ -424,15 +424,15 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async discard(temp: TempBlob): Promise<void> {
-    // A deferred fsync (or background creation) still running is waited for, so that the file
-    // is not created after it was removed; its outcome is moot.
     const ticket = this.#tickets.get(temp.id);
     if (ticket) {
-      // Logged: no file was made (a failed placement removed its own).
+      // Logged: no file was made (a failed placement removed its own); the record is given up.
       this.#tickets.delete(temp.id);
       this.blobLog?.settle(ticket);
       return;
     }
+    // A deferred fsync (or background creation) still running is waited for, so that the file
+    // is not created after it was removed; its outcome is moot.
     await this.#takeSync(temp.id)?.catch(() => {});
     await rm(temp.id, { force: true }).catch(() => {});
   }
