@@ -89,7 +89,7 @@ export class DiskBlobStore implements BlobStore {
   readonly #placer = new BlobPlacer();
   /** Log records of temps not yet renamed into place or discarded, by temp id (such a temp has no file). */
   readonly #tickets = new Map<string, LogTicket>();
-  /** Blobs renamed into place from a logged temp since the last syncCommits: the log holds them, no folder fsync is due. */
+  /** Blobs renamed into place from a logged temp by a deferred commit, until its syncCommits: the log holds them, no folder fsync is due. */
   readonly #logged = new Set<string>();
   /** What start-up replays from the blob log after a crash; undefined when not durable. */
   readonly logReplay: LogReplay | undefined;
@@ -375,7 +375,13 @@ export class DiskBlobStore implements BlobStore {
         if (placed.status === 'rejected') throw placed.reason;
         this.#noteDir(temp.sha256);
         this.#tickets.delete(temp.id);
-        this.#logged.add(temp.sha256);
+        // Only a deferred commit is followed by syncCommits, which takes it out again (a PUT's is not).
+        if (deferSync) {
+          // A batch that failed after some commits never calls it: bounded, and an entry lost
+          // costs no more than a folder fsync that was not needed.
+          if (this.#logged.size >= 100_000) this.#logged.clear();
+          this.#logged.add(temp.sha256);
+        }
         this.blobLog.settle(ticket, to);
         return;
       }
