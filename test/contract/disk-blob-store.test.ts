@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { fsync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -234,6 +234,38 @@ describe('DiskBlobStore deferred syncs (issue 16, third round)', () => {
       expect((await readFile(store.plainPath(next.sha256))).byteLength).toBe(34);
       await store.close();
     }));
+
+  it('durable: when the blob log\'s sync fails, a small PUT\'s commit fails and leaves no file (its placement ran beside the sync); the next upload gets a new segment', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'cb-disk-logfail-'));
+    let failing = true;
+    const store = new DiskBlobStore({
+      root,
+      durable: true,
+      log: {
+        dataSync: async (fd) => {
+          if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+          await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+        },
+      },
+    });
+    try {
+      await store.init();
+      const temp = await store.writeTemp(bodyOf(41), { deferSync: true });
+      await expect(store.commit(temp)).rejects.toThrow(/EIO/);
+      expect(await store.has(temp.sha256)).toBe(false);
+      expect(await readdir(store.tmpDir)).toEqual([]);
+      failing = false;
+      const next = await store.writeTemp(bodyOf(42), { deferSync: true });
+      expect(await store.commit(next)).toEqual({ stored: true });
+      expect((await readFile(store.plainPath(next.sha256))).byteLength).toBe(42);
+      // The failed segment is given up and checkpointed with the good one: no log is left.
+      await store.blobLog?.checkpoint();
+      expect(await readdir(join(root, 'blob-log'))).toEqual([]);
+    } finally {
+      await store.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 
   it.runIf(process.platform === 'linux')('a large deferred temp discarded or committed before syncTemps leaves no descriptor open; a commit waits for its sync', () =>
     withStore(async (store, root) => {

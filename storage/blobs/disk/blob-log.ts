@@ -34,6 +34,8 @@ export interface BlobLogOptions {
   log?: (line: string) => void;
   /** Called before a checkpointed segment is deleted (the placer closes what it holds open of it). */
   onRetire?: (segment: string) => void;
+  /** fdatasync of a segment's descriptor (tests make it fail); the real one by default. */
+  dataSync?: (fd: number) => Promise<void>;
 }
 
 /** What a record in the log stands for until its blob is in place: see BlobLog.append. */
@@ -286,7 +288,7 @@ export class BlobLog {
       const target = seg.written;
       seg.syncing = (async () => {
         try {
-          await Promise.all([datasyncFd(seg.fd), seg.entrySynced]);
+          await Promise.all([(this.#options.dataSync ?? datasyncFd)(seg.fd), seg.entrySynced]);
           seg.synced = target;
         } catch (err) {
           // After a failed fsync the kernel may have dropped the pages: this segment is not to be trusted.

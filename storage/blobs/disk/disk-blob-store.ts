@@ -45,7 +45,7 @@ export interface DiskBlobStoreOptions {
    * (default 1 s) and the filesystem flush (default syncfs by `sync -f`); tests stop
    * checkpoints with `checkpointMs: Infinity` to leave the log as a power cut would.
    */
-  log?: { checkpointMs?: number; syncFilesystem?: (path: string) => Promise<void>; onMessage?: (line: string) => void };
+  log?: { checkpointMs?: number; syncFilesystem?: (path: string) => Promise<void>; onMessage?: (line: string) => void; dataSync?: (fd: number) => Promise<void> };
 }
 
 /**
@@ -121,6 +121,7 @@ export class DiskBlobStore implements BlobStore {
           checkpointMs: options.log?.checkpointMs,
           syncFilesystem: options.log?.syncFilesystem,
           log: options.log?.onMessage,
+          dataSync: options.log?.dataSync,
           onRetire: (segment) => this.#placer.forget(segment),
         })
       : undefined;
