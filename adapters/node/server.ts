@@ -19,7 +19,7 @@ import { uploadLimits } from '../config-spec.js';
 import type { ServerConfig } from './config.js';
 import { closeAfterUnreadBody } from './connection-close.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
-import { LineWriter } from './line-writer.js';
+import { LineWriter } from '../../shared/line-writer.js';
 import { accessLine, messageLine } from './log-lines.js';
 import { PrometheusMetrics } from './metrics.js';
 import { claimPidFile } from './pid-file.js';
@@ -64,8 +64,13 @@ export async function startServer(config: ServerConfig, writeLine?: (line: strin
   log(`storage: ${backends.describe}`);
   const cleaned = await blobs.cleanupTemp();
   if (cleaned > 0) log(`start-up: removed ${cleaned} temporary leftover(s) of an earlier run`);
-  const replayed = await replayBlobLog({ blobs, catalog, locks, log });
-  if (replayed.segments > 0) log(`start-up: replayed ${replayed.segments} blob log segment(s) of an earlier run: ${replayed.records} record(s), ${replayed.restored} put back`);
+  const replayed = await replayBlobLog({ blobs, catalog, locks });
+  if (replayed.segments > 0) {
+    log(
+      `start-up: replayed ${replayed.segments} blob log segment(s) of an earlier run (${replayed.records} record(s)): ` +
+        `put back ${replayed.restored} small file(s) from the blob log (a crash had taken their stored copies)`,
+    );
+  }
   const swaps = { blobs, catalog, locks, clock: Date.now, log };
   const repaired = await repairSwaps(swaps);
   if (repaired.swaps > 0) {
@@ -75,7 +80,7 @@ export async function startServer(config: ServerConfig, writeLine?: (line: strin
   if (reserve && !(await reserve.restore())) {
     log(`start-up: the disk has no room for the ${config.diskReserveBytes}-byte space reserve: uploads get 507 until files are deleted`);
   }
-  const metrics = new PrometheusMetrics({ catalog, blobLog: blobs.logStatus && (() => blobs.logStatus?.() ?? { segments: 0, checkpointFailures: 0 }) });
+  const metrics = new PrometheusMetrics({ catalog, blobLog: blobs.logStatus?.bind(blobs) });
   const sweeper = new Sweeper({
     ...swaps,
     hotTimeMs: config.hotTimeMs,

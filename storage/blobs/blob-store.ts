@@ -120,8 +120,8 @@ export interface BlobStore {
   /** Parts of resumable uploads: bytes that arrive over many requests, kept across restarts. */
   readonly parts: UploadParts;
   /**
-   * Disk only: the blob log a batch's small files are made durable through before their own
-   * files are (storage/blobs/disk/blob-log.ts). Start-up replays what a crash left of it
+   * Disk only: the blob log small uploads (a batch's files, a small PUT) are made durable through
+   * before their own files are (storage/blobs/disk/blob-log.ts). Start-up replays what a crash left of it
    * (storage/blobs/log-replay.ts). Absent where every write is durable by itself (S3).
    */
   readonly logReplay?: LogReplay;

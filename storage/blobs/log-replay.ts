@@ -7,7 +7,6 @@ export interface LogReplayContext {
   blobs: BlobStore;
   catalog: Catalog;
   locks: KeyedMutex;
-  log: (line: string) => void;
 }
 
 export interface LogReplayReport {
@@ -45,7 +44,7 @@ export async function replayBlobLog(ctx: LogReplayContext): Promise<LogReplayRep
           throw err;
         });
         if (found && 'sha256' in found && found.sha256 === record.sha256 && found.size === record.bytes.byteLength) return;
-        await ctx.blobs.logReplay?.restore(record);
+        await replay.restore(record);
         report.restored++;
         if (row.state !== 'hot' || row.storedSize !== record.bytes.byteLength) {
           await ctx.catalog.updateBlob(record.sha256, { state: 'hot', codec: null, storedSize: record.bytes.byteLength });
@@ -56,6 +55,5 @@ export async function replayBlobLog(ctx: LogReplayContext): Promise<LogReplayRep
     }
   }
   await replay.retire(segments);
-  if (report.restored > 0) ctx.log(`start-up: put back ${report.restored} small file(s) from the blob log (a crash had taken their stored copies)`);
   return report;
 }

@@ -267,7 +267,7 @@ async function applyRepair(action: RepairAction, options: FsckOptions): Promise<
       await integrity.recountUsage(action.namespace);
       return;
     case 'replay-blob-log':
-      await replayBlobLog({ blobs: options.blobs, catalog, locks: new KeyedMutex(), log: () => {} });
+      await replayBlobLog({ blobs: options.blobs, catalog, locks: new KeyedMutex() });
       return;
     case 'finish-swaps':
       // Idempotent: the first call finishes every journaled swap, later ones find none.

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { LineWriter } from '../../adapters/node/line-writer.js';
+import { LineWriter } from '../../shared/line-writer.js';
 
 function sink() {
   const writes: string[] = [];

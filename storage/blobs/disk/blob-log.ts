@@ -362,13 +362,14 @@ export class BlobLog {
   }
 }
 
-/** coreutils' sync where it usually is (a search of PATH costs an exec attempt per entry), else by PATH. */
-const SYNC_COMMAND = ['/usr/bin/sync', '/bin/sync'].find((p) => existsSync(p)) ?? 'sync';
+/** coreutils' sync where it usually is (a search of PATH costs an exec attempt per entry), else by PATH; found at the first checkpoint. */
+let syncCommand: string | undefined;
 
 /** syncfs(2) of the filesystem holding `path`, by coreutils' `sync -f` (Node has no binding for it). */
 export function syncFilesystem(path: string): Promise<void> {
+  const command = (syncCommand ??= ['/usr/bin/sync', '/bin/sync'].find((p) => existsSync(p)) ?? 'sync');
   return new Promise((resolve, reject) => {
-    const child = spawn(SYNC_COMMAND, ['-f', path], { stdio: 'ignore' });
+    const child = spawn(command, ['-f', path], { stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`sync -f exited with ${signal ?? code}`))));
   });

@@ -4,10 +4,11 @@ export interface LineSink {
 }
 
 /**
- * The server's log on stdout. Access lines (one per request) are gathered and written together
- * once per turn of the event loop: stdout to a pipe or file is a synchronous write on Linux, one
- * system call per request otherwise. Other lines go out at once, after the gathered ones, so the
- * order stays the order of events. Whatever is gathered is written when the process exits.
+ * Lines on stdout gathered and written together once per turn of the event loop: stdout to a pipe
+ * or file is a synchronous write on Linux, one system call per line otherwise (the server's access
+ * lines, one per request; the client's, one per file). Other lines go out at once, after the
+ * gathered ones, so the order stays the order of events. Whatever is gathered is written when the
+ * process exits.
  */
 export class LineWriter {
   readonly #out: LineSink;
@@ -28,6 +29,11 @@ export class LineWriter {
 
   /** A line written with the others of this turn. */
   later(text: string): void {
+    this.gather(`${text}\n`);
+  }
+
+  /** Text (its own line ends, or none: a status line) written with the rest of this turn. */
+  gather(text: string): void {
     this.#pending.push(text);
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -37,9 +43,9 @@ export class LineWriter {
   flush(): void {
     this.#scheduled = false;
     if (this.#pending.length === 0) return;
-    const lines = this.#pending;
+    const text = this.#pending.join('');
     this.#pending = [];
-    this.#out.write(`${lines.join('\n')}\n`);
+    this.#out.write(text);
   }
 
   /** Writes what is gathered and stops listening for the exit. */
